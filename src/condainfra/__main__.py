@@ -1,0 +1,3 @@
+from condainfra.cli.main import entry
+
+entry()

@@ -1,0 +1,205 @@
+"""The `condainfra` command line: parse arguments, call the core, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from ..errors import ConfigError, CondainfraError
+from ..output import write_atomic
+from ..project import Project, find_root
+
+app = typer.Typer(
+    name="condainfra",
+    help="Infrastructure as code for conda-forge and bioconda.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
+
+
+class Format(str, Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_project(root: Path | None) -> Project:
+    return Project.load(find_root() if root is None else _checked_root(root))
+
+
+def _checked_root(root: Path) -> Path:
+    if not (root / "Pulumi.yaml").is_file():
+        raise CondainfraError(f"--root {root}: no Pulumi.yaml there")
+    return root.resolve()
+
+
+def emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(out, text)
+
+
+def select_stacks(project: Project, stacks: list[str] | None, every: bool):
+    if every and stacks:
+        raise CondainfraError("give --stack NAME or --all, not both")
+    if every:
+        return project.stacks()
+    if not stacks:
+        raise CondainfraError("name a stack with --stack NAME, or pass --all")
+    return [project.stack(name) for name in stacks]
+
+
+@app.command()
+def validate(root: RootOption = None) -> None:
+    """Check every config file; print each problem as path:line: message. Exit 2 on bad input."""
+    try:
+        project = load_project(root)
+    except ConfigError as exc:
+        fail(f"invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", 2)
+    feedstocks = sum(len(o.feedstocks) for o in project.orgs.values())
+    typer.echo(f"ok: {len(project.orgs)} org(s), {feedstocks} feedstock(s), {len(project.stacks())} stack(s)")
+
+
+@app.command()
+def plan(
+    stack: Annotated[Optional[list[str]], typer.Option("--stack", help="Stack to plan (repeatable).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
+    against: Annotated[Optional[str], typer.Option(help="Git ref, or a saved render (JSON file). Default: merge base with the default branch.")] = None,
+    from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Plan against empty orgs: everything is created.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.markdown,
+    out: Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")] = None,
+    allow_member_removal: Annotated[bool, typer.Option(help="Allow removing more than 25% of an org's members.")] = False,
+    allow_team_removal: Annotated[bool, typer.Option(help="Allow removing more than 25% of an org's teams.")] = False,
+    allow_few_owners: Annotated[bool, typer.Option(help="Allow leaving fewer than 2 owners.")] = False,
+    allow_repo_delete: Annotated[bool, typer.Option(help="Allow deleting repositories (archive them instead).")] = False,
+    root: RootOption = None,
+) -> None:
+    """Offline plan: what would be created, updated and deleted. Exit 0 no changes, 2 changes, 1 error."""
+    from ..plan import Allowances, make_plan
+    from ..plan.report import to_json_text, to_markdown
+
+    if from_scratch and against:
+        raise CondainfraError("give --against or --from-scratch, not both")
+    project = load_project(root)
+    specs = select_stacks(project, stack, every)
+    allow = Allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete)
+    result = make_plan(project, specs, against=against, from_scratch=from_scratch, every_stack=every, allow=allow)
+    text = to_json_text(result) if fmt is Format.json else to_markdown(result)
+    emit(text, out)
+    if out is not None:
+        typer.echo(result.summary())
+    for refusal in result.refusals:
+        typer.echo(f"error: {refusal}", err=True)
+    if result.refusals:
+        raise typer.Exit(1)
+    raise typer.Exit(2 if result.changed else 0)
+
+
+@app.command()
+def render(
+    stack: Annotated[Optional[list[str]], typer.Option("--stack", help="Stack to render (repeatable).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Render every stack.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Write the compiled resources as JSON (usable later as `plan --against FILE`)."""
+    from ..plan.render import render as compile_stacks
+    from ..plan.render import to_document
+
+    project = load_project(root)
+    specs = select_stacks(project, stack, every)
+    document = to_document(project, specs, compile_stacks(project, specs))
+    emit(json.dumps(document, indent=1) + "\n", out)
+
+
+@app.command()
+def stacks(
+    fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
+    root: RootOption = None,
+) -> None:
+    """List every stack, shards included, with its mission and resource count."""
+    project = load_project(root)
+    rows = [
+        {"stack": s.name, "mission": s.mission, "kind": s.kind, "org": s.org, "resources": len(project.compile(s))}
+        for s in project.stacks()
+    ]
+    if fmt is ListFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r["stack"]) for r in rows) if rows else 5
+    typer.echo(f"{'STACK':<{width}}  MISSION    KIND        RESOURCES")
+    for r in rows:
+        typer.echo(f"{r['stack']:<{width}}  {r['mission']:<9}  {r['kind']:<10}  {r['resources']:>9}")
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Option(help="Which schema to print: org or feedstocks.")] = "org",
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Write every schema as <kind>.schema.json into this folder.")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of the config files, for editors."""
+    from ..config.schema import SCHEMAS
+
+    if out_dir is not None:
+        if not out_dir.is_dir():
+            raise CondainfraError(f"--out-dir {out_dir}: not a folder")
+        for name, make in SCHEMAS.items():
+            write_atomic(out_dir / f"{name}.schema.json", json.dumps(make(), indent=2) + "\n")
+        typer.echo(f"wrote {', '.join(f'{n}.schema.json' for n in SCHEMAS)} to {out_dir}")
+        return
+    if kind not in SCHEMAS:
+        raise CondainfraError(f"--kind {kind!r}: choose one of {', '.join(SCHEMAS)}")
+    typer.echo(json.dumps(SCHEMAS[kind](), indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error becomes one message and exit code 1 (validate: 2), never a traceback."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 1
+    except ConfigError as exc:
+        typer.echo(f"error: invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", err=True)
+        return 1
+    except CondainfraError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: say so plainly; the traceback only on request
+        if os.environ.get("CONDAINFRA_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set CONDAINFRA_DEBUG=1 for a traceback)", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The compiled desired state: plain data a reviewer, a diff and the Pulumi program all read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Markers inside inputs for values the compiler cannot know.
+SECRET = "$secret"  # {"$secret": "config:KEY" | "env:VAR"}: resolved only by the Pulumi program
+REF = "$ref"  # {"$ref": URN, "output": "repoId"}: an output of another resource in the stack
+
+
+def secret(source: str) -> dict[str, str]:
+    return {SECRET: source}
+
+
+def ref(resource: Resource, output: str) -> dict[str, str]:
+    return {REF: resource.urn, "output": output}
+
+
+@dataclass(slots=True)
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    provider: str | None = None
+    protect: bool = False
+    custom: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+        if self.dependencies:
+            out["dependencies"] = list(self.dependencies)
+        if self.provider:
+            out["provider"] = self.provider
+        if self.protect:
+            out["protect"] = True
+        if not self.custom:
+            out["custom"] = False
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Resource:
+        return cls(
+            urn=data["urn"],
+            type=data["type"],
+            name=data["name"],
+            parent=data.get("parent"),
+            inputs=data.get("inputs", {}),
+            dependencies=tuple(data.get("dependencies", ())),
+            provider=data.get("provider"),
+            protect=bool(data.get("protect", False)),
+            custom=bool(data.get("custom", True)),
+        )
+
+
+@dataclass
+class StackBuilder:
+    """Collects resources in registration order and names them as the engine would.
+
+    A URN is ``urn:pulumi:<stack>::<project>::<qualified type>::<name>`` where the
+    qualified type is the chain of parent types joined by ``$``, the root stack
+    resource left out (pulumi/pulumi sdk/go/common/resource/urn.go).
+    """
+
+    stack: str
+    project: str
+    resources: list[Resource] = field(default_factory=list)
+    _qualified: dict[str, str] = field(default_factory=dict)
+
+    def add(
+        self,
+        type_: str,
+        name: str,
+        inputs: dict[str, Any] | None = None,
+        *,
+        parent: Resource | None = None,
+        depends_on: tuple[Resource, ...] = (),
+        provider: Resource | None = None,
+        protect: bool = False,
+        custom: bool = True,
+    ) -> Resource:
+        qualified = f"{self._qualified[parent.urn]}${type_}" if parent else type_
+        urn = f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+        if urn in self._qualified:
+            raise ValueError(f"two resources would share the URN {urn}")
+        self._qualified[urn] = qualified
+        resource = Resource(
+            urn=urn,
+            type=type_,
+            name=name,
+            parent=parent.urn if parent else None,
+            inputs=inputs or {},
+            dependencies=tuple(d.urn for d in depends_on),
+            provider=provider.urn if provider else None,
+            protect=protect,
+            custom=custom,
+        )
+        self.resources.append(resource)
+        return resource

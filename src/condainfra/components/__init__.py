@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one module per resource family, built from the compiled stack."""

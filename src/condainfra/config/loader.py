@@ -1,0 +1,152 @@
+"""Load ``stacks/<org>/org.yaml`` and ``stacks/<org>/feedstocks/*.yaml`` into typed models.
+
+All problems are collected, each with its file and line, and raised together as
+one :class:`ConfigError`: a reviewer fixing a pull request wants every error at
+once, not one per CI run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError, ConfigIssue, display_path
+from .checks import check_org
+from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig
+from .yamlfile import YamlDocument, load_yaml
+
+ORG_FILE = "org.yaml"
+FEEDSTOCK_DIR = "feedstocks"
+
+
+@dataclass(frozen=True)
+class Where:
+    path: str
+    line: int
+
+
+@dataclass
+class OrgDeclaration:
+    config: OrgConfig
+    feedstocks: dict[str, Feedstock]
+    source: YamlDocument
+    feedstock_origin: dict[str, Where] = field(default_factory=dict)
+    # kept only while loading, to point errors at their exact line
+    feedstock_docs: dict[str, YamlDocument] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.config.org
+
+
+def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = ()) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in (*prefix, *err["loc"]) if p != "[key]")
+        where = ".".join(str(p) for p in loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown key {str(loc[-1])!r}"
+            where = ".".join(str(p) for p in loc[:-1])
+        elif kind == "missing":
+            message = f"missing required key {str(loc[-1])!r}"
+            where = ".".join(str(p) for p in loc[:-1])
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+        issues.append(doc.issue(loc, f"{where}: {message}" if where else message))
+    return issues
+
+
+def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix: tuple = ()):
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, pydantic_issues(doc, exc, prefix)
+
+
+def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[ConfigIssue]]:
+    org_file = org_dir / ORG_FILE
+    doc, issues = load_yaml(org_file, display_path(org_file, root))
+    if doc is None:
+        return None, issues
+    if not isinstance(doc.data, dict):
+        return None, [*issues, doc.issue((), "expected a mapping of org settings")]
+    config, model_issues = validate_model(OrgConfig, doc, doc.data)
+    issues += model_issues
+    if config is None:
+        return None, issues
+    if config.org != org_dir.name:
+        issues.append(doc.issue(("org",), f"org: {config.org!r} does not match its folder name {org_dir.name!r}"))
+
+    feedstocks: dict[str, Feedstock] = {}
+    origin: dict[str, Where] = {}
+    docs: dict[str, YamlDocument] = {}
+    feedstock_files = sorted((org_dir / FEEDSTOCK_DIR).glob("*.yaml")) if (org_dir / FEEDSTOCK_DIR).is_dir() else []
+    for path in feedstock_files:
+        fdoc, file_issues = load_yaml(path, display_path(path, root))
+        issues += file_issues
+        if fdoc is None or fdoc.data is None:
+            continue
+        if config.feedstocks is None:
+            issues.append(fdoc.issue((), f"feedstocks are declared but {org_dir.name}/{ORG_FILE} has no 'feedstocks:' section"))
+            continue
+        if not isinstance(fdoc.data, dict):
+            issues.append(fdoc.issue((), "expected a mapping of feedstock name to maintainers"))
+            continue
+        docs[fdoc.path] = fdoc
+        issues += _load_feedstocks(fdoc, feedstocks, origin)
+
+    declaration = OrgDeclaration(config, feedstocks, doc, origin, docs)
+    issues += check_org(declaration)
+    declaration.feedstock_docs = {}
+    return declaration, issues
+
+
+def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where]) -> list[ConfigIssue]:
+    issues = []
+    for name, value in doc.data.items():
+        line = doc.line((name,))
+        if not FEEDSTOCK_NAME.match(name):
+            issues.append(ConfigIssue(doc.path, line, f"{name!r} is not a valid feedstock name"))
+            continue
+        if name in origin:
+            first = origin[name]
+            issues.append(ConfigIssue(doc.path, line, f"feedstock {name!r} is already declared at {first.path}:{first.line}"))
+            continue
+        if isinstance(value, list):
+            value = {"maintainers": value}
+        elif not isinstance(value, dict):
+            issues.append(ConfigIssue(doc.path, line, f"{name}: expected a list of maintainers or a mapping with 'maintainers:'"))
+            continue
+        entry, entry_issues = validate_model(FeedstockEntry, doc, value, (name,))
+        if entry is None:
+            issues += entry_issues
+            continue
+        seen: set[str] = set()
+        for i, maintainer in enumerate(entry.maintainers):
+            if maintainer.lower() in seen:
+                loc = (name, "maintainers", i) if isinstance(doc.data[name], dict) else (name, i)
+                issues.append(doc.issue(loc, f"{name}: maintainer {maintainer!r} is listed twice"))
+            seen.add(maintainer.lower())
+        origin[name] = Where(doc.path, line)
+        feedstocks[name] = Feedstock(name=name, maintainers=tuple(entry.maintainers), archived=entry.archived)
+    return issues
+
+
+def load_orgs(stacks_dir: Path, root: Path) -> dict[str, OrgDeclaration]:
+    """Every org under ``stacks_dir``; raises ConfigError listing every problem."""
+    orgs: dict[str, OrgDeclaration] = {}
+    issues: list[ConfigIssue] = []
+    if not stacks_dir.is_dir():
+        raise ConfigError([ConfigIssue(display_path(stacks_dir, root), 1, "stacks folder not found")])
+    for org_dir in sorted(p for p in stacks_dir.iterdir() if (p / ORG_FILE).is_file()):
+        declaration, org_issues = load_org(org_dir, root)
+        issues += org_issues
+        if declaration is not None:
+            orgs[declaration.name] = declaration
+    if issues:
+        raise ConfigError(issues)
+    return orgs

@@ -1,0 +1,95 @@
+"""YAML documents that remember where each value was written.
+
+PyYAML's composer (libyaml, in C) gives every node its line; we keep the node
+tree beside the plain data so that a validation error found later, by pydantic
+or by a cross-file check, can still be reported as ``file:line``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from ..errors import ConfigIssue
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class YamlDocument:
+    path: str
+    data: Any
+    node: yaml.Node | None
+
+    def line(self, loc: Iterable[Any] = ()) -> int:
+        """The 1-based line of the value at ``loc`` (keys and list indexes); the
+        nearest enclosing one when the exact spot does not exist (a missing key)."""
+        node = self.node
+        if node is None:
+            return 1
+        best = node.start_mark.line + 1
+        for part in loc:
+            found = None
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                        best = key.start_mark.line + 1
+                        found = value
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if 0 <= part < len(node.value):
+                    found = node.value[part]
+                    best = found.start_mark.line + 1
+            if found is None:
+                break
+            node = found
+        return best
+
+    def issue(self, loc: Iterable[Any], message: str) -> ConfigIssue:
+        return ConfigIssue(self.path, self.line(loc), message)
+
+
+def load_yaml(path: Path, shown_as: str) -> tuple[YamlDocument | None, list[ConfigIssue]]:
+    """Parse one file. Mapping keys are kept as the text written, so that a
+    feedstock called ``yes`` or ``1.0`` stays a string."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigIssue(shown_as, 1, f"cannot read file: {exc}")]
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        issues: list[ConfigIssue] = []
+        data = None if node is None else _construct(loader, node, shown_as, issues)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        return None, [ConfigIssue(shown_as, line, f"YAML syntax error: {exc.problem or exc.context}")]
+    except yaml.YAMLError as exc:
+        return None, [ConfigIssue(shown_as, 1, f"YAML error: {exc}")]
+    finally:
+        loader.dispose()
+    return YamlDocument(shown_as, data, node), issues
+
+
+def _construct(loader: Any, node: yaml.Node, path: str, issues: list[ConfigIssue]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                issues.append(ConfigIssue(path, line, "mapping keys must be plain strings"))
+                continue
+            key = key_node.value
+            if key in out:
+                issues.append(ConfigIssue(path, line, f"duplicate key {key!r}"))
+                continue
+            out[key] = _construct(loader, value_node, path, issues)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, child, path, issues) for child in node.value]
+    return loader.construct_object(node, deep=True)

@@ -1,0 +1,115 @@
+"""Run the real Pulumi program under Pulumi's own mock runtime and record every registration.
+
+The engine itself cannot run here (no Pulumi CLI); the SDK's mock monitor can.
+It stands in for the engine only: every resource still goes through the real
+component classes and the real pulumi-github SDK classes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, settings
+from pulumi.runtime import rpc
+
+from ..compiler.resources import Resource
+from ..components.factory import build_stack
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+    provider: str | None
+    protect: bool
+    custom: bool
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mock provider: echoes inputs back as state, with a deterministic id and repoId."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "github:index/repository:Repository":
+            state.setdefault("repoId", mock_repo_id(args.name))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def mock_repo_id(name: str) -> int:
+    return sum(ord(c) for c in name) * 1000 + len(name)
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """Records each RegisterResource request and names resources as the engine does."""
+
+    def __init__(self, mocks_: pulumi.runtime.Mocks):
+        super().__init__(mocks_)
+        self.registrations: list[Registration] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine prefixes the parent's whole qualified type chain, the root stack left out;
+        # the stock mock keeps only the parent's last type.
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != ROOT_STACK_TYPE:
+            parent = request.parent or None
+            if parent and parent.split("::")[2] == ROOT_STACK_TYPE:
+                parent = None
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=parent,
+                    inputs=_plain(inputs),
+                    dependencies=tuple(d for d in request.dependencies),
+                    provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+                    protect=bool(request.protect),
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return {"$secret": "***"}
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def render_with_mocks(project_name: str, stack: str, resources: list[Resource], config: dict[str, str] | None = None) -> list[Registration]:
+    """Register ``resources`` through the real components under the mock runtime."""
+    fake = RecordingMocks()
+    monitor = RecordingMonitor(fake)
+    settings.set_root_resource(None)
+    pulumi.runtime.set_all_config(config or {})
+    mocks.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
+
+    def program():
+        build_stack(resources, pulumi.Config(project_name))
+
+    mocks.test(program)()
+    return monitor.registrations

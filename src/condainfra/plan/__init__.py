@@ -1,0 +1,53 @@
+"""Plans: the desired state against a baseline, with the safety rails applied."""
+
+from __future__ import annotations
+
+from ..compiler import github as gh
+from ..compiler.resources import Resource
+from ..compiler.stacks import StackSpec
+from ..project import Project
+from .baseline import load_baseline
+from .diff import diff_stack
+from .report import Plan
+from .safety import Allowances, check
+
+__all__ = ["Allowances", "Plan", "make_plan"]
+
+
+def _org_of(resources: list[Resource]) -> str | None:
+    for r in resources:
+        if r.type == gh.PROVIDER:
+            return r.inputs.get("owner")
+    return None
+
+
+def make_plan(
+    project: Project,
+    specs: list[StackSpec],
+    *,
+    against: str | None = None,
+    from_scratch: bool = False,
+    every_stack: bool = False,
+    allow: Allowances = Allowances(),
+) -> Plan:
+    """Compile ``specs`` and diff them against the baseline. With ``every_stack``, stacks
+    the baseline has and the project no longer declares are planned as deleted."""
+    after = {spec.name: project.compile(spec) for spec in specs}
+    if from_scratch:
+        label, before = "nothing (from scratch)", {}
+    else:
+        label, before = load_baseline(project.root, against, project.name, None if every_stack else list(after))
+    names = list(after)
+    if every_stack:
+        names += sorted(set(before) - set(after))
+    else:
+        before = {name: rs for name, rs in before.items() if name in after}
+    diffs = [diff_stack(name, before.get(name, []), after.get(name, [])) for name in names]
+    orgs_of = {spec.name: spec.org for spec in specs if spec.org}
+    for name in names:
+        if name not in orgs_of:
+            org = _org_of(before.get(name, []))
+            if org:
+                orgs_of[name] = org
+    refusals = check(diffs, orgs_of, before, after, allow)
+    return Plan(label, diffs, refusals)

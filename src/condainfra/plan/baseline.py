@@ -1,0 +1,79 @@
+"""What a plan compares against: the stacks as declared at a git ref, or a saved render."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from ..compiler.resources import Resource
+from ..errors import ConfigError, CondainfraError
+from ..project import STACKS_DIR, Project
+from .render import read_document
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+    except FileNotFoundError:
+        raise CondainfraError("git is not installed; pass --against FILE with a saved render instead") from None
+
+
+def default_ref(root: Path) -> str:
+    """The merge base of HEAD with the default branch: what a pull request would be reviewed against."""
+    candidates = []
+    head = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+    if head.returncode == 0:
+        candidates.append(head.stdout.decode().strip())
+    candidates += ["refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master"]
+    for candidate in candidates:
+        base = _git(root, "merge-base", "HEAD", candidate)
+        if base.returncode == 0:
+            return base.stdout.decode().strip()
+    if _git(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode == 0:
+        return "HEAD"
+    raise CondainfraError(f"{root}: no git history to plan against; pass --against REF or --against FILE")
+
+
+def is_file_baseline(against: str) -> bool:
+    return against.endswith(".json") or Path(against).is_file()
+
+
+def baseline_from_ref(root: Path, ref: str, project_name: str, stack_names: list[str] | None) -> dict[str, list[Resource]]:
+    resolved = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if resolved.returncode != 0:
+        raise CondainfraError(f"--against {ref}: not a git ref in {root}")
+    commit = resolved.stdout.decode().strip()
+    if _git(root, "cat-file", "-e", f"{commit}:{STACKS_DIR}").returncode != 0:
+        return {}  # no stacks yet at that ref: everything is new
+    archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR, "Pulumi.yaml")
+    if archive.returncode != 0:
+        archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR)
+    if archive.returncode != 0:
+        raise CondainfraError(f"--against {ref}: git archive failed: {archive.stderr.decode().strip()}")
+    with tempfile.TemporaryDirectory(prefix="condainfra-baseline-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        base_root = Path(tmp)
+        if not (base_root / "Pulumi.yaml").is_file():
+            (base_root / "Pulumi.yaml").write_text(f"name: {project_name}\n")
+        try:
+            project = Project.load(base_root)
+        except ConfigError as exc:
+            raise CondainfraError(f"--against {ref}: the configuration at that ref does not load:\n{exc}") from None
+        if project.name != project_name:
+            project.name = project_name
+        known = {spec.name: spec for spec in project.stacks()}
+        wanted = known if stack_names is None else [n for n in stack_names if n in known]
+        return {name: project.compile(known[name]) for name in wanted}
+
+
+def load_baseline(root: Path, against: str | None, project_name: str, stack_names: list[str] | None) -> tuple[str, dict[str, list[Resource]]]:
+    """(a label for the report, stack -> resources); ``stack_names`` None means every stack."""
+    if against is not None and is_file_baseline(against):
+        path = Path(against)
+        return str(path), read_document(path)
+    ref = against or default_ref(root)
+    return ref, baseline_from_ref(root, ref, project_name, stack_names)

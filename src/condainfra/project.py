@@ -1,0 +1,88 @@
+"""A condainfra checkout: its Pulumi project, its declared orgs and the stacks compiled from them."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .compiler.github import compile_feedstock_shard, compile_org
+from .compiler.resources import Resource, StackBuilder
+from .compiler.sharding import shard_of
+from .compiler.stacks import StackSpec, infra_stacks
+from .config.loader import OrgDeclaration, load_orgs
+from .config.models import Feedstock
+from .config.yamlfile import load_yaml
+from .errors import ConfigError, CondainfraError
+
+PROJECT_FILE = "Pulumi.yaml"
+STACKS_DIR = "stacks"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: $CONDAINFRA_ROOT, or the nearest folder upwards holding Pulumi.yaml and stacks/."""
+    env = os.environ.get("CONDAINFRA_ROOT")
+    if env:
+        root = Path(env)
+        if not (root / PROJECT_FILE).is_file():
+            raise CondainfraError(f"CONDAINFRA_ROOT={env}: no {PROJECT_FILE} there")
+        return root.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file() and (folder / STACKS_DIR).is_dir():
+            return folder
+    raise CondainfraError(f"no condainfra project ({PROJECT_FILE} beside a {STACKS_DIR}/ folder) in {here} or above; run from a checkout or pass --root")
+
+
+def read_project_name(root: Path) -> str:
+    doc, issues = load_yaml(root / PROJECT_FILE, PROJECT_FILE)
+    if issues or doc is None:
+        raise ConfigError(issues)
+    name = doc.data.get("name") if isinstance(doc.data, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ConfigError([doc.issue(("name",), "Pulumi.yaml needs a project name")])
+    return name
+
+
+@dataclass
+class Project:
+    root: Path
+    name: str
+    orgs: dict[str, OrgDeclaration]
+    _shards: dict[str, dict[int, list[Feedstock]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path, stacks_dir: Path | None = None) -> Project:
+        name = read_project_name(root)
+        orgs = load_orgs(stacks_dir or root / STACKS_DIR, root)
+        return cls(root, name, orgs)
+
+    def stacks(self) -> list[StackSpec]:
+        return infra_stacks(self.orgs)
+
+    def stack(self, name: str) -> StackSpec:
+        for spec in self.stacks():
+            if spec.name == name:
+                return spec
+        raise CondainfraError(f"unknown stack {name!r}; `condainfra stacks` lists them")
+
+    def feedstocks_of(self, spec: StackSpec) -> list[Feedstock]:
+        org = self.orgs[spec.org]
+        if spec.org not in self._shards:
+            shards: dict[int, list[Feedstock]] = defaultdict(list)
+            count = org.config.feedstocks.shards
+            for feedstock in org.feedstocks.values():
+                shards[shard_of(feedstock.name, count)].append(feedstock)
+            self._shards[spec.org] = shards
+        return self._shards[spec.org].get(spec.shard, [])
+
+    def compile(self, spec: StackSpec) -> list[Resource]:
+        builder = StackBuilder(spec.name, self.name)
+        if spec.kind == "org":
+            compile_org(self.orgs[spec.org], builder)
+        elif spec.kind == "feedstocks":
+            compile_feedstock_shard(self.orgs[spec.org], self.feedstocks_of(spec), builder)
+        else:
+            raise CondainfraError(f"stack {spec.name!r} has no compiler for kind {spec.kind!r}")
+        return builder.resources
