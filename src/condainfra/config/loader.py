@@ -42,10 +42,13 @@ class OrgDeclaration:
         return self.config.org
 
 
-def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = ()) -> list[ConfigIssue]:
+def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = (), hidden: str | None = None) -> list[ConfigIssue]:
+    """One issue per pydantic error, located in the YAML. ``hidden`` names a model field
+    the file does not spell out (a feedstock written as a plain list of maintainers)."""
     issues = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in (*prefix, *err["loc"]) if p != "[key]")
+        loc = err["loc"][1:] if hidden and err["loc"][:1] == (hidden,) else err["loc"]
+        loc = tuple(p for p in (*prefix, *loc) if p != "[key]")
         where = ".".join(str(p) for p in loc)
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -60,11 +63,11 @@ def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = ())
     return issues
 
 
-def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix: tuple = ()):
+def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix: tuple = (), hidden: str | None = None):
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, pydantic_issues(doc, exc, prefix)
+        return None, pydantic_issues(doc, exc, prefix, hidden)
 
 
 def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[ConfigIssue]]:
@@ -116,12 +119,14 @@ def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin
             first = origin[name]
             issues.append(ConfigIssue(doc.path, line, f"feedstock {name!r} is already declared at {first.path}:{first.line}"))
             continue
-        if isinstance(value, list):
+        origin[name] = Where(doc.path, line)
+        plain_list = isinstance(value, list)
+        if plain_list:
             value = {"maintainers": value}
         elif not isinstance(value, dict):
             issues.append(ConfigIssue(doc.path, line, f"{name}: expected a list of maintainers or a mapping with 'maintainers:'"))
             continue
-        entry, entry_issues = validate_model(FeedstockEntry, doc, value, (name,))
+        entry, entry_issues = validate_model(FeedstockEntry, doc, value, (name,), "maintainers" if plain_list else None)
         if entry is None:
             issues += entry_issues
             continue
@@ -131,7 +136,6 @@ def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin
                 loc = (name, "maintainers", i) if isinstance(doc.data[name], dict) else (name, i)
                 issues.append(doc.issue(loc, f"{name}: maintainer {maintainer!r} is listed twice"))
             seen.add(maintainer.lower())
-        origin[name] = Where(doc.path, line)
         feedstocks[name] = Feedstock(name=name, maintainers=tuple(entry.maintainers), archived=entry.archived)
     return issues
 

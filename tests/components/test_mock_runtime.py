@@ -1,0 +1,90 @@
+"""The real Pulumi program, run under Pulumi's mock runtime, registers exactly the compiled resources.
+
+Mock: the Pulumi engine (no CLI can run here). Everything else is real: the
+component classes, pulumi-github's resource classes and the SDK's RPC layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from condainfra.compiler.resources import REF, SECRET
+from condainfra.engine.mockrun import mock_repo_id, render_with_mocks
+from condainfra.project import Project
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = Project.load(REPO)
+
+
+def expected_value(value, names_by_urn):
+    if isinstance(value, dict):
+        if SECRET in value:
+            return {"$secret": "***"}
+        if REF in value:
+            assert value["output"] == "repoId"
+            return float(mock_repo_id(names_by_urn[value[REF]]))
+        return {k: expected_value(v, names_by_urn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expected_value(v, names_by_urn) for v in value]
+    return value
+
+
+def normalise_compiled(resources):
+    names = {r.urn: r.name for r in resources}
+    return {
+        r.urn: (r.type, r.name, r.parent, expected_value(r.inputs, names), frozenset(r.dependencies), r.provider, r.protect, r.custom)
+        for r in resources
+    }
+
+
+def normalise_recorded(registrations):
+    return {
+        r.urn: (r.type, r.name, r.parent, r.inputs, frozenset(r.dependencies), r.provider, r.protect, r.custom)
+        for r in registrations
+    }
+
+
+def secret_config(resources):
+    env, config = {}, {}
+    for r in resources:
+        value = r.inputs.get("value")
+        if isinstance(value, dict) and SECRET in value:
+            kind, _, key = value[SECRET].partition(":")
+            (env if kind == "env" else config)[key] = f"value-of-{key}"
+    return env, {f"{PROJECT.name}:{k}": v for k, v in config.items()}
+
+
+@pytest.mark.parametrize("stack", [s.name for s in PROJECT.stacks() if s.kind == "org" or PROJECT.feedstocks_of(s)])
+def test_mock_runtime_registers_the_compiled_resources(stack, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    spec = PROJECT.stack(stack)
+    compiled = PROJECT.compile(spec)
+    env, config = secret_config(compiled)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    recorded = render_with_mocks(PROJECT.name, stack, compiled, config)
+    assert len(recorded) == len(compiled)
+    assert normalise_recorded(recorded) == normalise_compiled(compiled)
+
+
+def test_secret_values_never_reach_the_recorded_inputs(monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    compiled = PROJECT.compile(PROJECT.stack("conda-forge"))
+    env, config = secret_config(compiled)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    recorded = render_with_mocks(PROJECT.name, "conda-forge", compiled, config)
+    secrets = [r for r in recorded if r.type.endswith("ActionsOrganizationSecret")]
+    assert secrets and all(r.inputs["value"] == {"$secret": "***"} for r in secrets)
+    assert "value-of-" not in repr(recorded)
+
+
+def test_a_missing_secret_value_is_a_clear_error(monkeypatch):
+    from condainfra.errors import CondainfraError
+
+    compiled = PROJECT.compile(PROJECT.stack("conda-forge"))
+    monkeypatch.delenv("CF_ADMIN_GITHUB_TOKEN", raising=False)
+    with pytest.raises(CondainfraError, match="pulumi config set --secret STAGING_BINSTAR_TOKEN"):
+        render_with_mocks(PROJECT.name, "conda-forge", compiled, {})

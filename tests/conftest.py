@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from condainfra.cli.main import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A copy of the shipped project (Pulumi.yaml and stacks/), committed in a fresh git repository."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+    shutil.copytree(REPO / "stacks", root / "stacks")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "add", "-A")
+    git(root, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "shipped stacks")
+    return root
+
+
+@pytest.fixture
+def minimal(tmp_path: Path) -> Path:
+    """A small project written by the test: one org, no feedstocks."""
+    root = tmp_path / "mini"
+    (root / "stacks" / "acme").mkdir(parents=True)
+    (root / "Pulumi.yaml").write_text("name: condainfra\nruntime: python\nstackConfigDir: stacks\n")
+    (root / "stacks" / "acme" / "org.yaml").write_text(
+        "org: acme\n"
+        "settings:\n"
+        "  billing_email: admin@acme.example\n"
+        "owners: [alice, bob]\n"
+        "members: [carol]\n"
+        "teams:\n"
+        "  core:\n"
+        "    members: [alice, bob]\n"
+        "feedstocks:\n"
+        "  shards: 2\n"
+    )
+    (root / "stacks" / "acme" / "feedstocks").mkdir()
+    return root
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the condainfra CLI in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> Result:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
