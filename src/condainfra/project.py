@@ -72,10 +72,17 @@ class Project:
         if spec.org not in self._shards:
             shards: dict[int, list[Feedstock]] = defaultdict(list)
             count = org.config.feedstocks.shards
-            for feedstock in org.feedstocks.values():
+            for feedstock in sorted(org.feedstocks.values(), key=lambda f: f.name):
                 shards[shard_of(feedstock.name, count)].append(feedstock)
             self._shards[spec.org] = shards
         return self._shards[spec.org].get(spec.shard, [])
+
+    def fingerprint(self, spec: StackSpec) -> tuple:
+        """Everything ``compile(spec)`` reads: equal fingerprints compile to equal resources,
+        so a plan compiles an unchanged stack once, not once per side."""
+        org = self.orgs[spec.org].config if spec.org in self.orgs else None
+        feedstocks = tuple(self.feedstocks_of(spec)) if spec.kind == "feedstocks" else ()
+        return (self.name, spec, org, feedstocks)
 
     def compile(self, spec: StackSpec) -> list[Resource]:
         builder = StackBuilder(spec.name, self.name)

@@ -94,7 +94,7 @@ class StackBuilder:
             name=name,
             parent=parent.urn if parent else None,
             inputs=inputs or {},
-            dependencies=tuple(d.urn for d in depends_on),
+            dependencies=tuple([d.urn for d in depends_on]),
             provider=provider.urn if provider else None,
             protect=protect,
             custom=custom,

@@ -11,9 +11,15 @@ if TYPE_CHECKING:
     from .loader import OrgDeclaration
 
 
+_SLUG_SAFE = re.compile(r"[a-z0-9_][a-z0-9_-]*[a-z0-9_]|[a-z0-9_]")
+
+
 def team_slug(name: str) -> str:
     """GitHub's slug for a team name: lower case, other characters folded to '-'."""
-    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    lowered = name.lower()
+    if _SLUG_SAFE.fullmatch(lowered):
+        return lowered
+    return re.sub(r"[^a-z0-9_-]+", "-", lowered).strip("-")
 
 
 def feedstock_repo(name: str) -> str:

@@ -89,7 +89,7 @@ def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[Con
     docs: dict[str, YamlDocument] = {}
     feedstock_files = sorted((org_dir / FEEDSTOCK_DIR).glob("*.yaml")) if (org_dir / FEEDSTOCK_DIR).is_dir() else []
     for path in feedstock_files:
-        fdoc, file_issues = load_yaml(path, display_path(path, root))
+        fdoc, file_issues = load_yaml(path, display_path(path, root), strings_only=True)
         issues += file_issues
         if fdoc is None or fdoc.data is None:
             continue

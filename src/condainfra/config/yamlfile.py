@@ -7,7 +7,7 @@ or by a cross-file check, can still be reported as ``file:line``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,11 +18,31 @@ from ..errors import ConfigIssue
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _StringLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Every scalar is the text written: for files of names and logins, where YAML 1.1's
+    implicit types only do harm (a login `no` read as False, `1e3` as a float). pydantic
+    still turns `true`/`false` into booleans where a field is one."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
 @dataclass
 class YamlDocument:
     path: str
     data: Any
     node: yaml.Node | None
+    _keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(default_factory=dict, repr=False)
+
+    def _children(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        # indexed once per mapping: a file of thousands of feedstocks is looked up thousands of times
+        index = self._keys.get(id(node))
+        if index is None:
+            index = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    index.setdefault(key.value, (key, value))
+            self._keys[id(node)] = index
+        return index
 
     def line(self, loc: Iterable[Any] = ()) -> int:
         """The 1-based line of the value at ``loc`` (keys and list indexes); the
@@ -34,11 +54,10 @@ class YamlDocument:
         for part in loc:
             found = None
             if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        best = key.start_mark.line + 1
-                        found = value
-                        break
+                pair = self._children(node).get(str(part))
+                if pair is not None:
+                    best = pair[0].start_mark.line + 1
+                    found = pair[1]
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 if 0 <= part < len(node.value):
                     found = node.value[part]
@@ -52,14 +71,15 @@ class YamlDocument:
         return ConfigIssue(self.path, self.line(loc), message)
 
 
-def load_yaml(path: Path, shown_as: str) -> tuple[YamlDocument | None, list[ConfigIssue]]:
+def load_yaml(path: Path, shown_as: str, strings_only: bool = False) -> tuple[YamlDocument | None, list[ConfigIssue]]:
     """Parse one file. Mapping keys are kept as the text written, so that a
-    feedstock called ``yes`` or ``1.0`` stays a string."""
+    feedstock called ``yes`` or ``1.0`` stays a string; with ``strings_only`` every
+    scalar is."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigIssue(shown_as, 1, f"cannot read file: {exc}")]
-    loader = _Loader(text)
+    loader = (_StringLoader if strings_only else _Loader)(text)
     try:
         node = loader.get_single_node()
         issues: list[ConfigIssue] = []
@@ -92,4 +112,6 @@ def _construct(loader: Any, node: yaml.Node, path: str, issues: list[ConfigIssue
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, child, path, issues) for child in node.value]
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+        return node.value
     return loader.construct_object(node, deep=True)

@@ -6,7 +6,7 @@ from ..compiler import github as gh
 from ..compiler.resources import Resource
 from ..compiler.stacks import StackSpec
 from ..project import Project
-from .baseline import load_baseline
+from .baseline import Baseline, load_baseline
 from .diff import diff_stack
 from .report import Plan
 from .safety import Allowances, check
@@ -33,15 +33,12 @@ def make_plan(
     """Compile ``specs`` and diff them against the baseline. With ``every_stack``, stacks
     the baseline has and the project no longer declares are planned as deleted."""
     after = {spec.name: project.compile(spec) for spec in specs}
-    if from_scratch:
-        label, before = "nothing (from scratch)", {}
-    else:
-        label, before = load_baseline(project.root, against, project.name, None if every_stack else list(after))
+    baseline = Baseline("nothing (from scratch)") if from_scratch else load_baseline(project.root, against, project.name)
     names = list(after)
     if every_stack:
-        names += sorted(set(before) - set(after))
-    else:
-        before = {name: rs for name, rs in before.items() if name in after}
+        names += sorted(set(baseline.stack_names()) - set(after))
+    before = {name: baseline.resources(name, project, after) for name in names}
+    label = baseline.label
     diffs = [diff_stack(name, before.get(name, []), after.get(name, [])) for name in names]
     orgs_of = {spec.name: spec.org for spec in specs if spec.org}
     for name in names:

@@ -41,13 +41,14 @@ def is_file_baseline(against: str) -> bool:
     return against.endswith(".json") or Path(against).is_file()
 
 
-def baseline_from_ref(root: Path, ref: str, project_name: str, stack_names: list[str] | None) -> dict[str, list[Resource]]:
+def baseline_from_ref(root: Path, ref: str, project_name: str) -> Project | None:
+    """The project as declared at ``ref`` (None when it had no stacks yet)."""
     resolved = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if resolved.returncode != 0:
         raise CondainfraError(f"--against {ref}: not a git ref in {root}")
     commit = resolved.stdout.decode().strip()
     if _git(root, "cat-file", "-e", f"{commit}:{STACKS_DIR}").returncode != 0:
-        return {}  # no stacks yet at that ref: everything is new
+        return None  # no stacks yet at that ref: everything is new
     archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR, "Pulumi.yaml")
     if archive.returncode != 0:
         archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR)
@@ -63,17 +64,42 @@ def baseline_from_ref(root: Path, ref: str, project_name: str, stack_names: list
             project = Project.load(base_root)
         except ConfigError as exc:
             raise CondainfraError(f"--against {ref}: the configuration at that ref does not load:\n{exc}") from None
-        if project.name != project_name:
-            project.name = project_name
-        known = {spec.name: spec for spec in project.stacks()}
-        wanted = known if stack_names is None else [n for n in stack_names if n in known]
-        return {name: project.compile(known[name]) for name in wanted}
+        project.name = project_name
+        project.root = root
+        return project
 
 
-def load_baseline(root: Path, against: str | None, project_name: str, stack_names: list[str] | None) -> tuple[str, dict[str, list[Resource]]]:
-    """(a label for the report, stack -> resources); ``stack_names`` None means every stack."""
+class Baseline:
+    """The state a plan compares against, compiled lazily stack by stack."""
+
+    def __init__(self, label: str, project: Project | None = None, rendered: dict[str, list[Resource]] | None = None):
+        self.label = label
+        self.project = project
+        self.rendered = rendered or {}
+        self._specs = {s.name: s for s in project.stacks()} if project else {}
+
+    def stack_names(self) -> list[str]:
+        return list(self._specs) if self.project else list(self.rendered)
+
+    def resources(self, name: str, current: Project, compiled: dict[str, list[Resource]]) -> list[Resource]:
+        if self.project is None:
+            return self.rendered.get(name, [])
+        spec = self._specs.get(name)
+        if spec is None:
+            return []
+        if name in compiled:
+            try:
+                unchanged = self.project.fingerprint(spec) == current.fingerprint(current.stack(name))
+            except CondainfraError:
+                unchanged = False
+            if unchanged:
+                return compiled[name]
+        return self.project.compile(spec)
+
+
+def load_baseline(root: Path, against: str | None, project_name: str) -> Baseline:
     if against is not None and is_file_baseline(against):
         path = Path(against)
-        return str(path), read_document(path)
+        return Baseline(str(path), rendered=read_document(path))
     ref = against or default_ref(root)
-    return ref, baseline_from_ref(root, ref, project_name, stack_names)
+    return Baseline(ref, project=baseline_from_ref(root, ref, project_name))

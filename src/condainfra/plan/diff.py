@@ -77,7 +77,7 @@ def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDif
         previous = before.get(urn)
         if previous is None:
             result.creates.append(ResourceChange("create", resource))
-        else:
+        elif previous.inputs != resource.inputs or previous.protect != resource.protect or previous.provider != resource.provider:
             changes = _input_changes(previous, resource)
             if changes:
                 result.updates.append(ResourceChange("update", resource, changes))

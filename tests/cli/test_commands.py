@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from condainfra.config.schema import SCHEMAS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_stacks_lists_every_stack_with_mission_and_count(cli, workdir):
+    result = cli("stacks", "--format", "json", "--root", str(workdir))
+    assert result.code == 0
+    rows = json.loads(result.out)
+    names = [r["stack"] for r in rows]
+    assert names[:3] == ["bioconda", "conda-forge", "conda-forge-feedstocks-00"]
+    assert len(names) == 2 + 32
+    assert {r["mission"] for r in rows} == {"infra"}
+    rendered = json.loads(cli("render", "--stack", "conda-forge", "--root", str(workdir)).out)
+    assert rows[1]["resources"] == len(rendered["stacks"]["conda-forge"]["resources"])
+    table = cli("stacks", "--root", str(workdir))
+    assert table.out.splitlines()[0].split() == ["STACK", "MISSION", "KIND", "RESOURCES"]
+
+
+def test_render_is_deterministic_json(cli, workdir):
+    first = cli("render", "--all", "--root", str(workdir)).out
+    second = cli("render", "--all", "--root", str(workdir)).out
+    assert first == second
+    document = json.loads(first)
+    assert document["format"] == "condainfra-render/1" and document["project"] == "condainfra"
+
+
+def test_schema_validates_the_shipped_files_and_rejects_typos(cli, tmp_path):
+    org_schema = json.loads(cli("schema", "--kind", "org").out)
+    feed_schema = json.loads(cli("schema", "--kind", "feedstocks").out)
+    for path in (REPO / "stacks").glob("*/org.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), org_schema)
+    for path in (REPO / "stacks").glob("*/feedstocks/*.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), feed_schema)
+    broken = yaml.safe_load((REPO / "stacks/conda-forge/org.yaml").read_text())
+    broken["teams"]["core"]["colour"] = "blue"
+    try:
+        jsonschema.validate(broken, org_schema)
+    except jsonschema.ValidationError as exc:
+        assert "colour" in exc.message
+    else:
+        raise AssertionError("the schema accepted an unknown key")
+    assert cli("schema", "--out-dir", str(tmp_path)).code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedstocks.schema.json", "org.schema.json"]
+
+
+def test_shipped_editor_schemas_are_current():
+    for name, make in SCHEMAS.items():
+        shipped = json.loads((REPO / "docs" / "schemas" / f"{name}.schema.json").read_text())
+        assert shipped == make(), f"docs/schemas/{name}.schema.json is stale: run `condainfra schema --out-dir docs/schemas`"
+
+
+def test_installed_entry_point_exit_codes(workdir):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "condainfra", *args], cwd=workdir, capture_output=True, text=True)
+
+    assert run("validate").returncode == 0
+    assert run("plan", "--all", "--against", "HEAD").returncode == 0
+    bad = run("plan", "--no-such-flag")
+    assert bad.returncode == 1 and "No such option" in bad.stderr and "Traceback" not in bad.stderr
+    (workdir / "stacks/bioconda/org.yaml").write_text("org: [\n")
+    broken = run("validate")
+    assert broken.returncode == 2 and "stacks/bioconda/org.yaml:2: YAML syntax error" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_outside_a_project(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CONDAINFRA_ROOT", raising=False)
+    result = cli("validate")
+    assert result.code == 1 and "no condainfra project" in result.err
