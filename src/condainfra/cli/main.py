@@ -173,6 +173,78 @@ def schema(
     typer.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
+def _engine_run(action: str, stack: list[str] | None, every: bool, root: Path | None, allow=None) -> None:
+    from ..engine.automation import Engine
+
+    project = load_project(root)
+    specs = select_stacks(project, stack, every)
+    engine = Engine(project, on_output=lambda line: typer.echo(line.rstrip("\n")))
+    failed = changed = False
+    for spec in specs:
+        typer.echo(f"== {action} {spec.name}")
+        outcome = engine.drift(spec) if action == "drift" else getattr(engine, action)(spec, allow)
+        for refusal in outcome.refusals:
+            typer.echo(f"error: {spec.name}: {refusal}", err=True)
+        if outcome.error:
+            typer.echo(f"error: {spec.name}: {outcome.error}", err=True)
+        failed |= bool(outcome.refusals or outcome.error)
+        changed |= outcome.changed
+        summary = ", ".join(f"{n} {op}" for op, n in sorted(outcome.changes.items()) if op != "same") or "no changes"
+        typer.echo(f"{spec.name}: {summary}")
+    if failed:
+        raise typer.Exit(1)
+    if action in ("preview", "drift") and changed:
+        raise typer.Exit(2)
+
+
+def _allowances(member: bool, team: bool, owners: bool, repo: bool):
+    from ..plan.safety import Allowances
+
+    return Allowances(member, team, owners, repo)
+
+
+AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
+AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]
+AllowOwners = Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")]
+AllowRepo = Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")]
+StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
+
+
+@app.command()
+def preview(
+    stack: StackOption = None,
+    every: AllOption = False,
+    allow_member_removal: AllowMember = False,
+    allow_team_removal: AllowTeam = False,
+    allow_few_owners: AllowOwners = False,
+    allow_repo_delete: AllowRepo = False,
+    root: RootOption = None,
+) -> None:
+    """`pulumi preview` of each stack, after the safety rails checked its deployed state. Needs credentials."""
+    _engine_run("preview", stack, every, root, _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete))
+
+
+@app.command()
+def up(
+    stack: StackOption = None,
+    every: AllOption = False,
+    allow_member_removal: AllowMember = False,
+    allow_team_removal: AllowTeam = False,
+    allow_few_owners: AllowOwners = False,
+    allow_repo_delete: AllowRepo = False,
+    root: RootOption = None,
+) -> None:
+    """Apply each stack with `pulumi up`; refused stacks are not touched. Needs credentials."""
+    _engine_run("up", stack, every, root, _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete))
+
+
+@app.command()
+def drift(stack: StackOption = None, every: AllOption = False, root: RootOption = None) -> None:
+    """What changed outside condainfra (a refresh preview). Exit 0 none, 2 drift, 1 error. Needs credentials."""
+    _engine_run("drift", stack, every, root)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one message and exit code 1 (validate: 2), never a traceback."""
     # A plan holds a few hundred thousand small dicts that all live to the end; CPython's default

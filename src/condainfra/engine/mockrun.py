@@ -7,9 +7,8 @@ component classes and the real pulumi-github SDK classes.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime import mocks, settings
@@ -102,14 +101,15 @@ def _plain(value: Any) -> Any:
 
 def render_with_mocks(project_name: str, stack: str, resources: list[Resource], config: dict[str, str] | None = None) -> list[Registration]:
     """Register ``resources`` through the real components under the mock runtime."""
+    return run_with_mocks(project_name, stack, lambda: build_stack(resources, pulumi.Config(project_name)), config)
+
+
+def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], config: dict[str, str] | None = None) -> list[Registration]:
+    """Run a Pulumi program under the mock runtime as stack ``stack``; every registration, in order."""
     fake = RecordingMocks()
     monitor = RecordingMonitor(fake)
     settings.set_root_resource(None)
     pulumi.runtime.set_all_config(config or {})
     mocks.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
-
-    def program():
-        build_stack(resources, pulumi.Config(project_name))
-
     mocks.test(program)()
     return monitor.registrations
