@@ -10,7 +10,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from ..errors import ConfigError, CondainfraError
@@ -252,13 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(200_000, 50, 1000)
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: exit 1, never 2, which `plan` reserves for "changes"
+        typer.echo(f"error: {exc.format_message()}", err=True)
         return 1
     except ConfigError as exc:
         typer.echo(f"error: invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", err=True)
