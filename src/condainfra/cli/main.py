@@ -24,6 +24,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
+AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]
+AllowOwners = Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")]
+AllowRepo = Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")]
+StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
 RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
 
 
@@ -82,16 +88,16 @@ def validate(root: RootOption = None) -> None:
 
 @app.command()
 def plan(
-    stack: Annotated[Optional[list[str]], typer.Option("--stack", help="Stack to plan (repeatable).")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
+    stack: StackOption = None,
+    every: AllOption = False,
     against: Annotated[Optional[str], typer.Option(help="Git ref, or a saved render (JSON file). Default: merge base with the default branch.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Plan against empty orgs: everything is created.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.markdown,
     out: Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")] = None,
-    allow_member_removal: Annotated[bool, typer.Option(help="Allow removing more than 25% of an org's members.")] = False,
-    allow_team_removal: Annotated[bool, typer.Option(help="Allow removing more than 25% of an org's teams.")] = False,
-    allow_few_owners: Annotated[bool, typer.Option(help="Allow leaving fewer than 2 owners.")] = False,
-    allow_repo_delete: Annotated[bool, typer.Option(help="Allow deleting repositories (archive them instead).")] = False,
+    allow_member_removal: AllowMember = False,
+    allow_team_removal: AllowTeam = False,
+    allow_few_owners: AllowOwners = False,
+    allow_repo_delete: AllowRepo = False,
     root: RootOption = None,
 ) -> None:
     """Offline plan: what would be created, updated and deleted. Exit 0 no changes, 2 changes, 1 error."""
@@ -117,8 +123,8 @@ def plan(
 
 @app.command()
 def render(
-    stack: Annotated[Optional[list[str]], typer.Option("--stack", help="Stack to render (repeatable).")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Render every stack.")] = False,
+    stack: StackOption = None,
+    every: AllOption = False,
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
     root: RootOption = None,
 ) -> None:
@@ -202,40 +208,30 @@ def _allowances(member: bool, team: bool, owners: bool, repo: bool):
     return Allowances(member, team, owners, repo)
 
 
-AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
-AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]
-AllowOwners = Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")]
-AllowRepo = Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")]
-StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
-AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
 
 
-@app.command()
-def preview(
-    stack: StackOption = None,
-    every: AllOption = False,
-    allow_member_removal: AllowMember = False,
-    allow_team_removal: AllowTeam = False,
-    allow_few_owners: AllowOwners = False,
-    allow_repo_delete: AllowRepo = False,
-    root: RootOption = None,
-) -> None:
-    """`pulumi preview` of each stack, after the safety rails checked its deployed state. Needs credentials."""
-    _engine_run("preview", stack, every, root, _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete))
+def _guarded(action: str):
+    """preview and up take the same options: the stacks and the safety-rail allowances."""
+
+    def command(
+        stack: StackOption = None,
+        every: AllOption = False,
+        allow_member_removal: AllowMember = False,
+        allow_team_removal: AllowTeam = False,
+        allow_few_owners: AllowOwners = False,
+        allow_repo_delete: AllowRepo = False,
+        root: RootOption = None,
+    ) -> None:
+        allow = _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete)
+        _engine_run(action, stack, every, root, allow)
+
+    return command
 
 
-@app.command()
-def up(
-    stack: StackOption = None,
-    every: AllOption = False,
-    allow_member_removal: AllowMember = False,
-    allow_team_removal: AllowTeam = False,
-    allow_few_owners: AllowOwners = False,
-    allow_repo_delete: AllowRepo = False,
-    root: RootOption = None,
-) -> None:
-    """Apply each stack with `pulumi up`; refused stacks are not touched. Needs credentials."""
-    _engine_run("up", stack, every, root, _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete))
+app.command("preview", help="`pulumi preview` of each stack, after the safety rails checked its deployed state. "
+            "Exit 0 no changes, 2 changes, 1 error or refused. Needs the Pulumi CLI and credentials.")(_guarded("preview"))
+app.command("up", help="Apply each stack with `pulumi up`; a stack refused by the safety rails is not touched. "
+            "Needs the Pulumi CLI and credentials.")(_guarded("up"))
 
 
 @app.command()
