@@ -1,0 +1,115 @@
+"""`condainfra mirror ...`: sync, verify, serve and client-config."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import CondainfraError
+
+app = typer.Typer(help="Conda channels in OCI registries.", no_args_is_help=True)
+
+ToOption = Annotated[str, typer.Option("--to", help="The mirror: oci://HOST[:PORT]/PREFIX.")]
+InsecureOption = Annotated[bool, typer.Option("--insecure", help="Plain http; loopback registries only.")]
+SubdirOption = Annotated[Optional[list[str]], typer.Option("--subdir", help="Subdir to handle (repeatable; default: all).")]
+
+
+def _progress_reporter():
+    from ..mirror.progress import make_reporter
+
+    return make_reporter(interactive=sys.stderr.isatty(), log=lambda line: typer.echo(line, err=True))
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Option("--from", help="Channel URL (http/https) or local channel folder.")],
+    to: ToOption,
+    channel: Annotated[Optional[str], typer.Option(help="Channel name in the mirror (default: last segment of --from).")] = None,
+    subdir: SubdirOption = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="Only packages whose name matches this glob (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=256, help="Builds pushed at once.")] = 8,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be pushed; push nothing.")] = False,
+    insecure: InsecureOption = False,
+) -> None:
+    """Copy what the mirror lacks; the subdir's repodata is published last."""
+    from ..mirror.registry import OciTarget, Registry
+    from ..mirror.source import Source
+    from ..mirror.sync import SyncOptions
+    from ..mirror.sync import sync as run_sync
+
+    target = OciTarget.parse(to, insecure)
+    src = Source(source)
+    options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
+    if not options.channel:
+        raise CondainfraError(f"--from {source}: cannot tell the channel name; pass --channel")
+
+    async def run():
+        async with src, Registry(target, concurrency=max(4, jobs * 2)) as registry:
+            return await run_sync(src, registry, options, _progress_reporter())
+
+    report = asyncio.run(run())
+    for name in report.planned:
+        typer.echo(f"would push {name}")
+    for name, why in report.invalid:
+        typer.echo(f"skipped {name}: {why}", err=True)
+    for name, why in report.failed:
+        typer.echo(f"error: {name}: {why}", err=True)
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    to: ToOption,
+    channel: Annotated[str, typer.Option(help="Channel name in the mirror.")],
+    subdir: SubdirOption = None,
+    insecure: InsecureOption = False,
+) -> None:
+    """Check every repodata entry has its blob (digest and size) and every tag follows the layout."""
+    from ..mirror.registry import OciTarget, Registry
+    from ..mirror.verify import verify as run_verify
+
+    target = OciTarget.parse(to, insecure)
+
+    async def run():
+        async with Registry(target) as registry:
+            return await run_verify(registry, channel, subdir or [])
+
+    result = asyncio.run(run())
+    for fault in result.faults:
+        typer.echo(f"fault: {fault}", err=True)
+    typer.echo(result.summary())
+    if result.faults or not result.subdirs:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    source: Annotated[str, typer.Option("--from", help="The mirror: oci://HOST[:PORT]/PREFIX.")],
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    channel: Annotated[Optional[list[str]], typer.Option("--channel", help="Channels to serve (default: all under the prefix).")] = None,
+    insecure: InsecureOption = False,
+) -> None:
+    """Serve every mirrored channel as an ordinary conda channel over HTTP."""
+    from ..mirror.registry import OciTarget
+    from ..mirror.serve import run_server
+
+    run_server(OciTarget.parse(source, insecure), host, port, channel or [])
+
+
+@app.command("client-config")
+def client_config(
+    to: ToOption,
+    channel: Annotated[list[str], typer.Option("--channel", help="Channel(s) to map (repeatable).")] = ["conda-forge"],  # noqa: B006
+    upstream: Annotated[str, typer.Option(help="Where the channels normally live.")] = "https://conda.anaconda.org",
+) -> None:
+    """Print the pixi / rattler `[mirrors]` snippet that sends the channels to the OCI mirror."""
+    from ..mirror.client_config import mirrors_toml
+    from ..mirror.registry import OciTarget
+
+    typer.echo(mirrors_toml(OciTarget.parse(to), channel, upstream), nl=False)

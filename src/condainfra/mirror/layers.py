@@ -1,0 +1,42 @@
+"""The extra layers of a package manifest: its ``info/`` folder (tar+gzip) and ``info/index.json``.
+
+Packages are read with conda-package-streaming, which handles both formats.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+from conda_package_streaming.package_streaming import stream_conda_info
+
+
+class PackageError(Exception):
+    """A package file that cannot be read as a conda package."""
+
+
+def info_layers(path: Path) -> tuple[bytes, bytes]:
+    """(info folder as a deterministic tar.gz, the bytes of info/index.json)."""
+    buffer = io.BytesIO()
+    index: bytes | None = None
+    try:
+        with open(path, "rb") as handle, gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
+            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as out:
+                for tar, member in stream_conda_info(str(path), handle):
+                    if not member.name.startswith("info/"):
+                        continue
+                    data = tar.extractfile(member) if member.isfile() else None
+                    content = data.read() if data else None
+                    if member.name == "info/index.json" and content is not None:
+                        index = content
+                    copy = tarfile.TarInfo(member.name)
+                    copy.type, copy.mode, copy.mtime, copy.linkname = member.type, member.mode, member.mtime, member.linkname
+                    copy.size = len(content) if content is not None else 0
+                    out.addfile(copy, io.BytesIO(content) if content is not None else None)
+    except (OSError, tarfile.TarError, EOFError, ValueError, KeyError) as exc:
+        raise PackageError(f"{path.name}: not a readable conda package: {exc}") from None
+    if index is None:
+        raise PackageError(f"{path.name}: has no info/index.json")
+    return buffer.getvalue(), index

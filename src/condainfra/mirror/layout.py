@@ -1,0 +1,105 @@
+"""The OCI layout of a conda channel, as mamba 2, rattler and pixi read it (conda-oci-mirror's layout).
+
+* one repository per package: ``<prefix>/<channel>/<subdir>/<name>``, ``zzz`` before a leading ``_``;
+* one tag per build: ``<version>-<build>`` with ``+`` ``!`` ``=`` spelled ``__p__`` ``__e__`` ``__eq__``;
+* layers: the package file(s), the ``info/`` folder as tar+gzip and ``info/index.json``;
+* repodata per subdir in ``<prefix>/<channel>/<subdir>/repodata.json``, tags ``latest`` and a timestamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_MEDIA_TYPE = "application/vnd.unknown.config.v1+json"
+PACKAGE_V1 = "application/vnd.conda.package.v1"  # .tar.bz2
+PACKAGE_V2 = "application/vnd.conda.package.v2"  # .conda
+INFO_LAYER = "application/vnd.conda.info.v1.tar+gzip"
+INDEX_LAYER = "application/vnd.conda.info.index.v1+json"
+REPODATA_JSON = "application/vnd.conda.repodata.v1+json"
+REPODATA_ZST = "application/vnd.conda.repodata.v1+json+zst"
+TITLE = "org.opencontainers.image.title"
+MD5 = "org.conda.md5"
+
+EMPTY_CONFIG = b"{}"
+# Distribution spec: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
+_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+# repository path components: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def package_repository_name(name: str) -> str:
+    return f"zzz{name}" if name.startswith("_") else name
+
+
+def repository(prefix: str, channel: str, subdir: str, name: str) -> str:
+    return "/".join(p for p in (prefix, channel, subdir, package_repository_name(name)) if p)
+
+
+def repodata_repository(prefix: str, channel: str, subdir: str) -> str:
+    return "/".join(p for p in (prefix, channel, subdir, "repodata.json") if p)
+
+
+def tag_for(version: str, build: str) -> str | None:
+    """The tag of a build, or None when even the escaped form is not a valid OCI tag."""
+    tag = f"{version}-{build}".replace("+", "__p__").replace("!", "__e__").replace("=", "__eq__")
+    return tag if _TAG.match(tag) else None
+
+
+def valid_repository(name: str) -> bool:
+    return all(_COMPONENT.match(part) for part in name.split("/"))
+
+
+def split_filename(filename: str) -> tuple[str, str, str, str]:
+    """(name, version, build, extension) of ``name-version-build.conda`` / ``.tar.bz2``."""
+    for ext in (".conda", ".tar.bz2"):
+        if filename.endswith(ext):
+            stem = filename[: -len(ext)]
+            name, version, build = stem.rsplit("-", 2)
+            return name, version, build, ext
+    raise ValueError(f"{filename}: not a conda package file name")
+
+
+def stem_of(filename: str) -> str:
+    return filename.removesuffix(".conda").removesuffix(".tar.bz2")
+
+
+@dataclass(frozen=True)
+class Blob:
+    digest: str
+    size: int
+    media_type: str
+    annotations: dict[str, str] | None = None
+
+    def descriptor(self) -> dict:
+        out = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
+
+
+def config_blob() -> Blob:
+    return Blob(sha256_digest(EMPTY_CONFIG), len(EMPTY_CONFIG), CONFIG_MEDIA_TYPE)
+
+
+def manifest(layers: list[Blob], annotations: dict[str, str] | None = None) -> bytes:
+    body = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": config_blob().descriptor(),
+        "layers": [layer.descriptor() for layer in layers],
+    }
+    if annotations:
+        body["annotations"] = annotations
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+def package_media_type(filename: str) -> str:
+    return PACKAGE_V2 if filename.endswith(".conda") else PACKAGE_V1

@@ -1,0 +1,315 @@
+"""A small OCI distribution client over httpx: what a mirror needs and nothing more.
+
+Authentication follows the distribution spec's token flow: a 401 carries
+``WWW-Authenticate: Bearer realm=...,service=...,scope=...``; we ask the realm
+for a token (anonymously for pulls, with a username and token from the
+environment for pushes) and retry. ``Basic`` challenges get the same
+credentials directly. 429 and 5xx answers and dropped connections are retried
+with exponential backoff (tenacity), honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from ..errors import CondainfraError
+from .layout import MANIFEST_MEDIA_TYPE
+
+USER_ENV = "CONDAINFRA_OCI_USERNAME"
+TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"
+
+
+class RegistryError(CondainfraError):
+    pass
+
+
+class _Retryable(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class OciTarget:
+    """``oci://HOST[:PORT]/PREFIX``"""
+
+    host: str
+    prefix: str
+    insecure: bool = False
+
+    @classmethod
+    def parse(cls, url: str, insecure: bool = False) -> OciTarget:
+        parts = urlsplit(url)
+        if parts.scheme != "oci" or not parts.netloc:
+            raise CondainfraError(f"{url!r}: expected oci://HOST[:PORT]/PREFIX")
+        prefix = parts.path.strip("/")
+        if prefix and not re.fullmatch(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*", prefix):
+            raise CondainfraError(f"{url!r}: the prefix must be lower-case OCI path components")
+        if insecure and not is_loopback(parts.hostname or ""):
+            raise CondainfraError(f"{url!r}: --insecure (plain http) is only allowed for loopback registries")
+        return cls(parts.netloc, prefix, insecure)
+
+    @property
+    def base_url(self) -> str:
+        return f"{'http' if self.insecure else 'https'}://{self.host}"
+
+    def __str__(self) -> str:
+        return f"oci://{self.host}/{self.prefix}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.partition(" ")
+    params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+    return scheme.lower(), params
+
+
+@dataclass
+class Registry:
+    target: OciTarget
+    concurrency: int = 16
+    attempts: int = 6
+    requests: int = 0  # every HTTP request made, for the no-op benchmark and the summary
+    _client: httpx.AsyncClient | None = None
+    _tokens: dict[str, str] = field(default_factory=dict)
+    _basic: bool = False
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def __aenter__(self) -> Registry:
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=self.target.base_url,
+            http2=not self.target.insecure,
+            limits=limits,
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            follow_redirects=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        user, token = os.environ.get(USER_ENV), os.environ.get(TOKEN_ENV)
+        return (user, token) if user and token else None
+
+    # -- transport -------------------------------------------------------------
+
+    async def request(self, method: str, url: str, *, scope: str | None = None, stream: bool = False, **kwargs) -> httpx.Response:
+        """One request with auth, retries and clear errors; the caller reads or closes a streamed response."""
+        assert self._client is not None, "use `async with Registry(...)`"
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential_jitter(initial=0.2, max=10),
+            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send(method, url, scope, stream, kwargs)
+        except _Retryable as exc:
+            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts") from None
+        except httpx.TransportError as exc:
+            raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
+        raise AssertionError("unreachable")
+
+    async def _send(self, method, url, scope, stream, kwargs) -> httpx.Response:
+        call = dict(kwargs)
+        content = call.pop("content_factory", None)
+        follow = call.pop("follow_redirects", False)
+        for _ in range(2):
+            call["headers"] = {**kwargs.get("headers", {}), **self._auth_header(scope)}
+            if content is not None:
+                call["content"] = content()
+            request = self._client.build_request(method, url, **call)
+            self.requests += 1
+            response = await self._client.send(request, stream=stream, follow_redirects=follow)
+            if response.status_code == 401 and "www-authenticate" in response.headers:
+                await response.aclose()
+                await self._authenticate(response.headers["www-authenticate"], scope)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                await response.aclose()
+                delay = response.headers.get("retry-after")
+                if delay and delay.isdigit():
+                    await asyncio.sleep(min(int(delay), 30))
+                raise _Retryable(response)
+            return response
+        raise RegistryError(f"registry {self.target.host}: access denied for {scope or url} (set {USER_ENV} and {TOKEN_ENV} to push)")
+
+    def _auth_header(self, scope: str | None) -> dict[str, str]:
+        if self._basic and self.credentials:
+            user, token = self.credentials
+            return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
+        token = self._tokens.get(scope or "") or self._tokens.get("*")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def _authenticate(self, header: str, scope: str | None) -> None:
+        scheme, params = _challenge(header)
+        if scheme == "basic":
+            if not self.credentials:
+                raise RegistryError(f"registry {self.target.host} asks for a password: set {USER_ENV} and {TOKEN_ENV}")
+            if self._basic:
+                raise RegistryError(f"registry {self.target.host}: the credentials in {USER_ENV}/{TOKEN_ENV} were refused")
+            self._basic = True
+            return
+        if scheme != "bearer" or "realm" not in params:
+            raise RegistryError(f"registry {self.target.host}: unsupported authentication challenge {header!r}")
+        query = {k: v for k, v in (("service", params.get("service")), ("scope", params.get("scope") or scope)) if v}
+        auth = httpx.BasicAuth(*self.credentials) if self.credentials else None
+        async with self._lock:
+            self.requests += 1
+            response = await self._client.get(params["realm"], params=query, auth=auth)
+        if response.status_code != 200:
+            raise RegistryError(f"registry {self.target.host}: token service {params['realm']} answered HTTP {response.status_code}")
+        body = response.json()
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise RegistryError(f"registry {self.target.host}: token service returned no token")
+        self._tokens[scope or params.get("scope", "*")] = token
+
+    # -- the distribution API ------------------------------------------------------
+
+    @staticmethod
+    def pull(repo: str) -> str:
+        return f"repository:{repo}:pull"
+
+    @staticmethod
+    def push(repo: str) -> str:
+        return f"repository:{repo}:pull,push"
+
+    async def check(self) -> None:
+        response = await self.request("GET", "/v2/")
+        if response.status_code not in (200, 401):
+            raise RegistryError(f"{self.target.base_url}/v2/ answered HTTP {response.status_code}: not an OCI registry")
+
+    async def blob_exists(self, repo: str, digest: str, scope: str | None = None) -> bool:
+        response = await self.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope or self.pull(repo))
+        return response.status_code == 200
+
+    async def blob_size(self, repo: str, digest: str) -> int | None:
+        response = await self.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo))
+        if response.status_code != 200:
+            return None
+        return int(response.headers.get("content-length", -1))
+
+    async def push_blob(self, repo: str, digest: str, size: int, data: bytes | None = None, path: Path | None = None) -> bool:
+        """Upload a blob unless the repository already has it; True when uploaded."""
+        scope = self.push(repo)
+        if await self.blob_exists(repo, digest, scope):
+            return False
+        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, headers={"Content-Length": "0"})
+        if started.status_code != 202 or "location" not in started.headers:
+            raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status_code}: {_reason(started)}")
+        location = started.headers["location"]
+        separator = "&" if "?" in location else "?"
+
+        def body():
+            if data is not None:
+                return data
+            return _file_chunks(path)
+
+        done = await self.request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            scope=scope,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            content_factory=body,
+        )
+        if done.status_code != 201:
+            raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status_code}: {_reason(done)}")
+        return True
+
+    async def put_manifest(self, repo: str, reference: str, body: bytes) -> str:
+        response = await self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            scope=self.push(repo),
+            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
+            content=body,
+        )
+        if response.status_code != 201:
+            raise RegistryError(f"{repo}:{reference}: pushing the manifest answered HTTP {response.status_code}: {_reason(response)}")
+        return response.headers.get("docker-content-digest", "")
+
+    async def get_manifest(self, repo: str, reference: str) -> bytes | None:
+        response = await self.request("GET", f"/v2/{repo}/manifests/{reference}", scope=self.pull(repo), headers={"Accept": ACCEPT_MANIFEST})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RegistryError(f"{repo}:{reference}: reading the manifest answered HTTP {response.status_code}: {_reason(response)}")
+        return response.content
+
+    async def get_blob(self, repo: str, digest: str) -> bytes | None:
+        response = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo), follow_redirects=True)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RegistryError(f"{repo}@{digest}: reading the blob answered HTTP {response.status_code}")
+        return response.content
+
+    async def stream_blob(self, repo: str, digest: str) -> tuple[httpx.Response, AsyncIterator[bytes]] | None:
+        response = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo), stream=True, follow_redirects=True)
+        if response.status_code != 200:
+            await response.aclose()
+            return None
+        return response, response.aiter_raw()
+
+    async def tags(self, repo: str) -> list[str]:
+        response = await self.request("GET", f"/v2/{repo}/tags/list", scope=self.pull(repo))
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status_code}")
+        return response.json().get("tags") or []
+
+    async def catalog(self) -> list[str]:
+        names: list[str] = []
+        url = "/v2/_catalog?n=1000"
+        while url:
+            response = await self.request("GET", url, scope="registry:catalog:*")
+            if response.status_code != 200:
+                raise RegistryError(f"registry {self.target.host} does not list its repositories (HTTP {response.status_code}); name the channels")
+            names += response.json().get("repositories") or []
+            link = response.headers.get("link", "")
+            match = re.match(r"<([^>]+)>", link)
+            url = match.group(1) if match else ""
+        return names
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or response.text[:200]
+    except ValueError:
+        return response.text[:200]
+
+
+async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk

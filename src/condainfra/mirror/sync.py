@@ -1,0 +1,249 @@
+"""`mirror sync`: copy what the mirror lacks, then publish the repodata that lists it.
+
+What is missing comes from comparing the upstream repodata with the mirror's
+own last pushed repodata (two requests per subdir), never from listing tags.
+Order of writes, so that a run killed at any moment leaves nothing broken:
+blobs, then the manifest under its tag, and the subdir's repodata last, listing
+only artifacts whose tags are in place. A re-run picks up where it stopped;
+blobs the registry already has are not sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import zstandard
+
+from . import layout
+from .layers import PackageError, info_layers
+from .registry import Registry, RegistryError
+from .source import ChecksumError, Source, SourceError
+
+PACKAGE_KEYS = ("packages", "packages.conda")
+
+
+@dataclass
+class SyncOptions:
+    channel: str
+    subdirs: list[str] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)
+    jobs: int = 8
+    dry_run: bool = False
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0  # artifacts newly in the mirror
+    skipped: int = 0  # artifacts the mirror already had
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (subdir/filename, why)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # not representable as an OCI tag
+    planned: list[str] = field(default_factory=list)  # --dry-run: what would be pushed
+    bytes: int = 0
+    seconds: float = 0.0
+    requests: int = 0
+    repodata_pushed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"pushed {self.pushed}, skipped {self.skipped}, failed {len(self.failed)}, "
+            f"not representable {len(self.invalid)}; {self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s, "
+            f"{self.requests} registry requests"
+        )
+        if self.planned:
+            text = f"dry run: would push {len(self.planned)} artifact(s); " + text
+        return text
+
+
+class Reporter:
+    """Plain log lines; the CLI swaps in a progress bar on a terminal."""
+
+    def __init__(self, log: Callable[[str], None] | None = None):
+        self.log = log or (lambda message: None)
+
+    def start(self, subdir: str, total: int) -> None:
+        self.log(f"{subdir}: {total} build(s) to push")
+
+    def advance(self, subdir: str, label: str, ok: bool) -> None:
+        self.log(f"{subdir}: {'pushed' if ok else 'FAILED'} {label}")
+
+    def finish(self) -> None:
+        pass
+
+
+async def read_mirror_repodata(registry: Registry, prefix: str, channel: str, subdir: str) -> dict[str, Any] | None:
+    repo = layout.repodata_repository(prefix, channel, subdir)
+    raw = await registry.get_manifest(repo, "latest")
+    if raw is None:
+        return None
+    manifest = json.loads(raw)
+    layer = next((l for l in manifest.get("layers", []) if l.get("mediaType") == layout.REPODATA_JSON), None)
+    if layer is None:
+        raise RegistryError(f"{repo}:latest has no {layout.REPODATA_JSON} layer")
+    blob = await registry.get_blob(repo, layer["digest"])
+    if blob is None:
+        raise RegistryError(f"{repo}:latest points at a missing blob {layer['digest']}")
+    return json.loads(blob)
+
+
+def entries(repodata: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    if not repodata:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for key in PACKAGE_KEYS:
+        out.update(repodata.get(key) or {})
+    return out
+
+
+def _selected(record: dict[str, Any], globs: list[str]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(record.get("name", ""), g) for g in globs)
+
+
+async def sync(source: Source, registry: Registry, options: SyncOptions, reporter: Reporter | None = None) -> SyncReport:
+    reporter = reporter or Reporter()
+    report = SyncReport()
+    started = time.perf_counter()
+    await registry.check()
+    subdirs = options.subdirs or await source.subdirs()
+    if not subdirs:
+        raise SourceError(f"--from {source.location}: no subdirs with repodata.json found")
+    for subdir in subdirs:
+        await _sync_subdir(source, registry, options, subdir, report, reporter)
+    reporter.finish()
+    report.seconds = time.perf_counter() - started
+    report.requests = registry.requests
+    return report
+
+
+async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions, subdir: str, report: SyncReport, reporter: Reporter) -> None:
+    prefix, channel = registry.target.prefix, options.channel
+    upstream = await source.repodata(subdir)
+    if upstream is None:
+        if options.subdirs:
+            raise SourceError(f"--subdir {subdir}: {source.location} has no {subdir}/repodata.json")
+        return
+    mirror = await read_mirror_repodata(registry, prefix, channel, subdir)
+    have = {fn: rec.get("sha256") for fn, rec in entries(mirror).items()}
+    wanted = entries(upstream)
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for filename, record in wanted.items():
+        if not _selected(record, options.packages):
+            continue
+        name, version, build = record.get("name"), record.get("version"), record.get("build")
+        tag = layout.tag_for(str(version), str(build)) if name and version and build else None
+        repo = layout.repository(prefix, channel, subdir, name or "")
+        if tag is None or not layout.valid_repository(repo):
+            report.invalid.append((f"{subdir}/{filename}", f"no valid OCI name for {name} {version} {build}"))
+            continue
+        groups.setdefault((name, tag), []).append(filename)
+
+    missing = {}
+    for key, files in groups.items():
+        if any(have.get(fn) is None or have.get(fn) != wanted[fn].get("sha256") for fn in files):
+            missing[key] = files
+        else:
+            report.skipped += len(files)
+
+    done: set[str] = {fn for fn, sha in have.items() if fn in wanted and wanted[fn].get("sha256") == sha}
+    if options.dry_run:
+        report.planned += [f"{subdir}/{fn}" for files in missing.values() for fn in files]
+        return
+
+    if missing:
+        reporter.start(subdir, len(missing))
+        gate = asyncio.Semaphore(max(1, options.jobs))
+
+        async def one(key: tuple[str, str], files: list[str]) -> None:
+            async with gate:
+                ok = await _push_build(source, registry, prefix, channel, subdir, key, files, wanted, have, report)
+            if ok:
+                done.update(files)
+            reporter.advance(subdir, f"{key[0]}:{key[1]}", ok)
+
+        await asyncio.gather(*(one(key, files) for key, files in sorted(missing.items())))
+
+    # Repodata last, and only what is in place: upstream's own entries, restricted to mirrored files.
+    published = {k: v for k, v in upstream.items() if k not in PACKAGE_KEYS}
+    for key in PACKAGE_KEYS:
+        published[key] = {fn: rec for fn, rec in (upstream.get(key) or {}).items() if fn in done}
+    if mirror is None or _normalised(mirror) != _normalised(published):
+        await push_repodata(registry, prefix, channel, subdir, published)
+        report.repodata_pushed.append(subdir)
+
+
+def _normalised(repodata: dict[str, Any]) -> str:
+    return json.dumps(repodata, sort_keys=True)
+
+
+async def _push_build(source, registry, prefix, channel, subdir, key, files, wanted, have, report) -> bool:
+    name, tag = key
+    repo = layout.repository(prefix, channel, subdir, name)
+    try:
+        with tempfile.TemporaryDirectory(prefix="condainfra-sync-") as tmp:
+            local: dict[str, Path] = {}
+            for filename in files:
+                record = wanted[filename]
+                if have.get(filename) == record.get("sha256") and record.get("sha256"):
+                    continue  # already a blob of this repository: no need to fetch it again
+                path = Path(tmp, filename)
+                await source.download(subdir, filename, path, record.get("sha256"), record.get("size"))
+                local[filename] = path
+            # info layers come from one downloaded file, the .conda when there is one (faster to read)
+            info_source = sorted(local, key=lambda fn: not fn.endswith(".conda"))[0]
+            info_tar, index_json = await asyncio.to_thread(info_layers, local[info_source])
+            stem = layout.stem_of(info_source)
+
+            layers = []
+            for filename in sorted(files, key=lambda fn: not fn.endswith(".tar.bz2")):
+                record = wanted[filename]
+                annotations = {layout.TITLE: filename}
+                if record.get("md5"):
+                    annotations[layout.MD5] = record["md5"]
+                digest = "sha256:" + record["sha256"]
+                blob = layout.Blob(digest, int(record["size"]), layout.package_media_type(filename), annotations)
+                if filename in local:
+                    if await registry.push_blob(repo, digest, blob.size, path=local[filename]):
+                        report.bytes += blob.size
+                layers.append(blob)
+            for data, media_type, title in (
+                (info_tar, layout.INFO_LAYER, f"{stem}/info.tar.gz"),
+                (index_json, layout.INDEX_LAYER, f"{stem}/info/index.json"),
+            ):
+                blob = layout.Blob(layout.sha256_digest(data), len(data), media_type, {layout.TITLE: title})
+                await registry.push_blob(repo, blob.digest, blob.size, data=data)
+                layers.append(blob)
+            config = layout.config_blob()
+            await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG)
+            await registry.put_manifest(repo, tag, layout.manifest(layers))
+    except (ChecksumError, PackageError) as exc:
+        report.failed += [(f"{subdir}/{fn}", str(exc)) for fn in files]
+        return False
+    except KeyError as exc:
+        report.failed += [(f"{subdir}/{fn}", f"repodata entry lacks {exc}") for fn in files]
+        return False
+    report.pushed += len(files)
+    return True
+
+
+async def push_repodata(registry: Registry, prefix: str, channel: str, subdir: str, repodata: dict[str, Any]) -> None:
+    repo = layout.repodata_repository(prefix, channel, subdir)
+    raw = json.dumps(repodata, sort_keys=True, separators=(",", ":")).encode()
+    compressed = zstandard.ZstdCompressor(level=16).compress(raw)
+    layers = []
+    for data, media_type, title in ((raw, layout.REPODATA_JSON, "repodata.json"), (compressed, layout.REPODATA_ZST, "repodata.json.zst")):
+        blob = layout.Blob(layout.sha256_digest(data), len(data), media_type, {layout.TITLE: title})
+        await registry.push_blob(repo, blob.digest, blob.size, data=data)
+        layers.append(blob)
+    config = layout.config_blob()
+    await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG)
+    stamp = time.strftime("%Y.%m.%d.%H.%M.%S", time.gmtime())
+    body = layout.manifest(layers, {"org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    await registry.put_manifest(repo, stamp, body)
+    await registry.put_manifest(repo, "latest", body)

@@ -1,0 +1,97 @@
+"""`mirror verify`: every repodata entry has its blob, and every tag's manifest follows the layout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+from . import layout
+from .registry import Registry
+from .source import KNOWN_SUBDIRS
+from .sync import entries, read_mirror_repodata
+
+
+@dataclass
+class VerifyResult:
+    subdirs: list[str] = field(default_factory=list)
+    checked: int = 0
+    faults: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.subdirs:
+            return "no repodata found in the mirror for this channel"
+        state = "OK" if not self.faults else f"{len(self.faults)} fault(s)"
+        return f"{state}: {self.checked} artifact(s) in {len(self.subdirs)} subdir(s) ({', '.join(self.subdirs)})"
+
+
+async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int = 16) -> VerifyResult:
+    result = VerifyResult()
+    await registry.check()
+    prefix = registry.target.prefix
+    gate = asyncio.Semaphore(jobs)
+    for subdir in subdirs or KNOWN_SUBDIRS:
+        repodata = await read_mirror_repodata(registry, prefix, channel, subdir)
+        if repodata is None:
+            if subdirs:
+                result.faults.append(f"{subdir}: no repodata.json:latest in the mirror")
+            continue
+        result.subdirs.append(subdir)
+        builds: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        for filename, record in entries(repodata).items():
+            tag = layout.tag_for(str(record.get("version")), str(record.get("build")))
+            builds.setdefault((record.get("name", ""), tag or ""), []).append((filename, record))
+
+        async def check(key, files):
+            async with gate:
+                await _check_build(registry, prefix, channel, subdir, key, files, result)
+
+        await asyncio.gather(*(check(key, files) for key, files in builds.items()))
+    return result
+
+
+async def _check_build(registry, prefix, channel, subdir, key, files, result: VerifyResult) -> None:
+    name, tag = key
+    repo = layout.repository(prefix, channel, subdir, name)
+    where = f"{subdir}/{repo.rsplit('/', 1)[-1]}:{tag}"
+    raw = await registry.get_manifest(repo, tag) if tag else None
+    if raw is None:
+        result.faults.append(f"{where}: tag missing for {', '.join(f for f, _ in files)}")
+        return
+    try:
+        manifest = json.loads(raw)
+    except ValueError:
+        result.faults.append(f"{where}: manifest is not JSON")
+        return
+    if manifest.get("mediaType", layout.MANIFEST_MEDIA_TYPE) != layout.MANIFEST_MEDIA_TYPE or manifest.get("schemaVersion") != 2:
+        result.faults.append(f"{where}: not an OCI image manifest v1")
+    if (manifest.get("config") or {}).get("mediaType") != layout.CONFIG_MEDIA_TYPE:
+        result.faults.append(f"{where}: config media type is not {layout.CONFIG_MEDIA_TYPE}")
+    layers = manifest.get("layers") or []
+    by_title = {(l.get("annotations") or {}).get(layout.TITLE): l for l in layers}
+    kinds = {l.get("mediaType") for l in layers}
+    for needed in (layout.INFO_LAYER, layout.INDEX_LAYER):
+        if needed not in kinds:
+            result.faults.append(f"{where}: no {needed} layer")
+    for filename, record in files:
+        result.checked += 1
+        digest = f"sha256:{record.get('sha256')}"
+        layer = by_title.get(filename)
+        if layer is None:
+            result.faults.append(f"{where}: no layer titled {filename}")
+        else:
+            if layer.get("mediaType") != layout.package_media_type(filename):
+                result.faults.append(f"{where}: {filename} has media type {layer.get('mediaType')}")
+            if layer.get("digest") != digest or layer.get("size") != record.get("size"):
+                result.faults.append(f"{where}: {filename} layer digest/size differ from repodata")
+            if record.get("md5") and (layer.get("annotations") or {}).get(layout.MD5) != record["md5"]:
+                result.faults.append(f"{where}: {filename} layer lacks the right {layout.MD5}")
+        size = await registry.blob_size(repo, digest)
+        if size is None:
+            result.faults.append(f"{where}: blob {digest} of {filename} is missing")
+        elif size != record.get("size"):
+            result.faults.append(f"{where}: blob of {filename} has {size} bytes, repodata says {record.get('size')}")
+    for layer in layers:
+        if layer.get("mediaType") in (layout.INFO_LAYER, layout.INDEX_LAYER):
+            if await registry.blob_size(repo, layer["digest"]) is None:
+                result.faults.append(f"{where}: layer blob {layer['digest']} is missing")
