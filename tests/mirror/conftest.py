@@ -153,6 +153,6 @@ def built_channel(tmp_path_factory):
 @pytest.fixture
 def upstream(tmp_path, built_channel, serve_dir):
     """A private copy of the built channel, served over loopback HTTP: (folder, URL)."""
-    folder = tmp_path / "conda-test"
+    folder = tmp_path / "served" / "conda-test"
     shutil.copytree(built_channel, folder)
-    return folder, serve_dir(folder)
+    return folder, serve_dir(folder.parent) + "/conda-test"

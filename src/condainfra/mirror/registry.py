@@ -123,7 +123,7 @@ class Registry:
         assert self._client is not None, "use `async with Registry(...)`"
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(initial=0.2, max=10),
+            wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5),
             retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
             reraise=True,
         )

@@ -61,7 +61,7 @@ class Source:
         return "/".join([self.location.rstrip("/"), *parts])
 
     async def _get(self, url: str) -> httpx.Response | None:
-        retrying = AsyncRetrying(stop=stop_after_attempt(5), wait=wait_exponential_jitter(0.2, 10), retry=retry_if_exception(_retryable), reraise=True)
+        retrying = AsyncRetrying(stop=stop_after_attempt(5), wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5), retry=retry_if_exception(_retryable), reraise=True)
         try:
             async for attempt in retrying:
                 with attempt:

@@ -1,0 +1,168 @@
+"""`mirror serve`: the OCI mirror presented as ordinary conda channels over HTTP.
+
+``/<channel>/<subdir>/repodata.json`` (and ``.zst``) come from the subdir's
+``repodata.json:latest`` artifact; package files are streamed from the blob of
+their package repository, found by the sha256 the repodata lists. So conda,
+mamba 1, or curl can install from the mirror without speaking OCI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..errors import CondainfraError
+from . import layout
+from .registry import OciTarget, Registry, RegistryError
+from .sync import entries
+
+CACHE_SECONDS = 30.0
+
+
+@dataclass
+class _Subdir:
+    fetched: float
+    manifest_digest: str
+    layers: dict[str, dict]  # media type -> descriptor
+    files: dict[str, dict]  # filename -> repodata record
+
+
+class MirrorServer:
+    def __init__(self, target: OciTarget, channels: list[str]):
+        self.target = target
+        self.channels = set(channels)
+        self.registry: Registry | None = None
+        self._cache: dict[tuple[str, str], _Subdir] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def lifespan(self, app):
+        async with Registry(self.target, concurrency=32) as registry:
+            self.registry = registry
+            yield
+
+    async def subdir(self, channel: str, subdir: str) -> _Subdir | None:
+        key = (channel, subdir)
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached.fetched < CACHE_SECONDS:
+            return cached
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._cache.get(key)
+            if cached and time.monotonic() - cached.fetched < CACHE_SECONDS:
+                return cached
+            repo = layout.repodata_repository(self.target.prefix, channel, subdir)
+            raw = await self.registry.get_manifest(repo, "latest")
+            if raw is None:
+                return None
+            digest = layout.sha256_digest(raw)
+            if cached and cached.manifest_digest == digest:
+                cached.fetched = time.monotonic()
+                return cached
+            manifest = json.loads(raw)
+            layers = {l["mediaType"]: l for l in manifest.get("layers", [])}
+            body = await self.registry.get_blob(repo, layers[layout.REPODATA_JSON]["digest"])
+            if body is None:
+                raise RegistryError(f"{repo}:latest points at a missing blob")
+            entry = _Subdir(time.monotonic(), digest, layers, entries(json.loads(body)))
+            self._cache[key] = entry
+            return entry
+
+    def allowed(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+    async def index(self, request: Request) -> Response:
+        return JSONResponse({"mirror": str(self.target), "channels": sorted(self.channels) or "any channel under the prefix"})
+
+    async def repodata(self, request: Request) -> Response:
+        channel, subdir, name = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
+        media = {"repodata.json": layout.REPODATA_JSON, "repodata.json.zst": layout.REPODATA_ZST}.get(name)
+        if media is None or not self.allowed(channel):
+            return _not_found(f"{channel}/{subdir}/{name}")
+        entry = await self.subdir(channel, subdir)
+        if entry is None or media not in entry.layers:
+            return _not_found(f"{channel}/{subdir}/{name}")
+        layer = entry.layers[media]
+        etag = f'"{layer["digest"]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        repo = layout.repodata_repository(self.target.prefix, channel, subdir)
+        content_type = "application/json" if media == layout.REPODATA_JSON else "application/zstd"
+        return await self._stream(request, repo, layer["digest"], layer["size"], content_type, {"ETag": etag, "Cache-Control": f"max-age={int(CACHE_SECONDS)}"})
+
+    async def package(self, request: Request) -> Response:
+        channel, subdir, filename = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
+        if not self.allowed(channel):
+            return _not_found(filename)
+        entry = await self.subdir(channel, subdir)
+        record = entry.files.get(filename) if entry else None
+        if record is None or not record.get("sha256"):
+            return _not_found(f"{channel}/{subdir}/{filename}")
+        repo = layout.repository(self.target.prefix, channel, subdir, record["name"])
+        return await self._stream(request, repo, f"sha256:{record['sha256']}", record.get("size"), "application/octet-stream", {"Cache-Control": "public, max-age=31536000, immutable"})
+
+    async def _stream(self, request: Request, repo: str, digest: str, size: int | None, content_type: str, headers: dict) -> Response:
+        headers = dict(headers)
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        if request.method == "HEAD":
+            return Response(status_code=200, headers=headers, media_type=content_type)
+        opened = await self.registry.stream_blob(repo, digest)
+        if opened is None:
+            return Response(f"blob {digest} missing in {repo}\n", status_code=502)
+        response, chunks = opened
+
+        async def body():
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return StreamingResponse(body(), headers=headers, media_type=content_type)
+
+    def app(self) -> Starlette:
+        async def route(request: Request) -> Response:
+            name = request.path_params["name"]
+            try:
+                if name.startswith("repodata.json"):
+                    return await self.repodata(request)
+                if name.endswith((".conda", ".tar.bz2")):
+                    return await self.package(request)
+                return _not_found(name)
+            except RegistryError as exc:
+                return Response(f"mirror unavailable: {exc}\n", status_code=502)
+
+        return Starlette(
+            routes=[
+                Route("/", self.index, methods=["GET"]),
+                Route("/{channel}/{subdir}/{name}", route, methods=["GET", "HEAD"]),
+            ],
+            lifespan=self.lifespan,
+        )
+
+
+def _not_found(what: str) -> Response:
+    return Response(f"{what} is not in the mirror\n", status_code=404, media_type="text/plain")
+
+
+def run_server(target: OciTarget, host: str, port: int, channels: list[str]) -> None:
+    import uvicorn
+
+    async def reachable():
+        async with Registry(target) as registry:
+            await registry.check()
+
+    asyncio.run(reachable())  # a registry that is down is one clear error, before listening
+    server = MirrorServer(target, channels)
+    try:
+        uvicorn.run(server.app(), host=host, port=port, log_level="warning", access_log=False)
+    except OSError as exc:
+        raise CondainfraError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
