@@ -42,6 +42,7 @@ class SyncOptions:
 class SyncReport:
     pushed: int = 0  # artifacts newly in the mirror
     skipped: int = 0  # artifacts the mirror already had
+    resumed: int = 0  # artifacts whose tag an interrupted run had already pushed
     failed: list[tuple[str, str]] = field(default_factory=list)  # (subdir/filename, why)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # not representable as an OCI tag
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be pushed
@@ -51,8 +52,9 @@ class SyncReport:
     repodata_pushed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        resumed = f"resumed {self.resumed}, " if self.resumed else ""
         text = (
-            f"pushed {self.pushed}, skipped {self.skipped}, failed {len(self.failed)}, "
+            f"pushed {self.pushed}, skipped {self.skipped}, failed {len(self.failed)}, {resumed}"
             f"not representable {len(self.invalid)}; {self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s, "
             f"{self.requests} registry requests"
         )
@@ -185,6 +187,10 @@ def _normalised(repodata: dict[str, Any]) -> str:
 async def _push_build(source, registry, prefix, channel, subdir, key, files, wanted, have, report) -> bool:
     name, tag = key
     repo = layout.repository(prefix, channel, subdir, name)
+    if _already_tagged(await registry.get_manifest(repo, tag), files, wanted):
+        # an interrupted run pushed this tag (tags only ever follow their blobs): nothing to fetch
+        report.resumed += len(files)
+        return True
     try:
         with tempfile.TemporaryDirectory(prefix="condainfra-sync-") as tmp:
             local: dict[str, Path] = {}
@@ -230,6 +236,17 @@ async def _push_build(source, registry, prefix, channel, subdir, key, files, wan
         return False
     report.pushed += len(files)
     return True
+
+
+def _already_tagged(raw: bytes | None, files: list[str], wanted: dict[str, dict[str, Any]]) -> bool:
+    if raw is None:
+        return False
+    try:
+        layers = json.loads(raw).get("layers") or []
+    except ValueError:
+        return False
+    present = {((l.get("annotations") or {}).get(layout.TITLE), l.get("digest")) for l in layers}
+    return all((fn, f"sha256:{wanted[fn].get('sha256')}") in present for fn in files)
 
 
 async def push_repodata(registry: Registry, prefix: str, channel: str, subdir: str, repodata: dict[str, Any]) -> None:
