@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compiler.github import compile_feedstock_shard, compile_org
+from .compiler.mirror import compile_mirror
 from .compiler.resources import Resource, StackBuilder
 from .compiler.sharding import shard_of
 from .compiler.stacks import StackSpec, infra_stacks
 from .config.loader import OrgDeclaration, load_orgs
+from .config.mirror import MirrorConfig, load_mirror
 from .config.models import Feedstock
 from .config.yamlfile import load_yaml
 from .errors import ConfigError, CondainfraError
@@ -50,16 +52,30 @@ class Project:
     root: Path
     name: str
     orgs: dict[str, OrgDeclaration]
+    mirror: MirrorConfig | None = None
     _shards: dict[str, dict[int, list[Feedstock]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path, stacks_dir: Path | None = None) -> Project:
         name = read_project_name(root)
-        orgs = load_orgs(stacks_dir or root / STACKS_DIR, root)
-        return cls(root, name, orgs)
+        issues = []
+        try:
+            orgs = load_orgs(stacks_dir or root / STACKS_DIR, root)
+        except ConfigError as exc:
+            issues += exc.issues
+        try:
+            mirror = load_mirror(root)
+        except ConfigError as exc:
+            issues += exc.issues
+        if issues:
+            raise ConfigError(issues)
+        return cls(root, name, orgs, mirror)
 
     def stacks(self) -> list[StackSpec]:
-        return infra_stacks(self.orgs)
+        specs = infra_stacks(self.orgs)
+        if self.mirror is not None:
+            specs.append(StackSpec("mirror", "mirror", "mirror"))
+        return specs
 
     def stack(self, name: str) -> StackSpec:
         for spec in self.stacks():
@@ -80,7 +96,7 @@ class Project:
     def fingerprint(self, spec: StackSpec) -> tuple:
         """Everything ``compile(spec)`` reads: equal fingerprints compile to equal resources,
         so a plan compiles an unchanged stack once, not once per side."""
-        org = self.orgs[spec.org].config if spec.org in self.orgs else None
+        org = self.orgs[spec.org].config if spec.org in self.orgs else self.mirror if spec.kind == "mirror" else None
         feedstocks = tuple(self.feedstocks_of(spec)) if spec.kind == "feedstocks" else ()
         return (self.name, spec, org, feedstocks)
 
@@ -88,6 +104,8 @@ class Project:
         builder = StackBuilder(spec.name, self.name)
         if spec.kind == "org":
             compile_org(self.orgs[spec.org], builder)
+        elif spec.kind == "mirror" and self.mirror is not None:
+            compile_mirror(self.mirror, builder)
         elif spec.kind == "feedstocks":
             compile_feedstock_shard(self.orgs[spec.org], self.feedstocks_of(spec), builder)
         else:

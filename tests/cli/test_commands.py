@@ -19,8 +19,9 @@ def test_stacks_lists_every_stack_with_mission_and_count(cli, workdir):
     rows = json.loads(result.out)
     names = [r["stack"] for r in rows]
     assert names[:3] == ["bioconda", "conda-forge", "conda-forge-feedstocks-00"]
-    assert len(names) == 2 + 32
-    assert {r["mission"] for r in rows} == {"infra"}
+    assert len(names) == 2 + 32 + 1
+    assert {r["stack"]: r["mission"] for r in rows}["mirror"] == "mirror"
+    assert {r["mission"] for r in rows} == {"infra", "mirror"}
     rendered = json.loads(cli("render", "--stack", "conda-forge", "--root", str(workdir)).out)
     assert rows[1]["resources"] == len(rendered["stacks"]["conda-forge"]["resources"])
     table = cli("stacks", "--root", str(workdir))

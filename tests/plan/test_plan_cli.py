@@ -13,7 +13,7 @@ FEEDS = "stacks/conda-forge/feedstocks/core.yaml"
 def test_clean_tree_has_no_changes(cli, workdir):
     result = cli("plan", "--all", "--against", "HEAD", "--root", str(workdir))
     assert result.code == 0, result.err
-    assert "No changes: 34 stack(s) match HEAD." in result.out
+    assert "No changes: 35 stack(s) match HEAD." in result.out
 
 
 def test_default_baseline_is_the_merge_base_with_main(cli, workdir):
@@ -42,7 +42,7 @@ def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
     assert change["key"] == "members"
     assert {"role": "member", "username": "wolfv"} in change["new"]
     assert {"role": "member", "username": "wolfv"} not in change["old"]
-    assert plan["summary"].startswith("Plan: 0 to create, 1 to update, 0 to delete in 1 of 34 stack(s)")
+    assert plan["summary"].startswith("Plan: 0 to create, 1 to update, 0 to delete in 1 of 35 stack(s)")
 
     markdown = cli("plan", "--all", "--against", "HEAD", "--root", str(workdir))
     assert markdown.code == 2

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_github as github
 
 from ..compiler import github as gh
+from ..compiler import mirror as mi
 from ..compiler.resources import REF, SECRET, Resource
 from ..errors import CondainfraError
 
@@ -30,6 +32,16 @@ CUSTOM_TYPES: dict[str, type[pulumi.CustomResource]] = {
     gh.RULESET: github.RepositoryRuleset,
     gh.ORG_SECRET: github.ActionsOrganizationSecret,
     gh.ORG_SECRET_REPOSITORIES: github.ActionsOrganizationSecretRepositories,
+    mi.AWS_PROVIDER: aws.Provider,
+    mi.BUCKET: aws.s3.Bucket,
+    mi.VERSIONING: aws.s3.BucketVersioning,
+    mi.ENCRYPTION: aws.s3.BucketServerSideEncryptionConfiguration,
+    mi.PUBLIC_ACCESS_BLOCK: aws.s3.BucketPublicAccessBlock,
+    mi.LIFECYCLE: aws.s3.BucketLifecycleConfiguration,
+    mi.OIDC_PROVIDER: aws.iam.OpenIdConnectProvider,
+    mi.ROLE: aws.iam.Role,
+    mi.ROLE_POLICY: aws.iam.RolePolicy,
+    mi.REPOSITORY_FILE: github.RepositoryFile,
 }
 
 # component type token -> class; filled by the component modules as they are imported
@@ -112,7 +124,7 @@ class BuildContext:
 
 def build_stack(resources: list[Resource], config: pulumi.Config | None = None) -> BuildContext:
     """Register every compiled resource, top-level components first; they build their children."""
-    from . import feedstock, organization  # noqa: F401  (registers the component types)
+    from . import feedstock, mirror, organization  # noqa: F401  (registers the component types)
 
     context = BuildContext(resources, config or pulumi.Config())
     for spec in context.children.get(None, []):

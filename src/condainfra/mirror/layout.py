@@ -25,6 +25,7 @@ TITLE = "org.opencontainers.image.title"
 MD5 = "org.conda.md5"
 
 EMPTY_CONFIG = b"{}"
+KNOWN_SUBDIRS = ("noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64", "win-arm64")
 # Distribution spec: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 _TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 # repository path components: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from . import layout
 from .registry import Registry
-from .source import KNOWN_SUBDIRS
 from .sync import entries, read_mirror_repodata
 
 
@@ -30,7 +29,7 @@ async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int
     await registry.check()
     prefix = registry.target.prefix
     gate = asyncio.Semaphore(jobs)
-    for subdir in subdirs or KNOWN_SUBDIRS:
+    for subdir in subdirs or layout.KNOWN_SUBDIRS:
         repodata = await read_mirror_repodata(registry, prefix, channel, subdir)
         if repodata is None:
             if subdirs:

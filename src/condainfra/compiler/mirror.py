@@ -1,0 +1,202 @@
+"""Compile the mirror stack: the registry's S3 storage, the sync job's IAM role, and its workflow."""
+
+from __future__ import annotations
+
+import json
+
+from ..config.mirror import MirrorConfig
+from ..mirror.layout import KNOWN_SUBDIRS
+from .resources import StackBuilder
+
+CHANNEL_MIRROR = "condainfra:mirror:ChannelMirror"
+REGISTRY_STORAGE = "condainfra:mirror:RegistryStorage"
+SYNC_JOB = "condainfra:mirror:SyncJob"
+
+AWS_PROVIDER = "pulumi:providers:aws"
+GITHUB_PROVIDER = "pulumi:providers:github"
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
+
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+WORKFLOW_PATH = ".github/workflows/mirror-sync.yml"
+# distribution's S3 layout: tags live under <root>/docker/registry/v2/repositories/<name>/_manifests/tags/<tag>
+REGISTRY_ROOT = "docker/registry/v2/repositories"
+
+
+def compile_mirror(cfg: MirrorConfig, builder: StackBuilder) -> None:
+    mirror = builder.add(CHANNEL_MIRROR, "mirror", custom=False)
+    # the SDK's own defaults, spelled out so that the plan shows what the engine receives
+    aws = builder.add(AWS_PROVIDER, "aws", {"region": cfg.storage.region, "skipCredentialsValidation": False, "skipRegionValidation": True}, parent=mirror)
+    owner = cfg.owner or cfg.sync.repository.split("/", 1)[0]
+    github = builder.add(GITHUB_PROVIDER, owner, {"baseUrl": "https://api.github.com/", "owner": owner}, parent=mirror)
+
+    st = cfg.storage
+    storage = builder.add(REGISTRY_STORAGE, st.bucket, parent=mirror, custom=False)
+
+    def s3(type_, inputs, depends_on=(), protect=False):
+        return builder.add(type_, st.bucket, inputs, parent=storage, depends_on=depends_on, provider=aws, protect=protect)
+
+    bucket = s3(BUCKET, {"bucket": st.bucket, "forceDestroy": False}, protect=True)
+    s3(VERSIONING, {"bucket": st.bucket, "versioningConfiguration": {"status": "Enabled"}}, (bucket,))
+    default = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": st.kms_key_arn} if st.kms_key_arn else {"sseAlgorithm": "AES256"}
+    s3(ENCRYPTION, {"bucket": st.bucket, "rules": [{"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": True}]}, (bucket,))
+    s3(PUBLIC_ACCESS_BLOCK, {"blockPublicAcls": True, "blockPublicPolicy": True, "bucket": st.bucket, "ignorePublicAcls": True, "restrictPublicBuckets": True}, (bucket,))
+    s3(LIFECYCLE, {"bucket": st.bucket, "rules": lifecycle_rules(cfg)}, (bucket,))
+
+    job = builder.add(SYNC_JOB, cfg.sync.role_name, parent=mirror, custom=False)
+    deps = ()
+    if cfg.sync.create_oidc_provider:
+        oidc = builder.add(
+            OIDC_PROVIDER, "github-actions",
+            {"clientIdLists": ["sts.amazonaws.com"], "url": f"https://{GITHUB_OIDC}"},
+            parent=job, provider=aws, protect=True,
+        )
+        deps = (oidc,)
+    role = builder.add(
+        ROLE, cfg.sync.role_name,
+        {
+            "assumeRolePolicy": assume_role_policy(cfg),
+            "description": f"condainfra mirror sync from {cfg.sync.repository}@{cfg.sync.branch}",
+            "maxSessionDuration": 21600,
+            "name": cfg.sync.role_name,
+        },
+        parent=job, depends_on=deps, provider=aws,
+    )
+    builder.add(
+        ROLE_POLICY, cfg.sync.role_name,
+        {"name": "registry-storage", "policy": storage_policy(cfg), "role": cfg.sync.role_name},
+        parent=job, depends_on=(role, bucket), provider=aws,
+    )
+    repo = cfg.sync.repository.split("/", 1)[1]
+    builder.add(
+        REPOSITORY_FILE, f"{cfg.sync.repository}/{WORKFLOW_PATH}",
+        {
+            "branch": cfg.sync.branch,
+            "commitMessage": "Update the mirror sync workflow (managed by condainfra)",
+            "content": workflow(cfg),
+            "file": WORKFLOW_PATH,
+            "overwriteOnCreate": True,
+            "repository": repo,
+        },
+        parent=job, provider=github,
+    )
+
+
+def lifecycle_rules(cfg: MirrorConfig) -> list[dict]:
+    rules = [
+        {"abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}, "filter": {"prefix": ""}, "id": "abort-incomplete-uploads", "status": "Enabled"},
+        {"filter": {"prefix": ""}, "id": "expire-noncurrent-versions", "noncurrentVersionExpiration": {"noncurrentDays": cfg.storage.noncurrent_version_days}, "status": "Enabled"},
+    ]
+    prefix = cfg.registry_prefix
+    for channel in cfg.channels:
+        for subdir in channel.subdirs or KNOWN_SUBDIRS:
+            # timestamp tags (YYYY.MM.DD...) start with "20"; `latest` does not match and never expires
+            tags = f"{REGISTRY_ROOT}/{prefix}/{channel.name}/{subdir}/repodata.json/_manifests/tags/20"
+            rules.append({"expiration": {"days": cfg.storage.old_repodata_days}, "filter": {"prefix": tags}, "id": f"old-repodata-{channel.name}-{subdir}", "status": "Enabled"})
+    return rules
+
+
+def assume_role_policy(cfg: MirrorConfig) -> str:
+    account = cfg.sync.aws_account_id
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
+                            f"{GITHUB_OIDC}:sub": f"repo:{cfg.sync.repository}:ref:refs/heads/{cfg.sync.branch}",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def storage_policy(cfg: MirrorConfig) -> str:
+    """What distribution's S3 driver needs, on this bucket only."""
+    bucket = f"arn:aws:s3:::{cfg.storage.bucket}"
+    statements = [
+        {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], "Resource": bucket},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+            "Resource": f"{bucket}/*",
+        },
+    ]
+    if cfg.storage.kms_key_arn:
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": cfg.storage.kms_key_arn})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def workflow(cfg: MirrorConfig) -> str:
+    account, role = cfg.sync.aws_account_id, cfg.sync.role_name
+    matrix = [
+        {
+            "name": c.name,
+            "source": c.source,
+            "args": " ".join([*(f"--subdir {s}" for s in c.subdirs), *(f"--package '{p}'" for p in c.packages)]),
+        }
+        for c in cfg.channels
+    ]
+    registry_config = (
+        "version: 0.1\\n"
+        "log: {level: warn}\\n"
+        f"storage: {{s3: {{region: {cfg.storage.region}, bucket: {cfg.storage.bucket}}}, delete: {{enabled: true}}}}\\n"
+        "http: {addr: 127.0.0.1:5000}\\n"
+    )
+    lines = [
+        "# Managed by condainfra (stacks/mirror/mirror.yaml): edit the config, not this file.",
+        "name: mirror-sync",
+        "on:",
+        "  schedule:",
+        f"    - cron: \"{cfg.sync.schedule}\"",
+        "  workflow_dispatch: {}",
+        "permissions:",
+        "  id-token: write",
+        "  contents: read",
+        "jobs:",
+        "  sync:",
+        "    runs-on: ubuntu-latest",
+        "    timeout-minutes: 340",
+        "    concurrency:",
+        "      group: mirror-sync-${{ matrix.channel.name }}",
+        "      cancel-in-progress: false",
+        "    strategy:",
+        "      fail-fast: false",
+        "      matrix:",
+        f"        channel: {json.dumps(matrix, sort_keys=True)}",
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - uses: aws-actions/configure-aws-credentials@v4",
+        "        with:",
+        f"          role-to-assume: arn:aws:iam::{account}:role/{role}",
+        f"          aws-region: {cfg.storage.region}",
+        "      - name: Install",
+        "        run: |",
+        "          sudo apt-get update -qq && sudo apt-get install -y -qq docker-registry",
+        "          python3 -m pip install .",
+        "      - name: Start a registry process on the S3 storage",
+        "        run: |",
+        f"          printf '{registry_config}' > registry.yml",
+        "          docker-registry serve registry.yml &",
+        "          for i in $(seq 50); do curl -fs http://127.0.0.1:5000/v2/ && break; sleep 0.2; done",
+        "      - name: Sync",
+        f"        run: condainfra mirror sync --from ${{{{ matrix.channel.source }}}} --to oci://127.0.0.1:5000/{cfg.registry_prefix} --channel ${{{{ matrix.channel.name }}}} --insecure --jobs {cfg.sync.jobs} ${{{{ matrix.channel.args }}}}",
+        "      - name: Verify",
+        f"        run: condainfra mirror verify --to oci://127.0.0.1:5000/{cfg.registry_prefix} --channel ${{{{ matrix.channel.name }}}} --insecure",
+    ]
+    return "\n".join(lines) + "\n"
