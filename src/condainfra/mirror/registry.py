@@ -29,6 +29,7 @@ from .layout import MANIFEST_MEDIA_TYPE
 USER_ENV = "CONDAINFRA_OCI_USERNAME"
 TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+CHECK_EXISTING_ABOVE = 1 << 20
 ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -91,6 +92,7 @@ class Registry:
     concurrency: int = 16
     attempts: int = 6
     requests: int = 0  # every HTTP request made, for the no-op benchmark and the summary
+    config_source: str | None = None  # a repository known to hold the shared empty config blob
     _client: httpx.AsyncClient | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _basic: bool = False
@@ -217,12 +219,20 @@ class Registry:
             return None
         return int(response.headers.get("content-length", -1))
 
-    async def push_blob(self, repo: str, digest: str, size: int, data: bytes | None = None, path: Path | None = None) -> bool:
-        """Upload a blob unless the repository already has it; True when uploaded."""
+    async def push_blob(self, repo: str, digest: str, size: int, data: bytes | None = None, path: Path | None = None, mount_from: str | None = None) -> bool:
+        """Upload a blob unless the repository already has it; True when uploaded.
+
+        Only blobs of a megabyte or more are looked for first: for small ones the look-up
+        costs more than sending them again (the registry stores each digest once anyway).
+        With ``mount_from``, the registry is asked to link the blob from that repository."""
         scope = self.push(repo)
-        if await self.blob_exists(repo, digest, scope):
+        if size >= CHECK_EXISTING_ABOVE and await self.blob_exists(repo, digest, scope):
             return False
-        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, headers={"Content-Length": "0"})
+        query = f"?mount={digest}&from={mount_from}" if mount_from else ""
+        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=scope, headers={"Content-Length": "0"})
+        if started.status_code == 201:
+            return False  # mounted
+
         if started.status_code != 202 or "location" not in started.headers:
             raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status_code}: {_reason(started)}")
         location = started.headers["location"]

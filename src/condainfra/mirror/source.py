@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import zstandard
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -110,7 +111,7 @@ class Source:
                 raw = await self._read(subdir, "repodata.json")
                 if raw is None:
                     return None
-            data = json.loads(raw)
+            data = orjson.loads(raw)
         except (ValueError, zstandard.ZstdError) as exc:
             raise SourceError(f"{where}: not valid repodata: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("packages", {}), dict) or not isinstance(data.get("packages.conda", {}), dict):
