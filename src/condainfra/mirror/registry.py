@@ -181,7 +181,11 @@ class Registry:
             return
         if scheme != "bearer" or "realm" not in params:
             raise RegistryError(f"registry {self.target.host}: unsupported authentication challenge {header!r}")
-        query = {k: v for k, v in (("service", params.get("service")), ("scope", params.get("scope") or scope)) if v}
+        # ask for what the operation needs (push implies pull) and what the registry named (a mount
+        # also needs pull on the source repository): one token for both
+        scopes = list(dict.fromkeys([*(scope or "").split(), *params.get("scope", "").split()]))
+        query = [("service", params["service"])] if params.get("service") else []
+        query += [("scope", s) for s in scopes]
         auth = httpx.BasicAuth(*self.credentials) if self.credentials else None
         async with self._lock:
             self.requests += 1
@@ -229,7 +233,8 @@ class Registry:
         if size >= CHECK_EXISTING_ABOVE and await self.blob_exists(repo, digest, scope):
             return False
         query = f"?mount={digest}&from={mount_from}" if mount_from else ""
-        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=scope, headers={"Content-Length": "0"})
+        mount_scope = f"{scope} {self.pull(mount_from)}" if mount_from else scope
+        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=mount_scope, headers={"Content-Length": "0"})
         if started.status_code == 201:
             return False  # mounted
 

@@ -246,8 +246,8 @@ async def _push_build(source, registry, prefix, channel, subdir, key, files, wan
 async def _push_config(registry: Registry, repo: str) -> None:
     """Every artifact shares the same two-byte config: after the first upload it is mounted, one request."""
     config = layout.config_blob()
-    source = registry.config_source
-    await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG, mount_from=source if source != repo else None)
+    source = registry.config_source if registry.config_source != repo else None
+    await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG, mount_from=source)
     registry.config_source = repo
 
 
