@@ -52,7 +52,9 @@ def test_schema_validates_the_shipped_files_and_rejects_typos(cli, tmp_path):
     else:
         raise AssertionError("the schema accepted an unknown key")
     assert cli("schema", "--out-dir", str(tmp_path)).code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedstocks.schema.json", "org.schema.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedstocks.schema.json", "mirror.schema.json", "org.schema.json"]
+    mirror_schema = json.loads(cli("schema", "--kind", "mirror").out)
+    jsonschema.validate(yaml.safe_load((REPO / "stacks/mirror/mirror.yaml").read_text()), mirror_schema)
 
 
 def test_shipped_editor_schemas_are_current():

@@ -72,5 +72,5 @@ def test_bad_mirror_config_is_reported_with_its_line(cli, workdir):
     path.write_text(text)
     result = cli("validate", "--root", str(workdir))
     assert result.code == 2
-    assert "stacks/mirror/mirror.yaml:4: storage.bucket: String should match pattern" in result.err
-    assert "stacks/mirror/mirror.yaml:13: sync.schedule: 'every hour' is not a five-field cron schedule" in result.err
+    assert "stacks/mirror/mirror.yaml:5: storage.bucket: String should match pattern" in result.err
+    assert "stacks/mirror/mirror.yaml:14: sync.schedule: 'every hour' is not a five-field cron schedule" in result.err

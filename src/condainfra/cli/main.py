@@ -162,7 +162,7 @@ def stacks(
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Option(help="Which schema to print: org or feedstocks.")] = "org",
+    kind: Annotated[str, typer.Option(help="Which schema to print: org, feedstocks or mirror.")] = "org",
     out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Write every schema as <kind>.schema.json into this folder.")] = None,
 ) -> None:
     """Print (or write) the JSON Schema of the config files, for editors."""

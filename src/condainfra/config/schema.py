@@ -32,4 +32,13 @@ def feedstocks_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"org": org_schema, "feedstocks": feedstocks_schema}
+def mirror_schema() -> dict[str, Any]:
+    from .mirror import MirrorConfig
+
+    schema = MirrorConfig.model_json_schema()
+    schema["$schema"] = SCHEMA_URI
+    schema["title"] = "condainfra mirror.yaml"
+    return schema
+
+
+SCHEMAS = {"org": org_schema, "feedstocks": feedstocks_schema, "mirror": mirror_schema}
