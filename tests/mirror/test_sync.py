@@ -186,3 +186,33 @@ def test_bad_targets(cli, upstream, to):
     _, url = upstream
     result = cli("mirror", "sync", "--from", url, "--to", to, "--insecure")
     assert result.code == 1 and "error:" in result.err
+
+
+def test_a_terminal_gets_a_progress_bar(registry, upstream):
+    """On a terminal (a pty here) sync draws a progress bar; elsewhere it writes plain lines (as above)."""
+    import os
+    import pty
+    import sys
+
+    _, url = upstream
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "condainfra", "mirror", "sync", "--from", url, "--to", oci(registry), "--insecure"],
+        stdin=terminal, stdout=terminal, stderr=terminal, env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"},
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(60)
+    os.close(controller)
+    text = output.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "━" in text and "linux-64" in text  # rich's bar, one per subdir
+    assert "pushed 6, skipped 0, failed 0" in text
