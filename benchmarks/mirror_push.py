@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packages", type=int, default=500)
     parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3, help="runs, each on a fresh registry; medians are printed")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="condainfra-push-") as tmp:
@@ -97,26 +99,33 @@ def main() -> None:
         channel = root / "served" / "bench"
         print(f"built and indexed {args.packages} packages with py-rattler-build in {time.perf_counter() - t0:.1f} s")
         url, server = serve(root / "served")
-        registry = RegistryProcess(root / "registry").start()
+        raw_rates, sync_rates, last = [], [], ""
         try:
-            raw_seconds = asyncio.run(raw_push(registry.url, channel, args.jobs))
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "condainfra", "mirror", "sync", "--from", f"{url}/bench", "--to", f"oci://{registry.url}/mirror",
-                 "--insecure", "--jobs", str(args.jobs), "--subdir", "linux-64"],
-                capture_output=True, text=True,
-            )
-            sync_seconds = time.perf_counter() - start
-            if proc.returncode != 0:
-                raise SystemExit(f"sync failed: {proc.stderr[-2000:]}")
+            for run in range(args.repeat):
+                registry = RegistryProcess(root / f"registry-{run}").start()
+                try:
+                    raw_seconds = asyncio.run(raw_push(registry.url, channel, args.jobs))
+                    start = time.perf_counter()
+                    proc = subprocess.run(
+                        [sys.executable, "-m", "condainfra", "mirror", "sync", "--from", f"{url}/bench", "--to", f"oci://{registry.url}/mirror",
+                         "--insecure", "--jobs", str(args.jobs), "--subdir", "linux-64"],
+                        capture_output=True, text=True,
+                    )
+                    sync_seconds = time.perf_counter() - start
+                    if proc.returncode != 0:
+                        raise SystemExit(f"sync failed: {proc.stderr[-2000:]}")
+                finally:
+                    registry.stop()
+                raw_rates.append(args.packages / raw_seconds)
+                sync_rates.append(args.packages / sync_seconds)
+                last = proc.stdout.strip().splitlines()[-1]
         finally:
-            registry.stop()
             server.shutdown()
-        raw_rate, sync_rate = args.packages / raw_seconds, args.packages / sync_seconds
-        print(f"raw push:  {raw_rate:6.1f} packages/s ({raw_seconds:.1f} s, {args.jobs} at once)")
-        print(f"mirror sync: {sync_rate:6.1f} packages/s ({sync_seconds:.1f} s including process start and repodata)")
-        print(f"sync / raw: {sync_rate / raw_rate:.0%} (target >= 75%)")
-        print(proc.stdout.strip().splitlines()[-1])
+        ratios = [s / r for s, r in zip(sync_rates, raw_rates)]
+        print(f"raw push:    median {statistics.median(raw_rates):6.1f} packages/s ({args.jobs} at once, {args.repeat} runs)")
+        print(f"mirror sync: median {statistics.median(sync_rates):6.1f} packages/s (whole command: process start, downloads, repodata)")
+        print(f"sync / raw per run: {', '.join(f'{r:.0%}' for r in ratios)}; median {statistics.median(ratios):.0%} (target >= 75%)")
+        print(f"last sync: {last}")
 
 
 if __name__ == "__main__":

@@ -216,3 +216,18 @@ def test_a_terminal_gets_a_progress_bar(registry, upstream):
     assert proc.returncode == 0, text
     assert "━" in text and "linux-64" in text  # rich's bar, one per subdir
     assert "pushed 6, skipped 0, failed 0" in text
+
+
+def test_verify_checks_tags_the_repodata_does_not_list(cli, registry, upstream):
+    folder, url = upstream
+    assert sync(cli, registry, url).code == 0
+    repo = f"{PREFIX}/conda-test/linux-64/libbar"
+    base = f"http://{registry.url}/v2/{repo}"
+    # a stray tag whose manifest has only a config layer (as a hand-pushed artifact might)
+    config = layout.EMPTY_CONFIG
+    start = httpx.post(f"{base}/blobs/uploads/")
+    httpx.put(f"{start.headers['location']}&digest={layout.sha256_digest(config)}", content=config)
+    assert httpx.put(f"{base}/manifests/9.9-stray", content=layout.manifest([]), headers={"Content-Type": layout.MANIFEST_MEDIA_TYPE}).status_code == 201
+    result = cli("mirror", "verify", "--to", oci(registry), "--channel", "conda-test", "--insecure")
+    assert result.code == 1
+    assert "linux-64/libbar:9.9-stray: layers [] do not follow the layout" in result.err

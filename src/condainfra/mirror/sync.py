@@ -193,7 +193,9 @@ async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions,
 async def _push_build(source, registry, prefix, channel, subdir, key, files, wanted, have, report) -> bool:
     name, tag = key
     repo = layout.repository(prefix, channel, subdir, name)
-    if _already_tagged(await registry.get_manifest(repo, tag), files, wanted):
+    existing, known_repository = await registry.find_manifest(repo, tag)
+    new = not known_repository
+    if _already_tagged(existing, files, wanted):
         # an interrupted run pushed this tag (tags only ever follow their blobs): nothing to fetch
         report.resumed += len(files)
         return True
@@ -221,7 +223,7 @@ async def _push_build(source, registry, prefix, channel, subdir, key, files, wan
                 digest = "sha256:" + record["sha256"]
                 blob = layout.Blob(digest, int(record["size"]), layout.package_media_type(filename), annotations)
                 if filename in local:
-                    if await registry.push_blob(repo, digest, blob.size, path=local[filename]):
+                    if await registry.push_blob(repo, digest, blob.size, path=local[filename], new_repository=new):
                         report.bytes += blob.size
                 layers.append(blob)
             for data, media_type, title in (
@@ -229,9 +231,9 @@ async def _push_build(source, registry, prefix, channel, subdir, key, files, wan
                 (index_json, layout.INDEX_LAYER, f"{stem}/info/index.json"),
             ):
                 blob = layout.Blob(layout.sha256_digest(data), len(data), media_type, {layout.TITLE: title})
-                await registry.push_blob(repo, blob.digest, blob.size, data=data)
+                await registry.push_blob(repo, blob.digest, blob.size, data=data, new_repository=new)
                 layers.append(blob)
-            await _push_config(registry, repo)
+            await _push_config(registry, repo, new)
             await registry.put_manifest(repo, tag, layout.manifest(layers))
     except (ChecksumError, PackageError) as exc:
         report.failed += [(f"{subdir}/{fn}", str(exc)) for fn in files]
@@ -243,11 +245,11 @@ async def _push_build(source, registry, prefix, channel, subdir, key, files, wan
     return True
 
 
-async def _push_config(registry: Registry, repo: str) -> None:
+async def _push_config(registry: Registry, repo: str, new_repository: bool = False) -> None:
     """Every artifact shares the same two-byte config: after the first upload it is mounted, one request."""
     config = layout.config_blob()
     source = registry.config_source if registry.config_source != repo else None
-    await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG, mount_from=source)
+    await registry.push_blob(repo, config.digest, config.size, data=layout.EMPTY_CONFIG, mount_from=source, new_repository=new_repository or source is not None)
     registry.config_source = repo
 
 

@@ -46,7 +46,39 @@ async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int
                 await _check_build(registry, prefix, channel, subdir, key, files, result)
 
         await asyncio.gather(*(check(key, files) for key, files in builds.items()))
+
+        # tags the repodata does not list (left by an interrupted run, or by hand) must follow the layout too
+        listed: dict[str, set[str]] = {}
+        for name, tag in builds:
+            listed.setdefault(name, set()).add(tag)
+
+        async def extra(name, tags):
+            async with gate:
+                repo = layout.repository(prefix, channel, subdir, name)
+                for tag in sorted(set(await registry.tags(repo)) - tags):
+                    await _check_layout(registry, repo, f"{subdir}/{repo.rsplit('/', 1)[-1]}:{tag}", tag, result)
+
+        await asyncio.gather(*(extra(name, tags) for name, tags in listed.items()))
     return result
+
+
+PACKAGE_LAYERS = {layout.PACKAGE_V1, layout.PACKAGE_V2}
+
+
+async def _check_layout(registry, repo: str, where: str, tag: str, result: VerifyResult) -> None:
+    raw = await registry.get_manifest(repo, tag)
+    manifest = json.loads(raw) if raw else {}
+    layers = manifest.get("layers") or []
+    kinds = [l.get("mediaType") for l in layers]
+    if (manifest.get("config") or {}).get("mediaType") != layout.CONFIG_MEDIA_TYPE:
+        result.faults.append(f"{where}: config media type is not {layout.CONFIG_MEDIA_TYPE}")
+    if not PACKAGE_LAYERS & set(kinds) or not {layout.INFO_LAYER, layout.INDEX_LAYER} <= set(kinds):
+        result.faults.append(f"{where}: layers {kinds} do not follow the layout")
+    for layer in layers:
+        if not (layer.get("annotations") or {}).get(layout.TITLE):
+            result.faults.append(f"{where}: layer {layer.get('digest')} has no {layout.TITLE}")
+        if await registry.blob_size(repo, layer.get("digest", "")) != layer.get("size"):
+            result.faults.append(f"{where}: layer blob {layer.get('digest')} is missing or has the wrong size")
 
 
 async def _check_build(registry, prefix, channel, subdir, key, files, result: VerifyResult) -> None:
