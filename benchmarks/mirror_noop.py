@@ -3,10 +3,16 @@
     python benchmarks/mirror_noop.py --entries 100000 [--repeat 5]
 
 The channel (a local folder with one subdir) has N repodata entries; the
-mirror's repodata already lists all of them (published once, directly, as a
-finished sync would have). The timed run is the whole `mirror sync`
-invocation in-process minus interpreter start: reading both repodata
-documents, comparing them, and deciding there is nothing to do.
+mirror's repodata already lists all of them, published directly without
+provenance annotations (as a sync that did not see this upstream document
+would have). Two figures, each the whole `mirror sync` in-process minus
+interpreter start:
+
+* the full comparison: both repodata documents read and compared entry by
+  entry, nothing to push but the manifest that records the provenance;
+* the re-sync after that (median of --repeat runs): the manifest's
+  provenance matches upstream's document, so nothing else is read.
+
 Targets: at most 3 registry requests per subdir, under 2 seconds.
 """
 
@@ -78,6 +84,9 @@ def main() -> None:
         registry = RegistryProcess(root / "registry").start()
         try:
             asyncio.run(publish(registry.url, repodata))
+            start = time.perf_counter()
+            full = asyncio.run(noop(registry.url, channel))
+            full_seconds = time.perf_counter() - start
             times, reports = [], []
             for _ in range(args.repeat):
                 start = time.perf_counter()
@@ -87,9 +96,9 @@ def main() -> None:
             registry.stop()
         report = reports[-1]
         print(f"repodata: {args.entries} entries, {size / 1e6:.1f} MB, 1 subdir")
-        print(f"result: {report.summary()}")
-        print(f"registry requests: {report.requests} (target <= 3 per subdir)")
-        print(f"time: median {statistics.median(times):.2f} s over {args.repeat} runs (min {min(times):.2f}, max {max(times):.2f}; target < 2 s)")
+        print(f"full comparison: {full_seconds:.2f} s, {full.requests} registry requests ({full.summary()})")
+        print(f"re-sync: median {statistics.median(times):.2f} s over {args.repeat} runs (min {min(times):.2f}, max {max(times):.2f}), {report.requests} registry requests")
+        print("targets: <= 3 requests per subdir (plus one /v2/ check per run), < 2 s")
 
 
 if __name__ == "__main__":

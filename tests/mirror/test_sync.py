@@ -85,8 +85,25 @@ def test_resync_is_a_no_op_of_a_few_requests(cli, registry, upstream):
     again = sync(cli, registry, url)
     assert again.code == 0
     assert "pushed 0, skipped 6, failed 0" in again.out
-    # one /v2/ check, then the mirror's repodata manifest and blob for each of the 2 subdirs
-    assert "5 registry requests" in again.out
+    # one /v2/ check, then for each of the 2 subdirs the mirror's repodata manifest, whose annotations
+    # say it was published complete from this very upstream document
+    assert "3 registry requests" in again.out
+
+
+def test_resync_compares_repodata_when_upstream_changed(cli, registry, upstream):
+    folder, url = upstream
+    assert sync(cli, registry, url).code == 0
+    path = folder / "linux-64" / "repodata.json"
+    data = json.loads(path.read_text())
+    data["info"]["note"] = "touched"  # a new upstream document listing the same files
+    path.write_text(json.dumps(data))
+    again = sync(cli, registry, url)
+    assert again.code == 0 and "pushed 0, skipped 6, failed 0" in again.out
+    # noarch: manifest only; linux-64: manifest and repodata blob, then the republished repodata
+    mirrored = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
+    blob = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{mirrored['layers'][0]['digest']}").json()
+    assert blob["info"]["note"] == "touched"
+    assert "3 registry requests" in sync(cli, registry, url).out
 
 
 def test_only_new_artifacts_are_pushed(cli, registry, upstream, tmp_path):

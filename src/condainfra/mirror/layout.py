@@ -104,3 +104,10 @@ def manifest(layers: list[Blob], annotations: dict[str, str] | None = None) -> b
 
 def package_media_type(filename: str) -> str:
     return PACKAGE_V2 if filename.endswith(".conda") else PACKAGE_V1
+
+
+def manifest_from(existing: dict, annotations: dict[str, str]) -> bytes:
+    """The same manifest (config and layers) under new annotations."""
+    body = {k: v for k, v in existing.items() if k != "annotations"}
+    body["annotations"] = annotations
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()

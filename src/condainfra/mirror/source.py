@@ -101,22 +101,21 @@ class Source:
 
     async def repodata(self, subdir: str) -> dict[str, Any] | None:
         """The subdir's repodata (from .zst when offered), None when the subdir does not exist."""
+        found = await self.repodata_bytes(subdir)
+        return None if found is None else parse_repodata(*found)
+
+    async def repodata_bytes(self, subdir: str) -> tuple[bytes, str] | None:
+        """(the repodata document as bytes, where it came from), None when the subdir does not exist."""
         compressed = await self._read(subdir, "repodata.json.zst")
         where = f"{self.location}/{subdir}/repodata.json"
+        if compressed is None:
+            raw = await self._read(subdir, "repodata.json")
+            return None if raw is None else (raw, where)
         try:
-            if compressed is not None:
-                raw = zstandard.ZstdDecompressor().stream_reader(compressed).read()
-                where += ".zst"
-            else:
-                raw = await self._read(subdir, "repodata.json")
-                if raw is None:
-                    return None
-            data = orjson.loads(raw)
-        except (ValueError, zstandard.ZstdError) as exc:
-            raise SourceError(f"{where}: not valid repodata: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("packages", {}), dict) or not isinstance(data.get("packages.conda", {}), dict):
-            raise SourceError(f"{where}: not valid repodata: 'packages' must be a mapping")
-        return data
+            return zstandard.ZstdDecompressor().stream_reader(compressed).read(), where + ".zst"
+        except zstandard.ZstdError as exc:
+            raise SourceError(f"{where}.zst: not valid zstd: {exc}") from None
+
 
     async def download(self, subdir: str, filename: str, dest: Path, sha256: str | None, size: int | None) -> None:
         """Stream one artifact to ``dest``, checking size and sha256 against repodata on the way."""
@@ -148,3 +147,13 @@ class Source:
             raise ChecksumError(f"{subdir}/{filename}: size {written} differs from repodata's {size}")
         if sha256 and digest.hexdigest() != sha256:
             raise ChecksumError(f"{subdir}/{filename}: sha256 {digest.hexdigest()} differs from repodata's {sha256}")
+
+
+def parse_repodata(raw: bytes, where: str) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except ValueError as exc:
+        raise SourceError(f"{where}: not valid repodata: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("packages", {}), dict) or not isinstance(data.get("packages.conda", {}), dict):
+        raise SourceError(f"{where}: not valid repodata: 'packages' must be a mapping")
+    return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
 import json
 import tempfile
 import time
@@ -25,7 +26,7 @@ import zstandard
 from . import layout
 from .layers import PackageError, info_layers
 from .registry import Registry, RegistryError
-from .source import ChecksumError, Source, SourceError
+from .source import ChecksumError, Source, SourceError, parse_repodata
 
 PACKAGE_KEYS = ("packages", "packages.conda")
 
@@ -80,13 +81,27 @@ class Reporter:
         pass
 
 
-async def read_mirror_repodata(registry: Registry, prefix: str, channel: str, subdir: str) -> dict[str, Any] | None:
+# Provenance of a published repodata, in its manifest's annotations: when upstream's document and the
+# selection are the same as last time and that run published everything, a re-sync is one request.
+UPSTREAM_DIGEST = "org.condainfra.upstream.sha256"
+SELECTION = "org.condainfra.selection"
+COMPLETE = "org.condainfra.complete"
+ENTRIES = "org.condainfra.entries"
+
+
+async def mirror_manifest(registry: Registry, prefix: str, channel: str, subdir: str) -> dict[str, Any] | None:
+    raw = await registry.get_manifest(layout.repodata_repository(prefix, channel, subdir), "latest")
+    return None if raw is None else orjson.loads(raw)
+
+
+async def read_mirror_repodata(registry: Registry, prefix: str, channel: str, subdir: str, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The subdir's repodata as last published: one manifest and one blob (the .zst one, a tenth the size)."""
     repo = layout.repodata_repository(prefix, channel, subdir)
-    raw = await registry.get_manifest(repo, "latest")
-    if raw is None:
-        return None
-    layers = {l.get("mediaType"): l for l in orjson.loads(raw).get("layers", [])}
+    if manifest is None:
+        manifest = await mirror_manifest(registry, prefix, channel, subdir)
+        if manifest is None:
+            return None
+    layers = {l.get("mediaType"): l for l in manifest.get("layers", [])}
     layer = layers.get(layout.REPODATA_ZST) or layers.get(layout.REPODATA_JSON)
     if layer is None:
         raise RegistryError(f"{repo}:latest has no repodata layer")
@@ -129,12 +144,22 @@ async def sync(source: Source, registry: Registry, options: SyncOptions, reporte
 
 async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions, subdir: str, report: SyncReport, reporter: Reporter) -> None:
     prefix, channel = registry.target.prefix, options.channel
-    upstream = await source.repodata(subdir)
-    if upstream is None:
+    found = await source.repodata_bytes(subdir)
+    if found is None:
         if options.subdirs:
             raise SourceError(f"--subdir {subdir}: {source.location} has no {subdir}/repodata.json")
         return
-    mirror = await read_mirror_repodata(registry, prefix, channel, subdir)
+    provenance = {
+        UPSTREAM_DIGEST: hashlib.sha256(found[0]).hexdigest(),
+        SELECTION: json.dumps(sorted(options.packages)),
+    }
+    manifest = await mirror_manifest(registry, prefix, channel, subdir)
+    previous = (manifest or {}).get("annotations") or {}
+    if previous.get(COMPLETE) == "true" and all(previous.get(k) == v for k, v in provenance.items()):
+        report.skipped += int(previous.get(ENTRIES, 0))
+        return
+    upstream = parse_repodata(*found)
+    mirror = await read_mirror_repodata(registry, prefix, channel, subdir, manifest) if manifest else None
     have = {fn: rec.get("sha256") for fn, rec in entries(mirror).items()}
     wanted = entries(upstream)
 
@@ -185,9 +210,15 @@ async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions,
     published = {k: v for k, v in upstream.items() if k not in PACKAGE_KEYS}
     for key in PACKAGE_KEYS:
         published[key] = {fn: rec for fn, rec in (upstream.get(key) or {}).items() if fn in done}
+    complete = selected.keys() <= done and not any(f.startswith(f"{subdir}/") for f, _ in report.invalid)
+    provenance.update({COMPLETE: "true" if complete else "false", ENTRIES: str(len(done))})
     if mirror != published:
-        await push_repodata(registry, prefix, channel, subdir, published)
+        await push_repodata(registry, prefix, channel, subdir, published, provenance)
         report.repodata_pushed.append(subdir)
+    elif any(previous.get(k) != v for k, v in provenance.items()):
+        # same content, new provenance: re-tag `latest` with the same layers, one request
+        body = layout.manifest_from(manifest, {**previous, **provenance})
+        await registry.put_manifest(layout.repodata_repository(prefix, channel, subdir), "latest", body)
 
 
 async def _push_build(source, registry, prefix, channel, subdir, key, files, wanted, have, report) -> bool:
@@ -264,7 +295,7 @@ def _already_tagged(raw: bytes | None, files: list[str], wanted: dict[str, dict[
     return all((fn, f"sha256:{wanted[fn].get('sha256')}") in present for fn in files)
 
 
-async def push_repodata(registry: Registry, prefix: str, channel: str, subdir: str, repodata: dict[str, Any]) -> None:
+async def push_repodata(registry: Registry, prefix: str, channel: str, subdir: str, repodata: dict[str, Any], annotations: dict[str, str] | None = None) -> None:
     repo = layout.repodata_repository(prefix, channel, subdir)
     raw = orjson.dumps(repodata, option=orjson.OPT_SORT_KEYS)
     # level 16 on all cores: conda-forge's linux-64 repodata (~250 MB) compresses in seconds
@@ -276,6 +307,6 @@ async def push_repodata(registry: Registry, prefix: str, channel: str, subdir: s
         layers.append(blob)
     await _push_config(registry, repo)
     stamp = time.strftime("%Y.%m.%d.%H.%M.%S", time.gmtime())
-    body = layout.manifest(layers, {"org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    body = layout.manifest(layers, {"org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **(annotations or {})})
     await registry.put_manifest(repo, stamp, body)
     await registry.put_manifest(repo, "latest", body)
