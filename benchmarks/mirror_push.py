@@ -121,7 +121,7 @@ def main() -> None:
                 last = proc.stdout.strip().splitlines()[-1]
         finally:
             server.shutdown()
-        ratios = [s / r for s, r in zip(sync_rates, raw_rates)]
+        ratios = [s / r for s, r in zip(sync_rates, raw_rates, strict=True)]
         print(f"raw push:    median {statistics.median(raw_rates):6.1f} packages/s ({args.jobs} at once, {args.repeat} runs)")
         print(f"mirror sync: median {statistics.median(sync_rates):6.1f} packages/s (whole command: process start, downloads, repodata)")
         print(f"sync / raw per run: {', '.join(f'{r:.0%}' for r in ratios)}; median {statistics.median(ratios):.0%} (target >= 75%)")

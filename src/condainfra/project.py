@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compiler.github import compile_feedstock_shard, compile_org
+from .compiler.github import Slices, compile_feedstock_shard, compile_org
 from .compiler.mirror import compile_mirror
 from .compiler.resources import Resource, StackBuilder
 from .compiler.sharding import shard_of
@@ -53,14 +53,17 @@ class Project:
     name: str
     orgs: dict[str, OrgDeclaration]
     mirror: MirrorConfig | None = None
+    _slices: dict[str, Slices] = field(default_factory=dict)
     _shards: dict[str, dict[int, list[Feedstock]]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, stacks_dir: Path | None = None) -> Project:
+    def load(cls, root: Path, stacks_dir: Path | None = None, like: Project | None = None) -> Project:
+        """Load a checkout; ``like`` is another version of the same project whose unchanged
+        feedstock entries are reused rather than validated again (a plan's baseline)."""
         name = read_project_name(root)
         issues = []
         try:
-            orgs = load_orgs(stacks_dir or root / STACKS_DIR, root)
+            orgs = load_orgs(stacks_dir or root / STACKS_DIR, root, like.orgs if like else None)
         except ConfigError as exc:
             issues += exc.issues
         try:
@@ -100,14 +103,19 @@ class Project:
         feedstocks = tuple(self.feedstocks_of(spec)) if spec.kind == "feedstocks" else ()
         return (self.name, spec, org, feedstocks)
 
-    def compile(self, spec: StackSpec) -> list[Resource]:
+    def compile(self, spec: StackSpec, like: Project | None = None) -> list[Resource]:
+        """The stack's resources. With ``like`` (another version of this project that compiled the
+        same stack), feedstocks equal in both are taken from its result instead of compiled again."""
         builder = StackBuilder(spec.name, self.name)
         if spec.kind == "org":
             compile_org(self.orgs[spec.org], builder)
         elif spec.kind == "mirror" and self.mirror is not None:
             compile_mirror(self.mirror, builder)
         elif spec.kind == "feedstocks":
-            compile_feedstock_shard(self.orgs[spec.org], self.feedstocks_of(spec), builder)
+            reuse = None
+            if like is not None and like.name == self.name and spec.org in like.orgs and like.orgs[spec.org].config == self.orgs[spec.org].config:
+                reuse = like._slices.get(spec.name)
+            self._slices[spec.name] = compile_feedstock_shard(self.orgs[spec.org], self.feedstocks_of(spec), builder, reuse)
         else:
             raise CondainfraError(f"stack {spec.name!r} has no compiler for kind {spec.kind!r}")
         return builder.resources

@@ -3,7 +3,6 @@ packages (py-rattler-build), checked with an independent OCI client (skopeo)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..config.checks import feedstock_repo, team_slug
 from ..config.loader import OrgDeclaration
-from ..config.models import Feedstock, FeedstockDefaults, Repository, RepositoryFeatures, Ruleset
+from ..config.models import Feedstock, FeedstockDefaults, RepositoryFeatures, Ruleset
 from .resources import Resource, StackBuilder, ref, secret
 
 ORGANIZATION = "condainfra:github:Organization"
@@ -64,7 +64,9 @@ def compile_org(decl: OrgDeclaration, builder: StackBuilder) -> None:
 
     repos: dict[str, Resource] = {}
     for name, repo in cfg.repositories.items():
-        repos[name] = _repository(builder, name, repo.description, repo.homepage, repo, parent=org, provider=provider)
+        base = _repository_base(repo.features, repo.homepage, repo.visibility, repo.topics)
+        ruleset = _ruleset_base(repo.ruleset, repo.default_branch)
+        repos[name] = _repository(builder, name, repo.description, repo.archived, base, ruleset, parent=org, provider=provider)
 
     teams: dict[str, Resource] = {}
     for name in _parents_first(cfg.teams):
@@ -116,95 +118,81 @@ def _parents_first(teams: dict) -> list[str]:
     return ordered
 
 
-def _repository(
-    builder: StackBuilder,
-    name: str,
-    description: str,
-    homepage: str,
-    spec: Repository | FeedstockDefaults,
-    *,
-    parent: Resource,
-    provider: Resource,
-    visibility: str = "public",
-    archived: bool = False,
-    topics: list[str] | None = None,
-) -> Resource:
-    if isinstance(spec, Repository):
-        visibility, archived, topics = spec.visibility, spec.archived, spec.topics
-    f: RepositoryFeatures = spec.features
+def _repository_base(features: RepositoryFeatures, homepage: str, visibility: str, topics: list[str]) -> dict:
+    """The inputs every repository of one kind shares; built once per shard, not once per feedstock."""
+    f = features
+    return {
+        "allowAutoMerge": f.allow_auto_merge,
+        "allowMergeCommit": f.allow_merge_commit,
+        "allowRebaseMerge": f.allow_rebase_merge,
+        "allowSquashMerge": f.allow_squash_merge,
+        # A removed declaration archives the repository instead of deleting it.
+        "archiveOnDestroy": True,
+        "deleteBranchOnMerge": f.delete_branch_on_merge,
+        "hasDiscussions": f.has_discussions,
+        "hasIssues": f.has_issues,
+        "hasProjects": f.has_projects,
+        "hasWiki": f.has_wiki,
+        "homepageUrl": homepage,
+        "topics": list(topics),
+        "visibility": visibility,
+        "vulnerabilityAlerts": f.vulnerability_alerts,
+    }
+
+
+def _ruleset_base(ruleset: Ruleset | None, branch: str) -> dict | None:
+    if ruleset is None:
+        return None
+    return {
+        "conditions": {"refName": {"excludes": [], "includes": [f"refs/heads/{branch}"]}},
+        "enforcement": ruleset.enforcement,
+        "name": ruleset.name,
+        "rules": {"deletion": ruleset.block_deletion, "nonFastForward": ruleset.block_force_push},
+        "target": "branch",
+    }
+
+
+def _repository(builder: StackBuilder, name: str, description: str, archived: bool, base: dict, ruleset: dict | None, *, parent: Resource, provider: Resource) -> Resource:
     repo = builder.add(
-        REPOSITORY,
-        name,
-        {
-            "allowAutoMerge": f.allow_auto_merge,
-            "allowMergeCommit": f.allow_merge_commit,
-            "allowRebaseMerge": f.allow_rebase_merge,
-            "allowSquashMerge": f.allow_squash_merge,
-            # A removed declaration archives the repository instead of deleting it.
-            "archiveOnDestroy": True,
-            "archived": archived,
-            "deleteBranchOnMerge": f.delete_branch_on_merge,
-            "description": description,
-            "hasDiscussions": f.has_discussions,
-            "hasIssues": f.has_issues,
-            "hasProjects": f.has_projects,
-            "hasWiki": f.has_wiki,
-            "homepageUrl": homepage,
-            "name": name,
-            "topics": list(topics or []),
-            "visibility": visibility,
-            "vulnerabilityAlerts": f.vulnerability_alerts,
-        },
-        parent=parent,
-        provider=provider,
-        protect=True,
+        REPOSITORY, name, {**base, "archived": archived, "description": description, "name": name},
+        parent=parent, provider=provider, protect=True,
     )
     # GitHub refuses changes to an archived repository's rulesets.
-    if spec.ruleset is not None and not archived:
-        _ruleset(builder, repo, spec.ruleset, spec.default_branch, parent=parent, provider=provider)
+    if ruleset is not None and not archived:
+        builder.add(RULESET, name, {**ruleset, "repository": name}, parent=parent, depends_on=(repo,), provider=provider)
     return repo
 
 
-def _ruleset(builder: StackBuilder, repo: Resource, ruleset: Ruleset, branch: str, *, parent: Resource, provider: Resource) -> Resource:
-    return builder.add(
-        RULESET,
-        repo.name,
-        {
-            "conditions": {"refName": {"excludes": [], "includes": [f"refs/heads/{branch}"]}},
-            "enforcement": ruleset.enforcement,
-            "name": ruleset.name,
-            "repository": repo.name,
-            "rules": {"deletion": ruleset.block_deletion, "nonFastForward": ruleset.block_force_push},
-            "target": "branch",
-        },
-        parent=parent,
-        depends_on=(repo,),
-        provider=provider,
-    )
+Slices = dict[str, tuple[Feedstock, list[Resource]]]
 
 
-def compile_feedstock_shard(decl: OrgDeclaration, feedstocks: list[Feedstock], builder: StackBuilder) -> None:
+def compile_feedstock_shard(decl: OrgDeclaration, feedstocks: list[Feedstock], builder: StackBuilder, reuse: Slices | None = None) -> Slices:
+    """Compile a shard; returns each feedstock's resources. ``reuse`` holds slices compiled for the
+    same stack from the same org settings: a feedstock equal to its entry there is taken as is."""
     defaults = decl.config.feedstocks
     assert defaults is not None, "feedstock shards exist only for orgs with a feedstocks section"
     shard = builder.add(FEEDSTOCK_SHARD, builder.stack, custom=False)
     provider = _provider(builder, decl.name, shard)
+    slices: Slices = {}
+    base = _repository_base(defaults.features, defaults.homepage, "public", defaults.topics)
+    ruleset = _ruleset_base(defaults.ruleset, defaults.default_branch)
     for feedstock in sorted(feedstocks, key=lambda f: f.name):
-        _feedstock(builder, decl, defaults, feedstock, shard, provider)
+        known = (reuse or {}).get(feedstock.name)
+        start = len(builder.resources)
+        if known is not None and (known[0] is feedstock or known[0] == feedstock):
+            builder.adopt(known[1])
+        else:
+            _feedstock(builder, defaults, feedstock, shard, provider, base, ruleset)
+        slices[feedstock.name] = (feedstock, builder.resources[start:])
+    return slices
 
 
-def _feedstock(builder, decl, defaults: FeedstockDefaults, feedstock: Feedstock, shard: Resource, provider: Resource) -> None:
+def _feedstock(builder, defaults: FeedstockDefaults, feedstock: Feedstock, shard: Resource, provider: Resource, base: dict, ruleset: dict | None) -> None:
     name = feedstock.name
     component = builder.add(FEEDSTOCK, name, parent=shard, custom=False)
     repo = _repository(
-        builder,
-        feedstock_repo(name),
-        defaults.description.format(name=name),
-        defaults.homepage,
-        defaults,
-        parent=component,
-        provider=provider,
-        archived=feedstock.archived,
-        topics=defaults.topics,
+        builder, feedstock_repo(name), defaults.description.format(name=name), feedstock.archived, base, ruleset,
+        parent=component, provider=provider,
     )
     slug = team_slug(name)
     team = builder.add(

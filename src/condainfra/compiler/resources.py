@@ -71,6 +71,14 @@ class StackBuilder:
     resources: list[Resource] = field(default_factory=list)
     _qualified: dict[str, str] = field(default_factory=dict)
 
+    def adopt(self, resources: list[Resource]) -> None:
+        """Take resources compiled elsewhere for the same stack (identical inputs give identical resources)."""
+        for resource in resources:
+            if resource.urn in self._qualified:
+                raise ValueError(f"two resources would share the URN {resource.urn}")
+            self._qualified[resource.urn] = resource.urn.split("::")[2]
+            self.resources.append(resource)
+
     def add(
         self,
         type_: str,

@@ -36,6 +36,9 @@ class OrgDeclaration:
     feedstock_origin: dict[str, Where] = field(default_factory=dict)
     # kept only while loading, to point errors at their exact line
     feedstock_docs: dict[str, YamlDocument] = field(default_factory=dict)
+    # each feedstock's value as written, so that loading another version of the same files
+    # (a plan's baseline) can reuse the models of entries that did not change
+    feedstock_raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -70,7 +73,7 @@ def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix:
         return None, pydantic_issues(doc, exc, prefix, hidden)
 
 
-def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[ConfigIssue]]:
+def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> tuple[OrgDeclaration | None, list[ConfigIssue]]:
     org_file = org_dir / ORG_FILE
     doc, issues = load_yaml(org_file, display_path(org_file, root))
     if doc is None:
@@ -87,6 +90,7 @@ def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[Con
     feedstocks: dict[str, Feedstock] = {}
     origin: dict[str, Where] = {}
     docs: dict[str, YamlDocument] = {}
+    raw: dict[str, Any] = {}
     feedstock_files = sorted((org_dir / FEEDSTOCK_DIR).glob("*.yaml")) if (org_dir / FEEDSTOCK_DIR).is_dir() else []
     for path in feedstock_files:
         fdoc, file_issues = load_yaml(path, display_path(path, root), strings_only=True)
@@ -100,15 +104,17 @@ def load_org(org_dir: Path, root: Path) -> tuple[OrgDeclaration | None, list[Con
             issues.append(fdoc.issue((), "expected a mapping of feedstock name to maintainers"))
             continue
         docs[fdoc.path] = fdoc
-        issues += _load_feedstocks(fdoc, feedstocks, origin)
+        issues += _load_feedstocks(fdoc, feedstocks, origin, raw, known)
 
-    declaration = OrgDeclaration(config, feedstocks, doc, origin, docs)
+    declaration = OrgDeclaration(config, feedstocks, doc, origin, docs, raw)
     issues += check_org(declaration)
     declaration.feedstock_docs = {}
     return declaration, issues
 
 
-def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where]) -> list[ConfigIssue]:
+def _load_feedstocks(
+    doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where], raw: dict[str, Any], known: OrgDeclaration | None
+) -> list[ConfigIssue]:
     issues = []
     for name, value in doc.data.items():
         line = doc.line((name,))
@@ -120,6 +126,10 @@ def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin
             issues.append(ConfigIssue(doc.path, line, f"feedstock {name!r} is already declared at {first.path}:{first.line}"))
             continue
         origin[name] = Where(doc.path, line)
+        raw[name] = value
+        if known is not None and name in known.feedstocks and known.feedstock_raw.get(name) == value:
+            feedstocks[name] = known.feedstocks[name]  # written exactly as in the known version: already valid
+            continue
         plain_list = isinstance(value, list)
         if plain_list:
             value = {"maintainers": value}
@@ -140,14 +150,14 @@ def _load_feedstocks(doc: YamlDocument, feedstocks: dict[str, Feedstock], origin
     return issues
 
 
-def load_orgs(stacks_dir: Path, root: Path) -> dict[str, OrgDeclaration]:
+def load_orgs(stacks_dir: Path, root: Path, known: dict[str, OrgDeclaration] | None = None) -> dict[str, OrgDeclaration]:
     """Every org under ``stacks_dir``; raises ConfigError listing every problem."""
     orgs: dict[str, OrgDeclaration] = {}
     issues: list[ConfigIssue] = []
     if not stacks_dir.is_dir():
         raise ConfigError([ConfigIssue(display_path(stacks_dir, root), 1, "stacks folder not found")])
     for org_dir in sorted(p for p in stacks_dir.iterdir() if (p / ORG_FILE).is_file()):
-        declaration, org_issues = load_org(org_dir, root)
+        declaration, org_issues = load_org(org_dir, root, (known or {}).get(org_dir.name))
         issues += org_issues
         if declaration is not None:
             orgs[declaration.name] = declaration

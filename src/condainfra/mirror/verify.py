@@ -41,24 +41,24 @@ async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int
             tag = layout.tag_for(str(record.get("version")), str(record.get("build")))
             builds.setdefault((record.get("name", ""), tag or ""), []).append((filename, record))
 
-        async def check(key, files):
+        async def check(subdir, key, files):
             async with gate:
                 await _check_build(registry, prefix, channel, subdir, key, files, result)
 
-        await asyncio.gather(*(check(key, files) for key, files in builds.items()))
+        await asyncio.gather(*(check(subdir, key, files) for key, files in builds.items()))
 
         # tags the repodata does not list (left by an interrupted run, or by hand) must follow the layout too
         listed: dict[str, set[str]] = {}
         for name, tag in builds:
             listed.setdefault(name, set()).add(tag)
 
-        async def extra(name, tags):
+        async def extra(subdir, name, tags):
             async with gate:
                 repo = layout.repository(prefix, channel, subdir, name)
                 for tag in sorted(set(await registry.tags(repo)) - tags):
                     await _check_layout(registry, repo, f"{subdir}/{repo.rsplit('/', 1)[-1]}:{tag}", tag, result)
 
-        await asyncio.gather(*(extra(name, tags) for name, tags in listed.items()))
+        await asyncio.gather(*(extra(subdir, name, tags) for name, tags in listed.items()))
     return result
 
 

@@ -28,12 +28,12 @@ def make_plan(
     against: str | None = None,
     from_scratch: bool = False,
     every_stack: bool = False,
-    allow: Allowances = Allowances(),
+    allow: Allowances | None = None,
 ) -> Plan:
     """Compile ``specs`` and diff them against the baseline. With ``every_stack``, stacks
     the baseline has and the project no longer declares are planned as deleted."""
     after = {spec.name: project.compile(spec) for spec in specs}
-    baseline = Baseline("nothing (from scratch)") if from_scratch else load_baseline(project.root, against, project.name)
+    baseline = Baseline("nothing (from scratch)") if from_scratch else load_baseline(project.root, against, project.name, project)
     names = list(after)
     if every_stack:
         names += sorted(set(baseline.stack_names()) - set(after))
@@ -46,5 +46,5 @@ def make_plan(
             org = _org_of(before.get(name, []))
             if org:
                 orgs_of[name] = org
-    refusals = check(diffs, orgs_of, before, after, allow)
+    refusals = check(diffs, orgs_of, before, after, allow or Allowances())
     return Plan(label, diffs, refusals)

@@ -41,7 +41,7 @@ def is_file_baseline(against: str) -> bool:
     return against.endswith(".json") or Path(against).is_file()
 
 
-def baseline_from_ref(root: Path, ref: str, project_name: str) -> Project | None:
+def baseline_from_ref(root: Path, ref: str, project_name: str, like: Project | None = None) -> Project | None:
     """The project as declared at ``ref`` (None when it had no stacks yet)."""
     resolved = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if resolved.returncode != 0:
@@ -61,7 +61,7 @@ def baseline_from_ref(root: Path, ref: str, project_name: str) -> Project | None
         if not (base_root / "Pulumi.yaml").is_file():
             (base_root / "Pulumi.yaml").write_text(f"name: {project_name}\n")
         try:
-            project = Project.load(base_root)
+            project = Project.load(base_root, like=like)
         except ConfigError as exc:
             raise CondainfraError(f"--against {ref}: the configuration at that ref does not load:\n{exc}") from None
         project.name = project_name
@@ -94,12 +94,12 @@ class Baseline:
                 unchanged = False
             if unchanged:
                 return compiled[name]
-        return self.project.compile(spec)
+        return self.project.compile(spec, like=current)
 
 
-def load_baseline(root: Path, against: str | None, project_name: str) -> Baseline:
+def load_baseline(root: Path, against: str | None, project_name: str, current: Project | None = None) -> Baseline:
     if against is not None and is_file_baseline(against):
         path = Path(against)
         return Baseline(str(path), rendered=read_document(path))
     ref = against or default_ref(root)
-    return Baseline(ref, project=baseline_from_ref(root, ref, project_name))
+    return Baseline(ref, project=baseline_from_ref(root, ref, project_name, current))

@@ -75,6 +75,8 @@ def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDif
     after = {r.urn: r for r in new}
     for urn, resource in after.items():
         previous = before.get(urn)
+        if previous is resource:
+            continue  # reused from the other side's compile: nothing can differ
         if previous is None:
             result.creates.append(ResourceChange("create", resource))
         elif previous.inputs != resource.inputs or previous.protect != resource.protect or previous.provider != resource.provider:
