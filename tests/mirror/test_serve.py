@@ -48,6 +48,7 @@ def test_plain_http_clients_get_repodata_and_packages(served):
     assert httpx.get(f"{base}/conda-test/linux-64/repodata.json", headers={"If-None-Match": etag}).status_code == 304
     assert httpx.get(f"{base}/conda-test/linux-64/nothing-1-0.conda").status_code == 404
     assert httpx.get(f"{base}/other-channel/linux-64/repodata.json").status_code == 404
+    assert httpx.get(f"{base}/").json()["channels"] == ["conda-test"]
 
 
 def test_py_rattler_installs_from_the_served_mirror(served, tmp_path):

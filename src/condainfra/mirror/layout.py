@@ -58,16 +58,6 @@ def valid_repository(name: str) -> bool:
     return all(_COMPONENT.match(part) for part in name.split("/"))
 
 
-def split_filename(filename: str) -> tuple[str, str, str, str]:
-    """(name, version, build, extension) of ``name-version-build.conda`` / ``.tar.bz2``."""
-    for ext in (".conda", ".tar.bz2"):
-        if filename.endswith(ext):
-            stem = filename[: -len(ext)]
-            name, version, build = stem.rsplit("-", 2)
-            return name, version, build, ext
-    raise ValueError(f"{filename}: not a conda package file name")
-
-
 def stem_of(filename: str) -> str:
     return filename.removesuffix(".conda").removesuffix(".tar.bz2")
 

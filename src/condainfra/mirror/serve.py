@@ -79,7 +79,14 @@ class MirrorServer:
         return not self.channels or channel in self.channels
 
     async def index(self, request: Request) -> Response:
-        return JSONResponse({"mirror": str(self.target), "channels": sorted(self.channels) or "any channel under the prefix"})
+        """The channels served: the configured ones, or those the registry lists under the prefix."""
+        channels = sorted(self.channels)
+        if not channels:
+            try:
+                channels = sorted(discover_channels(await self.registry.catalog(), self.target.prefix))
+            except RegistryError:
+                channels = []  # a registry that does not list repositories (ghcr.io): any channel is tried
+        return JSONResponse({"mirror": str(self.target), "channels": channels})
 
     async def repodata(self, request: Request) -> Response:
         channel, subdir, name = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
@@ -147,6 +154,18 @@ class MirrorServer:
             ],
             lifespan=self.lifespan,
         )
+
+
+def discover_channels(repositories: list[str], prefix: str) -> set[str]:
+    """Channels are the folders holding ``<subdir>/repodata.json`` repositories under the prefix."""
+    start = f"{prefix}/" if prefix else ""
+    found = set()
+    for name in repositories:
+        if name.startswith(start) and name.endswith("/repodata.json"):
+            parts = name[len(start):].split("/")
+            if len(parts) == 3:
+                found.add(parts[0])
+    return found
 
 
 def _not_found(what: str) -> Response:
