@@ -123,17 +123,28 @@ class Source:
         written = 0
         if self.is_remote:
             url = self._url(subdir, filename)
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(5), wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5),
+                retry=retry_if_exception(_retryable), reraise=True,
+            )
             try:
-                async with self._client.stream("GET", url) as response:
-                    if response.status_code != 200:
-                        raise ChecksumError(f"{url}: HTTP {response.status_code}")
-                    with open(dest, "wb") as out:
-                        async for chunk in response.aiter_bytes(1 << 20):
-                            digest.update(chunk)
-                            written += len(chunk)
-                            out.write(chunk)
+                async for attempt in retrying:
+                    with attempt:
+                        digest, written = hashlib.sha256(), 0
+                        async with self._client.stream("GET", url) as response:
+                            if response.status_code in (429, 500, 502, 503, 504):
+                                response.raise_for_status()  # retried
+                            if response.status_code != 200:
+                                raise ChecksumError(f"{url}: HTTP {response.status_code}")
+                            with open(dest, "wb") as out:
+                                async for chunk in response.aiter_bytes(1 << 20):
+                                    digest.update(chunk)
+                                    written += len(chunk)
+                                    out.write(chunk)
+            except httpx.HTTPStatusError as exc:
+                raise ChecksumError(f"{url}: HTTP {exc.response.status_code} after 5 attempts") from None
             except httpx.TransportError as exc:
-                raise ChecksumError(f"{url}: download failed: {exc.__class__.__name__}") from None
+                raise ChecksumError(f"{url}: download failed after 5 attempts: {exc.__class__.__name__}") from None
         else:
             path = Path(self.location, subdir, filename)
             if not path.is_file():
