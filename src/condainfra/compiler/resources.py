@@ -71,6 +71,9 @@ class StackBuilder:
     resources: list[Resource] = field(default_factory=list)
     _qualified: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._prefix = f"urn:pulumi:{self.stack}::{self.project}::"
+
     def adopt(self, resources: list[Resource]) -> None:
         """Take resources compiled elsewhere for the same stack (identical inputs give identical resources)."""
         for resource in resources:
@@ -91,21 +94,22 @@ class StackBuilder:
         protect: bool = False,
         custom: bool = True,
     ) -> Resource:
+        # called ~200,000 times for conda-forge: positional construction, one prefix string
         qualified = f"{self._qualified[parent.urn]}${type_}" if parent else type_
-        urn = f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+        urn = f"{self._prefix}{qualified}::{name}"
         if urn in self._qualified:
             raise ValueError(f"two resources would share the URN {urn}")
         self._qualified[urn] = qualified
         resource = Resource(
-            urn=urn,
-            type=type_,
-            name=name,
-            parent=parent.urn if parent else None,
-            inputs=inputs or {},
-            dependencies=tuple([d.urn for d in depends_on]),
-            provider=provider.urn if provider else None,
-            protect=protect,
-            custom=custom,
+            urn,
+            type_,
+            name,
+            parent.urn if parent else None,
+            inputs or {},
+            tuple([d.urn for d in depends_on]) if depends_on else (),
+            provider.urn if provider else None,
+            protect,
+            custom,
         )
         self.resources.append(resource)
         return resource
