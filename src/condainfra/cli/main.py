@@ -210,8 +210,6 @@ def _allowances(member: bool, team: bool, owners: bool, repo: bool):
     return Allowances(member, team, owners, repo)
 
 
-
-
 def _guarded(action: str):
     """preview and up take the same options: the stacks and the safety-rail allowances."""
 
