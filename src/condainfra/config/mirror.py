@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..errors import ConfigError, ConfigIssue, display_path
+from ..errors import ConfigError, display_path
 from .loader import validate_model
 from .models import Login, Strict
 from .yamlfile import load_yaml
@@ -80,5 +80,3 @@ def load_mirror(root: Path) -> MirrorConfig | None:
         raise ConfigError(issues)
     return config
 
-
-__all__ = ["ConfigIssue", "MirrorConfig", "load_mirror"]

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from ..errors import CondainfraError
 from . import layout
 from .registry import OciTarget, Registry, RegistryError
-from .sync import entries
+from .sync import entries, read_mirror_repodata
 
 CACHE_SECONDS = 30.0
 
@@ -68,10 +68,8 @@ class MirrorServer:
                 return cached
             manifest = json.loads(raw)
             layers = {l["mediaType"]: l for l in manifest.get("layers", [])}
-            body = await self.registry.get_blob(repo, layers[layout.REPODATA_JSON]["digest"])
-            if body is None:
-                raise RegistryError(f"{repo}:latest points at a missing blob")
-            entry = _Subdir(time.monotonic(), digest, layers, entries(json.loads(body)))
+            repodata = await read_mirror_repodata(self.registry, self.target.prefix, channel, subdir, manifest)
+            entry = _Subdir(time.monotonic(), digest, layers, entries(repodata))
             self._cache[key] = entry
             return entry
 

@@ -99,11 +99,6 @@ class Source:
                 found.append(subdir)
         return found
 
-    async def repodata(self, subdir: str) -> dict[str, Any] | None:
-        """The subdir's repodata (from .zst when offered), None when the subdir does not exist."""
-        found = await self.repodata_bytes(subdir)
-        return None if found is None else parse_repodata(*found)
-
     async def repodata_bytes(self, subdir: str) -> tuple[bytes, str] | None:
         """(the repodata document as bytes, where it came from), None when the subdir does not exist."""
         compressed = await self._read(subdir, "repodata.json.zst")

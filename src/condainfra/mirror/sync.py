@@ -122,6 +122,11 @@ def entries(repodata: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _lacks(have: dict[str, str | None], filename: str, record: dict[str, Any]) -> bool:
+    """The mirror does not hold this file, or holds it with another sha256."""
+    return filename not in have or have[filename] != record.get("sha256")
+
+
 def _selected(record: dict[str, Any], globs: list[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(record.get("name", ""), g) for g in globs)
 
@@ -166,7 +171,7 @@ async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions,
     # Files the mirror lacks (or holds with another sha256); only their builds are looked at further,
     # so a no-op re-sync of 100,000 entries is two dict walks.
     selected = {fn: rec for fn, rec in wanted.items() if _selected(rec, options.packages)}
-    pending_names = {rec.get("name") for fn, rec in selected.items() if have.get(fn) is None or have.get(fn) != rec.get("sha256")}
+    pending_names = {rec.get("name") for fn, rec in selected.items() if _lacks(have, fn, rec)}
     groups: dict[tuple[str, str], list[str]] = {}
     for filename, record in selected.items():
         name = record.get("name")
@@ -183,7 +188,7 @@ async def _sync_subdir(source: Source, registry: Registry, options: SyncOptions,
 
     missing = {}
     for key, files in groups.items():
-        if any(have.get(fn) is None or have.get(fn) != wanted[fn].get("sha256") for fn in files):
+        if any(_lacks(have, fn, wanted[fn]) for fn in files):
             missing[key] = files
         else:
             report.skipped += len(files)
