@@ -15,6 +15,7 @@ import typer
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
 from ..project import Project, find_root
+from .dashboard import app as dashboard_app
 from .mirror import app as mirror_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(mirror_app, name="mirror")
+app.add_typer(dashboard_app, name="dashboard")
 
 AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
 AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]

@@ -14,6 +14,7 @@ import orjson
 import zstandard
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from ..urls import public_url
 from ..errors import CondainfraError
 
 from .layout import KNOWN_SUBDIRS
@@ -72,12 +73,13 @@ class Source:
                     response.raise_for_status()
                     return response
         except httpx.HTTPStatusError as exc:
-            raise SourceError(f"{url}: HTTP {exc.response.status_code}") from None
+            raise SourceError(f"{public_url(url)}: HTTP {exc.response.status_code}") from None
         except httpx.TransportError as exc:
-            raise SourceError(f"source {self.location} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
+            raise SourceError(f"source {public_url(self.location)} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
         raise AssertionError("unreachable")
 
-    async def _read(self, *parts: str) -> bytes | None:
+    async def read(self, *parts: str) -> bytes | None:
+        """The bytes of a file of the source (fixed names, never upstream data); None when it is absent."""
         if self.is_remote:
             response = await self._get(self._url(*parts))
             return None if response is None else response.content
@@ -87,7 +89,7 @@ class Source:
     async def subdirs(self) -> list[str]:
         if not self.is_remote:
             return sorted(p.name for p in Path(self.location).iterdir() if (p / "repodata.json").is_file() or (p / "repodata.json.zst").is_file())
-        channeldata = await self._read("channeldata.json")
+        channeldata = await self.read("channeldata.json")
         if channeldata:
             try:
                 return sorted(json.loads(channeldata).get("subdirs", []))
@@ -95,16 +97,16 @@ class Source:
                 pass
         found = []
         for subdir in KNOWN_SUBDIRS:
-            if await self._read(subdir, "repodata.json.zst") is not None or await self._read(subdir, "repodata.json") is not None:
+            if await self.read(subdir, "repodata.json.zst") is not None or await self.read(subdir, "repodata.json") is not None:
                 found.append(subdir)
         return found
 
     async def repodata_bytes(self, subdir: str) -> tuple[bytes, str] | None:
         """(the repodata document as bytes, where it came from), None when the subdir does not exist."""
-        compressed = await self._read(subdir, "repodata.json.zst")
+        compressed = await self.read(subdir, "repodata.json.zst")
         where = f"{self.location}/{subdir}/repodata.json"
         if compressed is None:
-            raw = await self._read(subdir, "repodata.json")
+            raw = await self.read(subdir, "repodata.json")
             return None if raw is None else (raw, where)
         try:
             return zstandard.ZstdDecompressor().stream_reader(compressed).read(), where + ".zst"

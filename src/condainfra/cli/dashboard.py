@@ -1,0 +1,77 @@
+"""`condainfra dashboard ...`: serve, refresh and sync-users."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="The maintainers dashboard (a Quetz plugin).", no_args_is_help=True)
+
+DEFAULT_DIR = Path(".condainfra/dashboard")
+DirOption = Annotated[Path, typer.Option("--dir", help="The local Quetz deployment (created on first use).")]
+
+
+def _actions():
+    from ..dashboard.actions import require_quetz
+
+    require_quetz()
+    from ..dashboard import actions
+
+    return actions
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def serve(
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Port on 127.0.0.1 (default: a free one).")] = None,
+    directory: DirOption = DEFAULT_DIR,
+    demo: Annotated[bool, typer.Option("--demo", help="Fill a new deployment with generated demo data.")] = False,
+    root: Annotated[Optional[Path], typer.Option("--root", help="The condainfra checkout whose stacks/ name the maintainers.", envvar="CONDAINFRA_ROOT")] = None,
+) -> None:
+    """Create (first run) or reuse a local Quetz with the dashboard, migrate it, start it on 127.0.0.1."""
+    actions = _actions()
+    project_root = None
+    if not demo:
+        from ..errors import CondainfraError
+        from ..project import find_root
+
+        try:
+            project_root = (root or find_root()).resolve()
+        except CondainfraError:
+            project_root = None  # no checkout here: the dashboard shows Quetz's own roles only
+    actions.serve(directory.resolve(), port, demo, project_root, say=lambda line: typer.echo(line, err=True), wait=_wait_for_interrupt)
+
+
+@app.command()
+def refresh(directory: DirOption = DEFAULT_DIR) -> None:
+    """Read the outside signals (config, bot status, mirror, drift) into the dashboard's tables now."""
+    actions = _actions()
+    report = actions.refresh(actions.existing(directory.resolve()))
+    for source, problems in report.problems.items():
+        for problem in problems:
+            typer.echo(f"warning: {source}: {problem}", err=True)
+    typer.echo(report.summary())
+
+
+@app.command("sync-users")
+def sync_users(directory: DirOption = DEFAULT_DIR) -> None:
+    """Quetz users and package/channel roles from the org-as-code config; every change is reported."""
+    actions = _actions()
+    report = actions.sync_users(actions.existing(directory.resolve()))
+    for line in report.lines():
+        typer.echo(line)
+    if report.failed:
+        raise typer.Exit(1)

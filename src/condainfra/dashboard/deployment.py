@@ -1,0 +1,167 @@
+"""A local Quetz deployment with the plugin: created on first use, migrated, started on loopback.
+
+This is the embedded default behind ``condainfra dashboard serve``: SQLite, a package store
+in the deployment folder, no cloud account. Quetz is never put in dev mode here, so its
+/api/dummylogin stays closed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ..errors import CondainfraError
+from ..output import write_atomic
+
+CONFIG = "config.toml"
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(settings: dict[str, object], session_secret: str) -> str:
+    """Quetz's config.toml for a local deployment; ``settings`` is the plugin's own section."""
+    lines = [
+        "# Written by `condainfra dashboard serve`; edit freely, it is reused as it is.",
+        "[sqlalchemy]",
+        'database_url = "sqlite:///./quetz.sqlite"',
+        "",
+        "[session]",
+        f"secret = {_toml_string(session_secret)}",
+        "# served on 127.0.0.1 over plain http; a public deployment sits behind TLS and sets this true",
+        "https_only = false",
+        "",
+        "[logging]",
+        'level = "INFO"',
+        'file = "quetz.log"',
+        "",
+        "[plugins]",
+        'enabled = ["condainfra_dashboard"]',
+        "",
+        "[condainfra_dashboard]",
+    ]
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f"{key} = {_toml_string(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Deployment:
+    path: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG
+
+    def exists(self) -> bool:
+        return self.config_file.is_file()
+
+    def check_new(self) -> None:
+        """Refuse a folder that holds something else: a deployment is created only where nothing is."""
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise CondainfraError(f"--dir {self.path}: not empty and not a dashboard deployment (no {CONFIG}); choose another folder")
+
+    def create(self, settings: dict[str, object]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "channels").mkdir(exist_ok=True)
+        write_atomic(self.config_file, render_config(settings, secrets.token_hex(32)))
+        os.chmod(self.config_file, 0o600)  # it holds the session secret
+
+    def migrate(self) -> None:
+        """Quetz's migrations and the plugin's, in a child process: Quetz reads its config once per process."""
+        self._python("from condainfra.dashboard.quetz_adapter import migrate; import sys; from pathlib import Path; migrate(Path(sys.argv[1]))", str(self.path))
+
+    def _python(self, code: str, *args: str) -> None:
+        env = {**os.environ, "QUETZ_CONFIG_FILE": str(self.config_file.resolve())}
+        result = subprocess.run([sys.executable, "-c", code, *args], cwd=self.path, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise CondainfraError(f"{self.path}: {tail[0]} (see {self.path / 'quetz.log'})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
+
+
+class QuetzServer:
+    """``quetz start`` in its own process group (its job supervisor forks children), stopped as a group."""
+
+    def __init__(self, deployment: Deployment, host: str = "127.0.0.1", port: int | None = None, supervisor: bool = True):
+        self.deployment = deployment
+        self.host = host
+        self.port = port or free_port()
+        self.supervisor = supervisor
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> QuetzServer:
+        if port_in_use(self.host, self.port):
+            raise CondainfraError(f"port {self.port} on {self.host} is already in use; pass another --port")
+        env = {**os.environ, "QUETZ_CONFIG_FILE": str(self.deployment.config_file.resolve())}
+        args = [sys.executable, "-m", "quetz.cli", "start", str(self.deployment.path), "--host", self.host, "--port", str(self.port),
+                "--no-proxy-headers", "--log-level", "warning", "--supervisor" if self.supervisor else "--no-supervisor"]
+        log = (self.deployment.path / "server.log").open("ab")
+        self.proc = subprocess.Popen(args, cwd=self.deployment.path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise CondainfraError(f"Quetz exited with code {self.proc.returncode} while starting; see {self.deployment.path / 'server.log'}")
+            try:
+                if httpx.get(f"{self.url}/api/channels", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise CondainfraError(f"Quetz did not answer on {self.url} within {timeout:.0f} s; see {self.deployment.path / 'server.log'}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # the supervisor's own children share the group; make sure none outlives us
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> QuetzServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

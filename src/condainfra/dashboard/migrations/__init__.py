@@ -1,0 +1,1 @@
+"""Alembic migrations of the plugin's tables (Quetz's ``quetz.migrations`` entry point)."""

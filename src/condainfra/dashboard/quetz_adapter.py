@@ -1,0 +1,238 @@
+"""Every use of Quetz's internals, in one place.
+
+Quetz 0.10.4 is the last release and its internals are not an API: a later Quetz, or a fork,
+should change this file and nothing else. The rest of the plugin sees plain functions and
+the table classes re-exported here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from quetz import authorization, hookimpl
+from quetz.config import Config
+from quetz.db_models import ApiKey, Base, Channel, ChannelMember, Identity, Package, PackageMember, PackageVersion, Profile, User
+from quetz.deps import get_db, get_rules
+from quetz.jobs.models import Job
+from quetz.metrics.db_models import IntervalType, PackageVersionMetric
+from quetz.versionorder import VersionOrder
+from sqlalchemy.orm import Session
+
+from .settings import SECTION, DashboardSettings, parse_settings, resolved
+
+__all__ = [
+    "ApiKey", "Base", "Channel", "ChannelMember", "Identity", "IntervalType", "Package", "PackageMember",
+    "PackageVersion", "PackageVersionMetric", "Profile", "User", "get_db", "get_rules", "hookimpl",
+]
+
+CONFIG_ENV = "QUETZ_CONFIG_FILE"
+OWNER, MAINTAINER, MEMBER = authorization.OWNER, authorization.MAINTAINER, authorization.MEMBER
+READ_ROLES = [OWNER, MAINTAINER, MEMBER]
+PLUGIN_NAME = "condainfra_dashboard"
+
+
+def current_config() -> Config:
+    return Config()
+
+
+def deployment_dir(config: Config | None = None) -> Path:
+    path = os.environ.get(CONFIG_ENV)
+    return Path(path).resolve().parent if path else Path.cwd()
+
+
+def settings(config: Config | None = None) -> DashboardSettings:
+    config = config or current_config()
+    parsed = parse_settings(getattr(config, "config", {}).get(SECTION), f"{os.environ.get(CONFIG_ENV, 'config.toml')}: [{SECTION}]")
+    return resolved(parsed, deployment_dir())
+
+
+def plugins_enabled(config: Config) -> list[str] | None:
+    return list(config.plugins_enabled) if config.configured_section("plugins") else None
+
+
+@contextlib.contextmanager
+def session_for(deployment: Path) -> Iterator[Session]:
+    """A database session of the deployment in ``deployment`` (its config.toml, its sqlite path)."""
+    from quetz.database import get_session
+
+    config_file = (deployment / "config.toml").resolve()
+    os.environ[CONFIG_ENV] = str(config_file)
+    config = Config(str(config_file))
+    previous = Path.cwd()
+    os.chdir(deployment)  # quetz's sqlite URLs are relative to the deployment folder
+    try:
+        db = get_session(config.sqlalchemy_database_url)
+        try:
+            yield db
+        finally:
+            db.close()
+    finally:
+        os.chdir(previous)
+
+
+def migrate(deployment: Path) -> None:
+    """Quetz's migrations and every plugin's (ours included): what `quetz init-db` runs."""
+    from quetz.cli import _alembic_config, _run_migrations
+
+    config_file = (deployment / "config.toml").resolve()
+    os.environ[CONFIG_ENV] = str(config_file)
+    config = Config(str(config_file))
+    previous = Path.cwd()
+    os.chdir(deployment)
+    try:
+        _run_migrations(alembic_config=_alembic_config(config.sqlalchemy_database_url))
+    finally:
+        os.chdir(previous)
+
+
+def version_key(version: str):
+    """conda's version ordering (Quetz's implementation), or None for a version it cannot parse."""
+    try:
+        return VersionOrder(version)
+    except Exception:  # upstream data: an unparseable version sorts nowhere rather than failing a page
+        return None
+
+
+def newer(a: str, b: str) -> bool:
+    ka, kb = version_key(a), version_key(b)
+    if ka is None:
+        return False
+    if kb is None:
+        return True
+    return ka > kb
+
+
+# --- identity and permissions -------------------------------------------------------------
+
+def viewer(auth: authorization.Rules) -> bytes | None:
+    """The signed-in user's id (session or API key), or None."""
+    return auth.get_user()
+
+
+def is_elevated(auth: authorization.Rules, user_id: bytes | None) -> bool:
+    return bool(user_id) and bool(auth.is_user_elevated(user_id))
+
+
+def private_channel_access(db: Session, auth: authorization.Rules) -> tuple[set[str], set[tuple[str, str]], bool]:
+    """What the viewer may read of private channels: (whole channels, (channel, package) pairs,
+    everything). Public channels are readable by anyone; two queries, whatever the page size."""
+    user_id = viewer(auth)
+    if not user_id:
+        return set(), set(), False
+    if is_elevated(auth, user_id):
+        return set(), set(), True
+    channels = {c for (c,) in db.query(ChannelMember.channel_name).filter(ChannelMember.user_id == user_id, ChannelMember.role.in_(READ_ROLES))}
+    packages = {
+        (c, p)
+        for c, p in db.query(PackageMember.channel_name, PackageMember.package_name).filter(PackageMember.user_id == user_id, PackageMember.role.in_(READ_ROLES))
+    }
+    return channels, packages, False
+
+
+def user_id_of(db: Session, login: str) -> bytes | None:
+    row = db.query(User.id).filter(User.username == login).one_or_none()
+    return row[0] if row else None
+
+
+def create_user(db: Session, login: str, github_id: int | None, avatar_url: str = "") -> bytes:
+    """A Quetz user for a GitHub login, with the GitHub identity the authenticator looks users up by,
+    so that the person's first sign-in finds this user instead of failing on a taken name."""
+    user = db.query(User).filter(User.username == login).one_or_none()
+    if user is None:
+        user = User(id=uuid.uuid4().bytes, username=login)
+        db.add(user)
+        db.add(Profile(user=user, name=login, avatar_url=avatar_url))
+    if github_id is not None and not any(i.provider == "github" for i in user.identities):
+        db.add(Identity(provider="github", identity_id=str(github_id), username=login, user=user))
+    db.flush()
+    return user.id
+
+
+def set_server_role(db: Session, login: str, role: str | None) -> None:
+    user = db.query(User).filter(User.username == login).one()
+    user.role = role
+
+
+def create_api_key(db: Session, login: str, description: str) -> str:
+    """An API key of the user (what `quetz`'s own API does for a signed-in user), for clients and tests."""
+    user_id = user_id_of(db, login)
+    if user_id is None:
+        raise LookupError(f"no Quetz user {login!r}")
+    key = uuid.uuid4().hex
+    db.add(ApiKey(key=key, description=description, user_id=user_id, owner_id=user_id))
+    db.commit()
+    return key
+
+
+def package_roles(db: Session) -> dict[tuple[str, str, str], str]:
+    """(channel, package, login) -> role, for every package member."""
+    rows = db.query(PackageMember.channel_name, PackageMember.package_name, User.username, PackageMember.role).join(User, User.id == PackageMember.user_id)
+    return {(c, p, u.lower()): r for c, p, u, r in rows}
+
+
+def set_package_role(db: Session, channel: str, package: str, login: str, role: str | None) -> None:
+    user_id = user_id_of(db, login)
+    query = db.query(PackageMember).filter(PackageMember.channel_name == channel, PackageMember.package_name == package, PackageMember.user_id == user_id)
+    if role is None:
+        query.delete(synchronize_session=False)
+        return
+    member = query.one_or_none()
+    if member is None:
+        db.add(PackageMember(channel_name=channel, package_name=package, user_id=user_id, role=role))
+    else:
+        member.role = role
+
+
+def channel_roles(db: Session, channel: str) -> dict[str, str]:
+    rows = db.query(User.username, ChannelMember.role).join(User, User.id == ChannelMember.user_id).filter(ChannelMember.channel_name == channel)
+    return {u.lower(): r for u, r in rows}
+
+
+def set_channel_role(db: Session, channel: str, login: str, role: str | None) -> None:
+    user_id = user_id_of(db, login)
+    query = db.query(ChannelMember).filter(ChannelMember.channel_name == channel, ChannelMember.user_id == user_id)
+    if role is None:
+        query.delete(synchronize_session=False)
+        return
+    member = query.one_or_none()
+    if member is None:
+        db.add(ChannelMember(channel_name=channel, user_id=user_id, role=role))
+    else:
+        member.role = role
+
+
+def channel_exists(db: Session, channel: str) -> bool:
+    return db.query(Channel.name).filter(Channel.name == channel).count() > 0
+
+
+def create_channel(db: Session, name: str, private: bool = False, description: str = "") -> None:
+    if not channel_exists(db, name):
+        db.add(Channel(name=name, description=description, private=private))
+        db.commit()
+
+
+def packages_in(db: Session, channel: str) -> set[str]:
+    return {n for (n,) in db.query(Package.name).filter(Package.channel_name == channel)}
+
+
+# --- periodic jobs ------------------------------------------------------------------------
+
+def ensure_periodic_job(db: Session, function: str, every_seconds: int) -> None:
+    """A Quetz job that runs ``condainfra_dashboard:<function>`` every ``every_seconds``
+    (``items_spec`` None makes it a channel-action job that repeats)."""
+    manifest = f"{PLUGIN_NAME}:{function}".encode("ascii")
+    job = db.query(Job).filter(Job.manifest == manifest).first()
+    if job is None:
+        db.add(Job(manifest=manifest, items_spec=None, repeat_every_seconds=every_seconds, start_at=None, owner_id=None))
+    else:
+        job.repeat_every_seconds = every_seconds
+    db.commit()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)

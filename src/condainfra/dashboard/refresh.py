@@ -1,0 +1,155 @@
+"""The refresh job: read every outside source and replace the plugin's tables with what it says.
+
+A source that cannot be read keeps its previous rows (stale beats empty) and records its
+problem, which the overview shows. Each problem is logged once per refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from . import quetz_adapter as quetz
+from . import tables
+from .settings import DashboardSettings
+from .sources.botstatus import load_bot_status
+from .sources.drift import load_drift
+from .sources.fetch import SourceUnavailable, read
+from .sources.mirrorstate import load_mirror_state
+from .sources.orgconfig import load_org_people
+
+log = logging.getLogger("condainfra.dashboard")
+
+
+@dataclass
+class RefreshReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{n} {what}" for what, n in self.counts.items()]
+        bad = sum(len(p) for p in self.problems.values())
+        return "refreshed: " + ", ".join(parts) + (f"; {bad} problem(s)" if bad else "")
+
+
+def _record(db: Session, report: RefreshReport, source: str, problems: list[str]) -> None:
+    for problem in problems:
+        log.warning("dashboard refresh: %s", problem)
+    report.problems[source] = problems
+    row = db.get(tables.RefreshRun, source) or tables.RefreshRun(source=source)
+    row.refreshed_at = quetz.utcnow()
+    row.problems = json.dumps(problems[:50])
+    db.merge(row)
+
+
+def _outputs(location: str, problems: list[str]) -> dict[str, list[str]]:
+    """feedstock -> the packages it builds, from feedstock_outputs.json (output -> [feedstocks])."""
+    if not location:
+        return {}
+    try:
+        raw = read(location)
+        data = json.loads(raw) if raw is not None else None
+    except (SourceUnavailable, ValueError) as exc:
+        problems.append(f"feedstock outputs {location}: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"feedstock outputs {location}: expected an object of output -> feedstocks")
+        return {}
+    out: dict[str, list[str]] = {}
+    for output, feedstocks in data.items():
+        for feedstock in feedstocks if isinstance(feedstocks, list) else [feedstocks]:
+            if isinstance(feedstock, str) and isinstance(output, str):
+                out.setdefault(feedstock, []).append(output)
+    return out
+
+
+def refresh_config(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    problems: list[str] = []
+    if not settings.project_root:
+        _record(db, report, "config", ["no project_root configured: feedstock maintainers are unknown"])
+        return
+    people = load_org_people(Path(settings.project_root))
+    problems += people.problems
+    outputs = _outputs(settings.feedstock_outputs, problems)
+    if not people.feedstocks and people.problems:
+        _record(db, report, "config", problems)
+        return
+    db.query(tables.FeedstockMaintainer).delete()
+    db.query(tables.FeedstockOutput).delete()
+    db.query(tables.Feedstock).delete()
+    claimed: set[str] = set()
+    for (org, name), feedstock in people.feedstocks.items():
+        packages = sorted(outputs.get(name, [name]))
+        db.add(tables.Feedstock(org=org, name=name, stack=feedstock.stack, archived=feedstock.archived, outputs=json.dumps(packages)))
+        for package in packages:
+            if package not in claimed:  # two orgs building one name: the first declared keeps it
+                claimed.add(package)
+                db.add(tables.FeedstockOutput(package=package, org=org, feedstock=name))
+        for login, via in feedstock.maintainers.items():
+            db.add(tables.FeedstockMaintainer(org=org, feedstock=name, login=login, via_team=via))
+    report.counts["feedstocks"] = len(people.feedstocks)
+    _record(db, report, "config", problems)
+
+
+def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    if not settings.bot_status:
+        return
+    status = load_bot_status(settings.bot_status)
+    if status.problems and not (status.version_errors or status.queued or status.migrations):
+        _record(db, report, "bot", status.problems)
+        return
+    db.query(tables.BotSignal).delete()
+    for name, error in status.version_errors.items():
+        db.add(tables.BotSignal(feedstock=name, kind="version-error", attempts=error.attempts, url=error.job_url, detail=error.text, migration="", state="", descendants=0))
+    for name, version in status.queued.items():
+        db.add(tables.BotSignal(feedstock=name, kind="version-queued", detail=version, migration="", state="", descendants=0, attempts=0.0))
+    count = 0
+    for name, states in status.migrations.items():
+        for m in states:
+            if m.state == "done":
+                continue
+            count += 1
+            db.add(tables.BotSignal(feedstock=name, kind="migration", migration=m.migration, state=m.state, descendants=m.descendants,
+                                    url=m.pr_url, detail=m.error, attempts=0.0))
+    report.counts["bot signals"] = len(status.version_errors) + len(status.queued) + count
+    _record(db, report, "bot", status.problems)
+
+
+def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    if not settings.mirror_url:
+        return
+    state = load_mirror_state(settings.mirror_url, quetz.newer)
+    if state.problems and not state.latest:
+        _record(db, report, "mirror", state.problems)
+        return
+    db.query(tables.MirrorLatest).delete()
+    for (subdir, package), version in state.latest.items():
+        db.add(tables.MirrorLatest(subdir=subdir, package=package, version=version))
+    report.counts["mirrored packages"] = len(state.latest)
+    _record(db, report, "mirror", state.problems)
+
+
+def refresh_drift(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    if not settings.drift_report:
+        return
+    drift = load_drift(settings.drift_report)
+    if drift.problems and not drift.stacks:
+        _record(db, report, "drift", drift.problems)
+        return
+    db.query(tables.StackDrift).delete()
+    for s in drift.stacks.values():
+        db.add(tables.StackDrift(stack=s.stack, creates=s.creates, updates=s.updates, deletes=s.deletes, names=json.dumps(list(s.names))))
+    report.counts["drift stacks"] = len(drift.stacks)
+    _record(db, report, "drift", drift.problems)
+
+
+def refresh_all(db: Session, settings: DashboardSettings) -> RefreshReport:
+    report = RefreshReport()
+    for step in (refresh_config, refresh_bot, refresh_mirror, refresh_drift):
+        step(db, settings, report)
+        db.commit()
+    return report

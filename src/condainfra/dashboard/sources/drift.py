@@ -1,0 +1,56 @@
+"""The last drift report: ``condainfra drift``/``plan --format json`` output, per stack."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StackDrift:
+    stack: str
+    creates: int
+    updates: int
+    deletes: int
+    # logical names of the resources that drifted, to tell which feedstock they belong to
+    names: tuple[str, ...]
+
+
+@dataclass
+class DriftReport:
+    stacks: dict[str, StackDrift] = field(default_factory=dict)
+    generated: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def load_drift(path: str) -> DriftReport:
+    report = DriftReport()
+    if not path:
+        return report
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        report.generated = file.stat().st_mtime
+    except FileNotFoundError:
+        report.problems.append(f"{path}: no drift report yet")
+        return report
+    except (OSError, ValueError) as exc:
+        report.problems.append(f"{path}: not a readable JSON report ({exc})")
+        return report
+    stacks = data.get("stacks") if isinstance(data, dict) else None
+    if not isinstance(stacks, list):
+        report.problems.append(f"{path}: expected an object with a 'stacks' list")
+        return report
+    for i, entry in enumerate(stacks):
+        if not isinstance(entry, dict) or not isinstance(entry.get("stack"), str):
+            report.problems.append(f"{path}: stacks[{i}]: expected an object with 'stack'")
+            continue
+        counts, names = {}, []
+        for action in ("create", "update", "delete"):
+            items = entry.get(action, [])
+            items = items if isinstance(items, list) else []
+            counts[action] = len(items)
+            names += [str(c.get("name"))[:200] for c in items if isinstance(c, dict) and c.get("name")]
+        report.stacks[entry["stack"]] = StackDrift(entry["stack"], counts["create"], counts["update"], counts["delete"], tuple(names))
+    return report
