@@ -16,7 +16,7 @@ DirOption = Annotated[Path, typer.Option("--dir", help="The local Quetz deployme
 
 
 def _actions():
-    from ..dashboard.actions import require_quetz
+    from ..dashboard.extra import require_quetz
 
     require_quetz()
     from ..dashboard import actions

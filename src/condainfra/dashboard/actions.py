@@ -97,13 +97,6 @@ def serve(path: Path, port: int | None, demo: bool, project_root: Path | None, s
         server.stop()
 
 
-def require_quetz() -> None:
-    try:
-        import quetz  # noqa: F401
-    except ImportError:
-        raise CondainfraError("the dashboard needs Quetz: pip install 'condainfra[dashboard]'") from None
-
-
 def existing(path: Path) -> Deployment:
     deployment = Deployment(path)
     if not deployment.exists():

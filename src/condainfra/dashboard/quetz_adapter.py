@@ -57,22 +57,27 @@ def plugins_enabled(config: Config) -> list[str] | None:
 
 @contextlib.contextmanager
 def session_for(deployment: Path) -> Iterator[Session]:
-    """A database session of the deployment in ``deployment`` (its config.toml, its sqlite path)."""
-    from quetz.database import get_session
+    """A database session of the deployment in ``deployment``, on an engine of its own: Quetz keeps
+    one global engine per process, which would tie every later deployment to the first one."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
 
     config_file = (deployment / "config.toml").resolve()
     os.environ[CONFIG_ENV] = str(config_file)
-    config = Config(str(config_file))
-    previous = Path.cwd()
-    os.chdir(deployment)  # quetz's sqlite URLs are relative to the deployment folder
+    url = Config(str(config_file)).sqlalchemy_database_url
+    kwargs = {}
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path.startswith("/"):  # quetz's sqlite URLs are relative to the deployment folder
+            url = f"sqlite:///{(deployment / path).resolve()}"
+        kwargs["connect_args"] = {"check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    db = sessionmaker(bind=engine, autoflush=True)()
     try:
-        db = get_session(config.sqlalchemy_database_url)
-        try:
-            yield db
-        finally:
-            db.close()
+        yield db
     finally:
-        os.chdir(previous)
+        db.close()
+        engine.dispose()
 
 
 def migrate(deployment: Path) -> None:

@@ -59,6 +59,11 @@ class BotStatus:
     problems: list[str] = field(default_factory=list)
 
 
+# the markup the bot itself writes into its messages; it is dropped for reading. Any other tag
+# is not the bot's: it is kept as literal text (and escaped where it is shown).
+_BOT_MARKUP = {"a", "details", "summary", "pre", "code", "br", "b", "i", "p", "tt"}
+
+
 class _Text(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -66,6 +71,17 @@ class _Text(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag not in _BOT_MARKUP:
+            self.parts.append(self.get_starttag_text() or f"<{tag}>")
+
+    def handle_startendtag(self, tag, attrs) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag) -> None:
+        if tag not in _BOT_MARKUP:
+            self.parts.append(f"</{tag}>")
 
 
 def html_to_text(value: str) -> str:

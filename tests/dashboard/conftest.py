@@ -1,0 +1,141 @@
+"""Real parts for the dashboard tests: a Quetz server with the plugin, started on a free loopback
+port in a deployment the test writes, with packages built by py-rattler-build at test time and
+uploaded through Quetz's HTTP API with API keys, the way clients do. GitHub is the only thing
+that cannot exist here; nothing in these tests talks to it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from condainfra.dashboard import demo
+from condainfra.dashboard.actions import refresh, sync_users
+from condainfra.dashboard.deployment import Deployment, QuetzServer
+
+CHANNEL = "conda-forge"
+PRIVATE = "secret-channel"
+
+ORG_YAML = """\
+org: conda-forge
+settings:
+  billing_email: admin@example.invalid
+owners: [owner-one, owner-two]
+members: [alice, bob, carol]
+teams:
+  core:
+    maintainers: [owner-one]
+    members: [carol]
+feedstocks:
+  shards: 2
+"""
+
+FEEDSTOCKS_YAML = """\
+libfoo: [alice, bob]
+barpy: [alice, conda-forge/core]
+bazlib: [bob]
+ghost: [alice, conda-forge/no-such-team]
+"""
+
+# name -> [(version, build, subdirs)]; libfoo's osx-64 lags behind
+PACKAGES = {
+    "libfoo": [("1.0.0", "h0_0", ("linux-64", "osx-64", "win-64")), ("1.1.0", "h0_0", ("linux-64", "win-64"))],
+    "barpy": [("0.5", "pyh0_0", ("noarch",))],
+    "bazlib": [("2.0", "h0_0", ("linux-64",))],
+}
+PRIVATE_PACKAGES = {"hidden-pkg": [("9.9", "h0_0", ("linux-64",))]}
+
+SCRIPT_ERROR = (
+    '2.00 attempts - bot error (<a href="https://github.com/regro/cf-scripts/actions/runs/42">bot CI job</a>): main:\n'
+    "Traceback: <script>alert('owned')</script> VersionMigrationError: could not hash URL " + "x" * 3000
+)
+
+
+def write_sources(folder: Path, feedstocks: str = FEEDSTOCKS_YAML) -> dict[str, object]:
+    project = folder / "project"
+    (project / "stacks" / "conda-forge" / "feedstocks").mkdir(parents=True, exist_ok=True)
+    (project / "Pulumi.yaml").write_text("name: condainfra\nruntime: python\nstackConfigDir: stacks\n")
+    (project / "stacks" / "conda-forge" / "org.yaml").write_text(ORG_YAML)
+    (project / "stacks" / "conda-forge" / "feedstocks" / "main.yaml").write_text(feedstocks)
+    status = folder / "bot"
+    (status / "migration_json").mkdir(parents=True, exist_ok=True)
+    (status / "version_status.v2.json").write_text(json.dumps({"errors": {"libfoo": SCRIPT_ERROR}, "queued": {"bazlib": "2.1"}}))
+    (status / "migration_json" / "big_migration.json").write_text(json.dumps({
+        "_feedstock_status": {"barpy": {"num_descendants": 120, "immediate_children": ["x"], "pr_url": "https://github.com/conda-forge/barpy-feedstock/pull/7"}},
+        "done": [], "in-pr": ["barpy"], "awaiting-pr": [], "awaiting-parents": [], "not-solvable": [], "bot-error": [],
+    }))
+    # a malformed migration file: logged once, skipped, never breaks a page
+    (status / "migration_json" / "broken.json").write_text("{not json")
+    (folder / "ids.json").write_text(json.dumps({"alice": 1001, "bob": 1002, "carol": 1003, "owner-one": 1004, "owner-two": 1005}))
+    return {
+        "project_root": str(project), "bot_status": str(status), "channel": CHANNEL,
+        "drift_report": str(folder / "missing-drift.json"),  # not there yet: a problem, not a failure
+        "github_ids": str(folder / "ids.json"), "error_excerpt": 400,
+    }
+
+
+def wait_until(check, timeout: float = 30.0, every: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
+class Dashboard:
+    def __init__(self, deployment: Deployment, server: QuetzServer, keys: dict[str, str], sources: Path):
+        self.deployment, self.server, self.keys, self.sources = deployment, server, keys, sources
+        self.url = server.url
+
+    def get(self, path: str, as_user: str | None = None, **kw) -> httpx.Response:
+        headers = {"X-API-Key": self.keys[as_user]} if as_user else {}
+        return httpx.get(self.url + path, headers=headers, timeout=30, **kw)
+
+
+def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PACKAGES, private=PRIVATE_PACKAGES) -> Dashboard:
+    from condainfra.dashboard import quetz_adapter as quetz
+
+    sources = root / "sources"
+    settings = write_sources(sources) | (settings_extra or {})
+    deployment = Deployment(root / "quetz")
+    deployment.create(settings)
+    deployment.migrate()
+    keys = {}
+    with quetz.session_for(deployment.path) as db:
+        quetz.create_channel(db, CHANNEL)
+        quetz.create_channel(db, PRIVATE, private=True)
+        for login in ("uploader", "outsider", "insider"):
+            quetz.create_user(db, login, None)
+        quetz.set_server_role(db, "uploader", "owner")
+        db.commit()
+        quetz.set_channel_role(db, PRIVATE, "insider", quetz.MEMBER)
+        db.commit()
+        for login in ("uploader", "outsider", "insider"):
+            keys[login] = quetz.create_api_key(db, login, "tests")
+    server = QuetzServer(deployment).start()
+    try:
+        built = demo.build_packages(root / "built", packages)
+        demo.upload(server.url, keys["uploader"], CHANNEL, [p for _, p in built])
+        hidden = demo.build_packages(root / "built-private", private)
+        demo.upload(server.url, keys["uploader"], PRIVATE, [p for _, p in hidden])
+        with httpx.Client(timeout=30) as client:
+            for newest in [p for s, p in built if s == "linux-64" and p.name.startswith("libfoo-1.1.0")]:
+                demo.download(server.url, CHANNEL, "linux-64", newest.name, 3, client)
+        refresh(deployment)
+        sync_users(deployment)
+    except BaseException:
+        server.stop()
+        raise
+    return Dashboard(deployment, server, keys, sources)
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory):
+    """One Quetz with the plugin and test data for the read-only tests of the session."""
+    board = start_dashboard(tmp_path_factory.mktemp("dashboard"))
+    yield board
+    board.server.stop()
