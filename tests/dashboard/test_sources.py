@@ -1,0 +1,80 @@
+"""The readers of outside signals, on small files in the real shapes, and on hostile ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from condainfra.dashboard.sources.botstatus import html_to_text, load_bot_status, safe_link
+from condainfra.dashboard.sources.drift import load_drift
+from condainfra.dashboard.sources.orgconfig import load_org_people
+
+from .conftest import write_sources
+
+
+def test_bot_status_in_the_bots_shapes(tmp_path):
+    settings = write_sources(tmp_path)
+    status = load_bot_status(settings["bot_status"])
+    error = status.version_errors["libfoo"]
+    assert error.attempts == 2.0
+    assert error.job_url == "https://github.com/regro/cf-scripts/actions/runs/42"
+    assert error.text.startswith("bot error (bot CI job): main:")  # the bot's own <a> markup is dropped
+    assert "<script>alert('owned')</script>" in error.text  # anything else stays, as text
+    assert status.queued == {"bazlib": "2.1"}
+    [barpy] = status.migrations["barpy"]
+    assert (barpy.migration, barpy.state, barpy.descendants) == ("big_migration", "in-pr", 120)
+    assert any("broken.json: not valid JSON" in p for p in status.problems)
+
+
+def test_hostile_bot_values_are_dropped_or_kept_as_text(tmp_path):
+    folder = tmp_path / "status"
+    (folder / "migrations").mkdir(parents=True)
+    (folder / "version_status.v2.json").write_text(json.dumps({
+        "errors": {"../../etc": "1 attempts - x", "ok": "1.00 attempts - <a href='javascript:alert(1)'>job</a> boom", "n": 5},
+        "queued": {"q": ["not", "a", "version"]},
+    }))
+    (folder / "migrations" / "m.json").write_text(json.dumps({
+        "_feedstock_status": {"ok": {"pr_url": "javascript:alert(1)", "num_descendants": "many"}},
+        "in-pr": ["ok", "bad name!"], "done": {"not": "a list"},
+    }))
+    status = load_bot_status(str(folder))
+    assert set(status.version_errors) == {"ok"}
+    assert status.version_errors["ok"].job_url is None and status.version_errors["ok"].text == "job boom"
+    assert status.queued == {}
+    [m] = status.migrations["ok"]
+    assert m.pr_url is None and m.descendants == 0
+    assert len(status.problems) == 5
+
+
+def test_missing_or_unreachable_bot_status_is_one_problem(tmp_path):
+    assert load_bot_status(str(tmp_path / "nope")).problems == [f"bot status {tmp_path / 'nope'}: no such folder"]
+    down = load_bot_status("http://127.0.0.1:9/status")
+    assert len(down.problems) == 1 and "not reachable" in down.problems[0]
+
+
+def test_links_and_text():
+    assert safe_link("https://github.com/x") == "https://github.com/x"
+    assert safe_link("javascript:alert(1)") is None and safe_link("//evil.example") is None and safe_link(3) is None
+    assert html_to_text("<details><pre>a &lt; b</pre></details>") == "a < b"
+
+
+def test_org_config_expands_teams_and_reports_unknown_ones(tmp_path):
+    settings = write_sources(tmp_path)
+    people = load_org_people(Path(settings["project_root"]))
+    barpy = people.feedstocks[("conda-forge", "barpy")]
+    assert barpy.maintainers == {"alice": "", "owner-one": "conda-forge/core", "carol": "conda-forge/core"}
+    ghost = people.feedstocks[("conda-forge", "ghost")]
+    assert ghost.maintainers == {"alice": ""}
+    assert any("conda-forge/no-such-team" in p for p in people.problems)
+    assert people.owners == {"conda-forge": ["owner-one", "owner-two"]}
+    assert barpy.stack.startswith("conda-forge-feedstocks-")
+
+
+def test_drift_report(tmp_path):
+    assert load_drift(str(tmp_path / "none.json")).problems == [f"{tmp_path / 'none.json'}: no drift report yet"]
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert "expected an object" in load_drift(str(tmp_path / "bad.json")).problems[0]
+    (tmp_path / "drift.json").write_text(json.dumps({"stacks": [{"stack": "s1", "update": [{"name": "libfoo"}], "create": [], "delete": [{"name": "x"}]}, "junk"]}))
+    report = load_drift(str(tmp_path / "drift.json"))
+    assert report.stacks["s1"].updates == 1 and report.stacks["s1"].deletes == 1 and report.stacks["s1"].names == ("libfoo", "x")
+    assert len(report.problems) == 1
