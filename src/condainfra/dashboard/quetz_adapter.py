@@ -8,6 +8,7 @@ the table classes re-exported here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from typing import Iterator
 
 from quetz import authorization, hookimpl
 from quetz.config import Config
-from quetz.db_models import ApiKey, Base, Channel, ChannelMember, Identity, Package, PackageMember, PackageVersion, Profile, User
+from quetz.db_models import ApiKey, Base, Channel, ChannelMember, Identity, Package, PackageFormatEnum, PackageMember, PackageVersion, Profile, User
 from quetz.deps import get_db, get_rules
 from quetz.jobs.models import Job
 from quetz.metrics.db_models import IntervalType, PackageVersionMetric
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from .settings import SECTION, DashboardSettings, parse_settings, resolved
 
 __all__ = [
-    "ApiKey", "Base", "Channel", "ChannelMember", "Identity", "IntervalType", "Package", "PackageMember",
+    "ApiKey", "Base", "Channel", "ChannelMember", "Identity", "IntervalType", "Package", "PackageFormatEnum", "PackageMember",
     "PackageVersion", "PackageVersionMetric", "Profile", "User", "get_db", "get_rules", "hookimpl",
 ]
 
@@ -95,14 +96,17 @@ def migrate(deployment: Path) -> None:
         os.chdir(previous)
 
 
+@functools.lru_cache(maxsize=65536)
 def version_key(version: str):
-    """conda's version ordering (Quetz's implementation), or None for a version it cannot parse."""
+    """conda's version ordering (Quetz's implementation), or None for a version it cannot parse.
+    Cached: a page compares the same few versions thousands of times."""
     try:
         return VersionOrder(version)
     except Exception:  # upstream data: an unparseable version sorts nowhere rather than failing a page
         return None
 
 
+@functools.lru_cache(maxsize=262144)
 def newer(a: str, b: str) -> bool:
     ka, kb = version_key(a), version_key(b)
     if ka is None:
@@ -113,6 +117,11 @@ def newer(a: str, b: str) -> bool:
 
 
 # --- identity and permissions -------------------------------------------------------------
+
+def anonymous_rules(db: Session) -> authorization.Rules:
+    """Quetz's permission rules for a visitor who is not signed in."""
+    return authorization.Rules(None, {}, db)
+
 
 def viewer(auth: authorization.Rules) -> bytes | None:
     """The signed-in user's id (session or API key), or None."""

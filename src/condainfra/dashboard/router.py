@@ -36,6 +36,10 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _json(model) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def make_router(dev_mode: bool) -> APIRouter:
     router = APIRouter()
 
@@ -76,8 +80,9 @@ def make_router(dev_mode: bool) -> APIRouter:
         return Response(body, media_type="application/atom+xml")
 
     @router.get("/api/dashboard/maintainers/{login}", response_model=MaintainerView, tags=["dashboard"])
-    def maintainer_api(login: str, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)) -> MaintainerView:
-        return _maintainer(login, db, auth, settings)
+    def maintainer_api(login: str, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):
+        # already a validated model: serialised once, not validated again by FastAPI (a large maintainer is 500 KB)
+        return _json(_maintainer(login, db, auth, settings))
 
     def _package(channel: str, name: str, db, auth, settings) -> PackageView:
         view = service.package_view(db, auth, settings, channel, name)
@@ -86,8 +91,8 @@ def make_router(dev_mode: bool) -> APIRouter:
         return view
 
     @router.get("/api/dashboard/packages/{channel}/{name}", response_model=PackageView, tags=["dashboard"])
-    def package_api(channel: str, name: str, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)) -> PackageView:
-        return _package(channel, name, db, auth, settings)
+    def package_api(channel: str, name: str, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):
+        return _json(_package(channel, name, db, auth, settings))
 
     @router.get("/dashboard/packages/{channel}/{name}", response_class=HTMLResponse, tags=["dashboard"])
     def package_page(channel: str, name: str, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):

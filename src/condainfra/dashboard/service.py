@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import quetz_adapter as quetz
@@ -59,10 +59,18 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
 
     versions: dict[tuple[str, str], list] = defaultdict(list)
     V = quetz.PackageVersion
-    for row in db.query(V.channel_name, V.package_name, V.platform, V.version, V.time_created, V.download_count, V.filename).filter(
+    # plain rows, not ORM objects, and no per-row timestamps (parsing them is most of the cost):
+    # a busy maintainer has tens of thousands of versions
+    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.download_count).where(
         V.package_name.in_(names), V.channel_name.in_(channels)
-    ):
+    )):
         versions[(row[0], row[1])].append(row)
+    uploaded: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
+    for channel, package, platform, last in db.execute(
+        select(V.channel_name, V.package_name, V.platform, func.max(V.time_created)).where(V.package_name.in_(names), V.channel_name.in_(channels))
+        .group_by(V.channel_name, V.package_name, V.platform)
+    ):
+        uploaded[(channel, package)][platform] = last
 
     M = quetz.PackageVersionMetric
     since = (now - timedelta(days=30)).replace(tzinfo=None)
@@ -92,7 +100,7 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         org, feedstock = owners.get(name, (None, None))
         view = PackageView(channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
                            roles=sorted(wanted[(channel, name)]), in_channel=(channel, name) in existing)
-        _versions(view, versions.get((channel, name), []), now)
+        _versions(view, versions.get((channel, name), []), uploaded.get((channel, name), {}), now)
         view.downloads_30d = recent.get((channel, name), 0)
         view.bot = _bot(signals.get(feedstock, []), settings)
         if settings.mirror_url and view.subdirs and channel == settings.channel:
@@ -108,29 +116,27 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     return views
 
 
-def _versions(view: PackageView, rows: list, now: datetime) -> None:
-    newest: dict[str, tuple] = {}
-    for _, _, platform, version, created, downloads, _filename in rows:
-        view.downloads_total += int(downloads or 0)
+def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
+    newest: dict[str, str] = {}
+    for _, _, platform, version, downloads in rows:
+        view.downloads_total += downloads or 0
         current = newest.get(platform)
-        if current is None or quetz.newer(version, current[0]) or (version == current[0] and _aware(created) and _aware(current[1]) and _aware(created) > _aware(current[1])):
-            newest[platform] = (version, created)
-        created = _aware(created)
-        if created is not None and (view.last_upload is None or created > view.last_upload):
-            view.last_upload = created
+        if current is None or quetz.newer(version, current):
+            newest[platform] = version
     if not newest:
         return
     top = None
-    for version, _ in newest.values():
+    for version in newest.values():
         if top is None or quetz.newer(version, top):
             top = version
     view.latest_version = top
     for subdir in sorted(newest):
-        version, created = newest[subdir]
-        lagging = quetz.newer(top, version)
-        view.subdirs.append(SubdirVersion(subdir=subdir, version=version, uploaded=_aware(created), lagging=lagging))
+        lagging = quetz.newer(top, newest[subdir])
+        view.subdirs.append(SubdirVersion(subdir=subdir, version=newest[subdir], uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
         if lagging:
             view.lagging_subdirs.append(subdir)
+    times = [t for t in uploaded.values() if t is not None]
+    view.last_upload = _aware(max(times)) if times else None
     if view.last_upload is not None:
         view.days_since_upload = max(0, (now - view.last_upload).days)
 

@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 class SubdirVersion(BaseModel):
     subdir: str
     version: str = Field(description="newest version in this subdir")
-    uploaded: datetime | None = None
+    uploaded: datetime | None = Field(default=None, description="the last upload to this subdir")
     lagging: bool = Field(description="older than the package's newest version in any subdir")
 
 
@@ -36,7 +36,7 @@ class MigrationView(BaseModel):
 class BotView(BaseModel):
     version_error: VersionErrorView | None = None
     queued_version: str | None = Field(default=None, description="a new upstream version the bot will open a PR for")
-    migrations: list[MigrationView] = []
+    migrations: list[MigrationView] = Field(default_factory=list)
 
 
 class MirrorView(BaseModel):
@@ -67,14 +67,14 @@ class PackageView(BaseModel):
     feedstock_url: str | None = None
     roles: list[str] = Field(description="why the maintainer sees this package: a Quetz role, 'feedstock', or the team")
     latest_version: str | None = None
-    subdirs: list[SubdirVersion] = []
-    lagging_subdirs: list[str] = []
+    subdirs: list[SubdirVersion] = Field(default_factory=list)
+    lagging_subdirs: list[str] = Field(default_factory=list)
     downloads_total: int = 0
     downloads_30d: int = 0
     last_upload: datetime | None = None
     days_since_upload: int | None = None
-    bot: BotView = BotView()
-    mirror: MirrorView = MirrorView(caught_up=None)
+    bot: BotView = Field(default_factory=BotView)
+    mirror: MirrorView = Field(default_factory=lambda: MirrorView(caught_up=None))
     drift: DriftView | None = None
     in_channel: bool = Field(description="False when the feedstock is declared but Quetz has no such package")
 

@@ -70,7 +70,8 @@ def load_org_people(root: Path) -> OrgPeople:
                     # a feedstock's own team (`conda-forge/jaxlib`): that feedstock's direct maintainers
                     logins = tuple(m for m in declared.feedstocks[team].maintainers if "/" not in m)
                 else:
-                    people.problems.append(f"feedstock {org}/{feedstock.name}: team {entry!r} is not declared; its members are left out")
+                    if not any(repr(entry) in p and repr(feedstock.name) in p for p in people.problems):  # the loader said so already
+                        people.problems.append(f"feedstock {org}/{feedstock.name}: team {entry!r} is not declared; its members are left out")
                     continue
                 for login in logins:
                     maintainers.setdefault(login.lower(), entry)
