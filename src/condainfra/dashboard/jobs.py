@@ -1,5 +1,9 @@
-"""The ``quetz.jobs`` entry point: functions Quetz's job supervisor runs periodically.
-Quetz passes the resources a function names in its signature (``db``, ``config``...)."""
+"""The ``quetz.jobs`` entry point: functions Quetz's job supervisor runs periodically
+(``condainfra_dashboard:refresh`` and ``condainfra_dashboard:sync_users``).
+
+Quetz's worker passes the resources a function names in its signature; it offers ``dao``,
+``config``, ``auth``, ``session``, ``pkgstore`` and ``user_id`` (not a bare ``db``).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,12 @@ from .refresh import refresh_all
 log = logging.getLogger("condainfra.dashboard")
 
 
-def refresh(db, config=None):
-    report = refresh_all(db, quetz_adapter.settings(config))
+def refresh(dao, config=None):
+    report = refresh_all(dao.db, quetz_adapter.settings(config))
     log.info("dashboard %s", report.summary())
 
 
-def sync_users(db, config=None):
-    report = _sync_users(db, quetz_adapter.settings(config))
+def sync_users(dao, config=None):
+    report = _sync_users(dao.db, quetz_adapter.settings(config))
     for line in report.lines():
         log.info("dashboard sync-users: %s", line)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from . import quetz_adapter
 from .quetz_adapter import hookimpl
 
+# Quetz loads this module while importing quetz.main, before any request: the fix is in place
+# for the first upload.
+quetz_adapter.close_sessions_after_background_tasks()
+
 
 @hookimpl
 def register_router():

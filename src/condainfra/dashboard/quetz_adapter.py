@@ -116,6 +116,49 @@ def newer(a: str, b: str) -> bool:
     return ka > kb
 
 
+# --- the connection leak of Quetz 0.10.4 under fastapi 0.115 ---------------------------------
+
+def close_sessions_after_background_tasks() -> None:
+    """Quetz hands a request's database session (inside its ``Dao``) to background tasks, such as
+    the index update after every upload. fastapi 0.115 runs the request's dependency clean-up, which
+    closes that session, *before* the background task; the task then silently checks out a fresh
+    pooled connection on the closed session and nothing ever returns it. One connection leaks per
+    upload, and after about 50 uploads every request fails with "QueuePool limit ... reached".
+
+    Wrap Quetz's background-task wrapper so each task closes the sessions it was given when it ends.
+    (fastapi 0.118 fixes the order, but Quetz 0.10.4 is released against 0.115.) Idempotent.
+    """
+    import sys
+
+    import quetz.utils
+    from quetz.dao import Dao
+
+    original = quetz.utils.background_task_wrapper
+    if getattr(original, "_closes_sessions", False):
+        return
+
+    def background_task_wrapper(func, logger):
+        wrapped = original(func, logger)
+
+        @functools.wraps(wrapped)
+        async def closing(*args, **kwargs):
+            try:
+                await wrapped(*args, **kwargs)
+            finally:
+                for value in (*args, *kwargs.values()):
+                    if isinstance(value, Dao):
+                        value.db.close()
+
+        return closing
+
+    background_task_wrapper._closes_sessions = True
+    quetz.utils.background_task_wrapper = background_task_wrapper
+    # quetz.main imported the name before it loads plugins (this module is imported from there)
+    main = sys.modules.get("quetz.main")
+    if main is not None and hasattr(main, "background_task_wrapper"):
+        main.background_task_wrapper = background_task_wrapper
+
+
 # --- identity and permissions -------------------------------------------------------------
 
 def anonymous_rules(db: Session) -> authorization.Rules:

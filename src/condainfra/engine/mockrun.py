@@ -7,6 +7,8 @@ component classes and the real pulumi-github SDK classes.
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -108,6 +110,9 @@ def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], c
     """Run a Pulumi program under the mock runtime as stack ``stack``; every registration, in order."""
     fake = RecordingMocks()
     monitor = RecordingMonitor(fake)
+    # Pulumi's mock runtime uses the thread's current event loop; an earlier asyncio.run() in this
+    # thread leaves none behind.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     settings.set_root_resource(None)
     pulumi.runtime.set_all_config(config or {})
     mocks.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
