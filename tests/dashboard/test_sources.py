@@ -78,3 +78,24 @@ def test_drift_report(tmp_path):
     report = load_drift(str(tmp_path / "drift.json"))
     assert report.stacks["s1"].updates == 1 and report.stacks["s1"].deletes == 1 and report.stacks["s1"].names == ("libfoo", "x")
     assert len(report.problems) == 1
+
+
+def test_refresh_logs_each_problem_once(tmp_path, caplog):
+    from condainfra.dashboard import quetz_adapter as quetz
+    from condainfra.dashboard.deployment import Deployment
+    from condainfra.dashboard.refresh import refresh_all
+
+    deployment = Deployment(tmp_path / "quetz")
+    deployment.create(write_sources(tmp_path / "sources"))
+    deployment.migrate()
+    with quetz.session_for(deployment.path) as db:
+        with caplog.at_level("WARNING", logger="condainfra.dashboard"):
+            first = refresh_all(db, quetz.settings())
+            logged_first = [r.getMessage() for r in caplog.records]
+            caplog.clear()
+            second = refresh_all(db, quetz.settings())
+            logged_second = [r.getMessage() for r in caplog.records]
+    assert first.problems == second.problems
+    assert any("broken.json" in m for m in logged_first) and any("no-such-team" in m for m in logged_first)
+    assert logged_second == []
+    assert first.counts["feedstocks"] == 4

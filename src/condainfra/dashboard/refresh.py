@@ -37,10 +37,14 @@ class RefreshReport:
 
 
 def _record(db: Session, report: RefreshReport, source: str, problems: list[str]) -> None:
-    for problem in problems:
-        log.warning("dashboard refresh: %s", problem)
+    """Keep the source's problems for the pages; log each one once, when it first appears,
+    not again at every periodic refresh while it lasts."""
     report.problems[source] = problems
-    row = db.get(tables.RefreshRun, source) or tables.RefreshRun(source=source)
+    row = db.get(tables.RefreshRun, source) or tables.RefreshRun(source=source, problems="[]")
+    known = set(json.loads(row.problems or "[]"))
+    for problem in problems:
+        if problem not in known:
+            log.warning("dashboard refresh: %s", problem)
     row.refreshed_at = quetz.utcnow()
     row.problems = json.dumps(problems[:50])
     db.merge(row)
