@@ -6,6 +6,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from .compiler.github import Slices, compile_feedstock_shard, compile_org
 from .compiler.mirror import compile_mirror
@@ -47,12 +48,35 @@ def read_project_name(root: Path) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class StandaloneStack:
+    """A stack with one config file of its own (not an org): its loader and its compiler.
+    ``load(root, orgs)`` returns the typed config, None when the file is absent, or raises
+    ConfigError; ``orgs`` lets it check references to declared repositories (None when the
+    orgs themselves failed to load: their errors are reported, and cross-checks would only add noise)."""
+
+    name: str
+    mission: str
+    load: Callable[[Path, dict[str, OrgDeclaration] | None], Any]
+    compile: Callable[[Any, StackBuilder], None]
+
+
+def _mirror(root: Path, orgs: dict[str, OrgDeclaration] | None) -> MirrorConfig | None:
+    return load_mirror(root)
+
+
+# One line per stack: `condainfra stacks`, plan, render, validate and the Pulumi program all follow this list.
+STANDALONE_STACKS: list[StandaloneStack] = [
+    StandaloneStack("mirror", "mirror", _mirror, compile_mirror),
+]
+
+
 @dataclass
 class Project:
     root: Path
     name: str
     orgs: dict[str, OrgDeclaration]
-    mirror: MirrorConfig | None = None
+    standalone: dict[str, Any] = field(default_factory=dict)
     _slices: dict[str, Slices] = field(default_factory=dict)
     _shards: dict[str, dict[int, list[Feedstock]]] = field(default_factory=dict)
 
@@ -62,22 +86,33 @@ class Project:
         feedstock entries are reused rather than validated again (a plan's baseline)."""
         name = read_project_name(root)
         issues = []
+        orgs: dict[str, OrgDeclaration] = {}
         try:
             orgs = load_orgs(stacks_dir or root / STACKS_DIR, root, like.orgs if like else None)
         except ConfigError as exc:
             issues += exc.issues
-        try:
-            mirror = load_mirror(root)
-        except ConfigError as exc:
-            issues += exc.issues
+        standalone: dict[str, Any] = {}
+        for stack in STANDALONE_STACKS:
+            try:
+                config = stack.load(root, None if issues else orgs)  # None: the orgs did not load, skip cross-checks
+            except ConfigError as exc:
+                issues += exc.issues
+                continue
+            if config is not None:
+                standalone[stack.name] = config
         if issues:
             raise ConfigError(issues)
-        return cls(root, name, orgs, mirror)
+        return cls(root, name, orgs, standalone)
+
+    @property
+    def mirror(self) -> MirrorConfig | None:
+        return self.standalone.get("mirror")
 
     def stacks(self) -> list[StackSpec]:
         specs = infra_stacks(self.orgs)
-        if self.mirror is not None:
-            specs.append(StackSpec("mirror", "mirror", "mirror"))
+        for stack in STANDALONE_STACKS:
+            if stack.name in self.standalone:
+                specs.append(StackSpec(stack.name, stack.mission, stack.name))
         return specs
 
     def stack(self, name: str) -> StackSpec:
@@ -99,7 +134,7 @@ class Project:
     def fingerprint(self, spec: StackSpec) -> tuple:
         """Everything ``compile(spec)`` reads: equal fingerprints compile to equal resources,
         so a plan compiles an unchanged stack once, not once per side."""
-        org = self.orgs[spec.org].config if spec.org in self.orgs else self.mirror if spec.kind == "mirror" else None
+        org = self.orgs[spec.org].config if spec.org in self.orgs else self.standalone.get(spec.kind)
         feedstocks = tuple(self.feedstocks_of(spec)) if spec.kind == "feedstocks" else ()
         return (self.name, spec, org, feedstocks)
 
@@ -109,8 +144,8 @@ class Project:
         builder = StackBuilder(spec.name, self.name)
         if spec.kind == "org":
             compile_org(self.orgs[spec.org], builder)
-        elif spec.kind == "mirror" and self.mirror is not None:
-            compile_mirror(self.mirror, builder)
+        elif spec.kind in self.standalone:
+            next(s for s in STANDALONE_STACKS if s.name == spec.kind).compile(self.standalone[spec.kind], builder)
         elif spec.kind == "feedstocks":
             reuse = None
             if like is not None and like.name == self.name and spec.org in like.orgs and like.orgs[spec.org].config == self.orgs[spec.org].config:

@@ -7,6 +7,8 @@ anything the plan did not show.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,33 +18,39 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
-from ..compiler import github as gh
-from ..compiler import mirror as mi
 from ..compiler.resources import REF, SECRET, Resource
 from ..errors import CondainfraError
 
-CUSTOM_TYPES: dict[str, type[pulumi.CustomResource]] = {
-    gh.PROVIDER: github.Provider,
-    gh.ORG_SETTINGS: github.OrganizationSettings,
-    gh.MEMBERSHIP: github.Membership,
-    gh.TEAM: github.Team,
-    gh.TEAM_MEMBERS: github.TeamMembers,
-    gh.TEAM_REPOSITORY: github.TeamRepository,
-    gh.REPOSITORY: github.Repository,
-    gh.RULESET: github.RepositoryRuleset,
-    gh.ORG_SECRET: github.ActionsOrganizationSecret,
-    gh.ORG_SECRET_REPOSITORIES: github.ActionsOrganizationSecretRepositories,
-    mi.AWS_PROVIDER: aws.Provider,
-    mi.BUCKET: aws.s3.Bucket,
-    mi.VERSIONING: aws.s3.BucketVersioning,
-    mi.ENCRYPTION: aws.s3.BucketServerSideEncryptionConfiguration,
-    mi.PUBLIC_ACCESS_BLOCK: aws.s3.BucketPublicAccessBlock,
-    mi.LIFECYCLE: aws.s3.BucketLifecycleConfiguration,
-    mi.OIDC_PROVIDER: aws.iam.OpenIdConnectProvider,
-    mi.ROLE: aws.iam.Role,
-    mi.ROLE_POLICY: aws.iam.RolePolicy,
-    mi.REPOSITORY_FILE: github.RepositoryFile,
-}
+SDKS = {"aws": aws, "github": github}
+
+
+@functools.lru_cache(maxsize=None)
+def custom_class(type_token: str) -> type[pulumi.CustomResource]:
+    """The SDK class of a type token (``aws:s3/bucket:Bucket`` -> ``pulumi_aws.s3.Bucket``,
+    ``pulumi:providers:aws`` -> ``pulumi_aws.Provider``), checked against the token the SDK
+    itself declares for it, so a compiled token can only name a real, current resource."""
+    package, _, rest = type_token.partition(":")
+    if package == "pulumi" and rest.startswith("providers:"):
+        sdk = SDKS.get(rest.removeprefix("providers:"))
+        if sdk is None:
+            raise CondainfraError(f"{type_token}: no provider SDK for it is installed")
+        return sdk.Provider
+    module_path, _, name = rest.partition(":")
+    sdk = SDKS.get(package)
+    module = module_path.split("/", 1)[0]
+    target = sdk if module == "index" else getattr(sdk, module, None) if sdk else None
+    cls = getattr(target, name, None) if target is not None else None
+    if cls is None or getattr(cls, "pulumi_type", None) != type_token:
+        raise CondainfraError(f"{type_token}: not a resource type of the installed {package} SDK")
+    return cls
+
+
+def input_names(type_token: str) -> set[str]:
+    """The SDK's argument names of a resource type (snake_case), from its constructor."""
+    cls = custom_class(type_token)
+    params = inspect.signature(cls._internal_init).parameters
+    return {p for p in params if p not in ("__self__", "resource_name", "opts", "__props__")}
+
 
 # component type token -> class; filled by the component modules as they are imported
 COMPONENT_TYPES: dict[str, Callable[..., pulumi.ComponentResource]] = {}
@@ -109,7 +117,7 @@ class BuildContext:
 
     def build(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.Resource:
         if spec.custom:
-            cls = CUSTOM_TYPES[spec.type]
+            cls = custom_class(spec.type)
             kwargs = {snake(k): self.value(v) for k, v in spec.inputs.items()}
             resource = cls(spec.name, **kwargs, opts=self.options(spec, parent))
         else:
@@ -124,7 +132,13 @@ class BuildContext:
 
 def build_stack(resources: list[Resource], config: pulumi.Config | None = None) -> BuildContext:
     """Register every compiled resource, top-level components first; they build their children."""
-    from . import feedstock, mirror, organization  # noqa: F401  (registers the component types)
+    import importlib
+    import pkgutil
+
+    from .. import components
+
+    for module in pkgutil.iter_modules(components.__path__):  # each module registers its component types
+        importlib.import_module(f"{components.__name__}.{module.name}")
 
     context = BuildContext(resources, config or pulumi.Config())
     for spec in context.children.get(None, []):
