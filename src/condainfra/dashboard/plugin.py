@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from . import quetz_adapter
 from .quetz_adapter import hookimpl
 
@@ -14,4 +16,9 @@ quetz_adapter.close_sessions_after_background_tasks()
 def register_router():
     from .router import make_router
 
-    return make_router(dev_mode=quetz_adapter.settings().dev_mode)
+    router = make_router(dev_mode=quetz_adapter.settings().dev_mode)
+    # Everything imported so far (Quetz, SQLAlchemy, pydantic, FastAPI) lives as long as the server.
+    # Moving it out of the collector's reach keeps the cyclic GC from rescanning it during a large
+    # page, which was a third of a 500-package maintainer page's time.
+    gc.freeze()
+    return router
