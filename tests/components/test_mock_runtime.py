@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from condainfra.compiler.resources import REF, SECRET
-from condainfra.engine.mockrun import mock_repo_id, render_with_mocks
+from condainfra.compiler.resources import JSON, REF, SECRET
+from condainfra.engine.mockrun import mock_output, render_with_mocks
 from condainfra.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,8 +24,10 @@ def expected_value(value, names_by_urn):
         if SECRET in value:
             return {"$secret": "***"}
         if REF in value:
-            assert value["output"] == "repoId"
-            return float(mock_repo_id(names_by_urn[value[REF]]))
+            resolved = mock_output(names_by_urn[value[REF]], value["output"])
+            return float(resolved) if isinstance(resolved, int) else resolved
+        if JSON in value:
+            return json.dumps(expected_value(value[JSON], names_by_urn), sort_keys=True)
         return {k: expected_value(v, names_by_urn) for k, v in value.items()}
     if isinstance(value, list):
         return [expected_value(v, names_by_urn) for v in value]
@@ -58,11 +60,21 @@ def normalise_recorded(registrations):
 
 def secret_config(resources):
     env, config = {}, {}
+
+    def walk(value):
+        if isinstance(value, dict):
+            if SECRET in value:
+                kind, _, key = value[SECRET].partition(":")
+                (env if kind == "env" else config)[key] = f"value-of-{key}"
+                return
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
     for r in resources:
-        value = r.inputs.get("value")
-        if isinstance(value, dict) and SECRET in value:
-            kind, _, key = value[SECRET].partition(":")
-            (env if kind == "env" else config)[key] = f"value-of-{key}"
+        walk(r.inputs)
     return env, {f"{PROJECT.name}:{k}": v for k, v in config.items()}
 
 

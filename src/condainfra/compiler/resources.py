@@ -8,6 +8,9 @@ from typing import Any
 # Markers inside inputs for values the compiler cannot know.
 SECRET = "$secret"  # {"$secret": "config:KEY" | "env:VAR"}: resolved only by the Pulumi program
 REF = "$ref"  # {"$ref": URN, "output": "repoId"}: an output of another resource in the stack
+# {"$json": value}: a JSON document (an IAM policy, ECS container definitions) that holds markers;
+# the program serialises it (sorted keys) once the markers resolve. Keys inside are kept as written.
+JSON = "$json"
 
 
 def secret(source: str) -> dict[str, str]:
@@ -16,6 +19,10 @@ def secret(source: str) -> dict[str, str]:
 
 def ref(resource: Resource, output: str) -> dict[str, str]:
     return {REF: resource.urn, "output": output}
+
+
+def json_document(value: Any) -> dict[str, Any]:
+    return {JSON: value}
 
 
 @dataclass(slots=True)

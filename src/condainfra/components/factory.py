@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
-from ..compiler.resources import REF, SECRET, Resource
+from ..compiler.resources import JSON, REF, SECRET, Resource
 from ..errors import CondainfraError
 
 SDKS = {"aws": aws, "github": github}
@@ -96,15 +96,19 @@ class BuildContext:
         for spec in self.resources:
             self.children.setdefault(spec.parent, []).append(spec)
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, keys=snake) -> Any:
+        """An input for the SDK: markers resolved, object keys turned into the SDK's argument names
+        (left as written inside a JSON document)."""
         if isinstance(value, dict):
             if SECRET in value:
                 return resolve_secret(value[SECRET], self.config)
             if REF in value:
                 return getattr(self.created[value[REF]], snake(value["output"]))
-            return {snake(k): self.value(v) for k, v in value.items()}
+            if JSON in value:
+                return pulumi.Output.json_dumps(pulumi.Output.from_input(self.value(value[JSON], keys=str)), sort_keys=True)
+            return {keys(k): self.value(v, keys) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self.value(v, keys) for v in value]
         return value
 
     def options(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:

@@ -21,43 +21,24 @@ import httpx
 
 from ..errors import CondainfraError
 from ..output import write_atomic
+from . import quetz_config
 
 CONFIG = "config.toml"
 
 
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def render_config(settings: dict[str, object], session_secret: str) -> str:
-    """Quetz's config.toml for a local deployment; ``settings`` is the plugin's own section."""
-    lines = [
-        "# Written by `condainfra dashboard serve`; edit freely, it is reused as it is.",
-        "[sqlalchemy]",
-        'database_url = "sqlite:///./quetz.sqlite"',
-        "",
-        "[session]",
-        f"secret = {_toml_string(session_secret)}",
-        "# served on 127.0.0.1 over plain http; a public deployment sits behind TLS and sets this true",
-        "https_only = false",
-        "",
-        "[logging]",
-        'level = "INFO"',
-        'file = "quetz.log"',
-        "",
-        "[plugins]",
-        'enabled = ["condainfra_dashboard"]',
-        "",
-        "[condainfra_dashboard]",
-    ]
-    for key, value in settings.items():
-        if isinstance(value, bool):
-            lines.append(f"{key} = {'true' if value else 'false'}")
-        elif isinstance(value, int):
-            lines.append(f"{key} = {value}")
-        else:
-            lines.append(f"{key} = {_toml_string(str(value))}")
-    return "\n".join(lines) + "\n"
+    """Quetz's config.toml for a local deployment; ``settings`` is the plugin's own section.
+    Served on 127.0.0.1 over plain http, so session cookies are not https-only here."""
+    return quetz_config.render(
+        {
+            "sqlalchemy": {"database_url": "sqlite:///./quetz.sqlite"},
+            "session": {"secret": session_secret, "https_only": False},
+            "logging": {"level": "INFO", "file": "quetz.log"},
+            "plugins": {"enabled": [quetz_config.PLUGIN_SECTION]},
+            quetz_config.PLUGIN_SECTION: dict(settings),
+        },
+        header="Written by `condainfra dashboard serve`; edit freely, it is reused as it is.",
+    )
 
 
 @dataclass

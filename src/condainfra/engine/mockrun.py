@@ -42,10 +42,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == "github:index/repository:Repository":
             state.setdefault("repoId", mock_repo_id(args.name))
-        return f"{args.name}-id", state
+        for output in MOCK_OUTPUTS:
+            state.setdefault(output, mock_output(args.name, output))
+        return mock_output(args.name, "id"), state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
+
+
+# outputs other resources refer to; the mock gives each a value derived from the resource's name
+MOCK_OUTPUTS = ("arn", "dnsName", "repositoryUrl", "zoneId")
+
+
+def mock_output(name: str, output: str) -> Any:
+    if output == "repoId":
+        return mock_repo_id(name)
+    if output == "id":
+        return f"{name}-id"
+    return f"mock-{output}-{name}"
 
 
 def mock_repo_id(name: str) -> int:

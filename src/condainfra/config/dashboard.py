@@ -1,0 +1,124 @@
+"""Typed configuration of the dashboard stack (``stacks/dashboard/dashboard.yaml``): Quetz with the
+dashboard plugin on AWS. Secret *values* never appear here: only the names of the Secrets Manager
+secrets, whose values come from Pulumi config secrets at `up`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..errors import ConfigError, display_path
+from .loader import OrgDeclaration, validate_model
+from .models import Strict
+from .yamlfile import load_yaml
+
+DASHBOARD_FILE = Path("stacks") / "dashboard" / "dashboard.yaml"
+_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
+_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_DOMAIN = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
+_CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
+# Fargate's valid cpu (units) -> memory (MiB) combinations
+FARGATE_SIZES = {256: range(512, 2049, 512), 512: range(1024, 4097, 1024), 1024: range(2048, 8193, 1024),
+                 2048: range(4096, 16385, 1024), 4096: range(8192, 30721, 1024)}
+
+
+class Network(Strict):
+    cidr: str = Field(default="10.42.0.0/16", pattern=r"^10\.\d{1,3}\.0\.0/16$")
+    availability_zones: list[str] = Field(min_length=2, max_length=3)
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("availability zones are listed more than once")
+        return value
+
+
+class Service(Strict):
+    cpu: int = 1024
+    memory: int = 2048
+    desired_count: int = Field(default=1, ge=1, le=10)
+    image_tag: str = Field(default="latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = 30
+
+    @model_validator(mode="after")
+    def _fargate(self) -> Service:
+        if self.cpu not in FARGATE_SIZES or self.memory not in FARGATE_SIZES[self.cpu]:
+            raise ValueError(f"cpu {self.cpu} with memory {self.memory} is not a Fargate size; see FARGATE_SIZES in config/dashboard.py")
+        return self
+
+
+class Database(Strict):
+    instance_class: str = Field(default="db.t4g.small", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(default=100, ge=20, le=65536)
+    engine_version: str = Field(default="16", pattern=r"^1[3-7](\.\d+)?$")
+    backup_retention_days: int = Field(default=7, ge=7, le=35)
+    multi_az: bool = False
+    name: str = Field(default="quetz", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    username: str = Field(default="quetz", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class Storage(Strict):
+    bucket: str = Field(pattern=_BUCKET)
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
+
+
+class Secrets(Strict):
+    """Names of the Secrets Manager secrets the stack creates, and the Pulumi config keys
+    (`pulumi config set --secret KEY`) their values come from."""
+
+    database_password: str = Field(default="condainfra/dashboard/database-password", pattern=_SECRET_NAME)
+    session_secret: str = Field(default="condainfra/dashboard/session-secret", pattern=_SECRET_NAME)
+    github_client_secret: str = Field(default="condainfra/dashboard/github-client-secret", pattern=_SECRET_NAME)
+    database_password_config: str = Field(default="dashboardDatabasePassword", pattern=_CONFIG_KEY)
+    session_secret_config: str = Field(default="dashboardSessionSecret", pattern=_CONFIG_KEY)
+    github_client_secret_config: str = Field(default="dashboardGithubClientSecret", pattern=_CONFIG_KEY)
+
+
+class PluginSettings(Strict):
+    """The dashboard plugin's own settings in the deployed Quetz (see docs/dashboard.md)."""
+
+    channel: str = Field(default="conda-forge", pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")
+    bot_status: str = Field(default="", pattern=r"^(https://\S+)?$")
+    feedstock_outputs: str = Field(default="", pattern=r"^(https://\S+)?$")
+    mirror_url: str = Field(default="", pattern=r"^(https://\S+)?$")
+    refresh_seconds: int = Field(default=900, ge=30)
+
+
+class DashboardStackConfig(Strict):
+    region: str = Field(pattern=_REGION)
+    domain: str = Field(pattern=_DOMAIN, max_length=253)
+    github_oauth_client_id: str = Field(pattern=r"^[A-Za-z0-9._-]{8,64}$")
+    network: Network
+    service: Service = Service()
+    database: Database = Database()
+    storage: Storage
+    secrets: Secrets = Secrets()
+    plugin: PluginSettings = PluginSettings()
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> DashboardStackConfig:
+        for zone in self.network.availability_zones:
+            if not zone.startswith(self.region) or len(zone) != len(self.region) + 1:
+                raise ValueError(f"availability zone {zone!r} is not in region {self.region}")
+        if self.database.max_allocated_storage_gb < self.database.allocated_storage_gb:
+            raise ValueError("database.max_allocated_storage_gb is below database.allocated_storage_gb")
+        return self
+
+
+def load_dashboard_stack(root: Path, orgs: dict[str, OrgDeclaration] | None = None) -> DashboardStackConfig | None:
+    path = root / DASHBOARD_FILE
+    if not path.is_file():
+        return None
+    doc, issues = load_yaml(path, display_path(path, root))
+    if doc is None:
+        raise ConfigError(issues)
+    config, model_issues = validate_model(DashboardStackConfig, doc, doc.data if doc.data is not None else {})
+    issues += model_issues
+    if issues:
+        raise ConfigError(issues)
+    return config
