@@ -46,9 +46,15 @@ def test_single_file_uploads_do_not_leak_connections(dashboard, tmp_path):
 
 def test_the_measure_sees_stock_quetz_leak(tmp_path):
     """Control: the same uploads to Quetz without any plugin hold more connections than the pool keeps."""
+    import tomllib
+
+    import tomli_w
+
     deployment = Deployment(tmp_path / "stock")
     deployment.create({})
-    deployment.config_file.write_text(deployment.config_file.read_text().replace('enabled = ["condainfra_dashboard"]', "enabled = []"))
+    config = tomllib.loads(deployment.config_file.read_text())
+    config["plugins"]["enabled"] = []  # Quetz exactly as released: no plugin at all
+    deployment.config_file.write_text(tomli_w.dumps(config))
     deployment.migrate()
     with quetz.session_for(deployment.path) as db:
         quetz.create_channel(db, "c")
