@@ -11,11 +11,13 @@ from typing import Any, Callable
 from .compiler.github import Slices, compile_feedstock_shard, compile_org
 from .compiler.mirror import compile_mirror
 from .compiler.resources import Resource, StackBuilder
+from .compiler.runners import compile_runners
 from .compiler.sharding import shard_of
 from .compiler.stacks import StackSpec, infra_stacks
 from .config.loader import OrgDeclaration, load_orgs
 from .config.mirror import MirrorConfig, load_mirror
 from .config.models import Feedstock
+from .config.runners import load_runners
 from .config.yamlfile import load_yaml
 from .errors import ConfigError, CondainfraError
 
@@ -68,6 +70,7 @@ def _mirror(root: Path, orgs: dict[str, OrgDeclaration] | None) -> MirrorConfig 
 # One line per stack: `condainfra stacks`, plan, render, validate and the Pulumi program all follow this list.
 STANDALONE_STACKS: list[StandaloneStack] = [
     StandaloneStack("mirror", "mirror", _mirror, compile_mirror),
+    StandaloneStack("runners", "infra", load_runners, compile_runners),
 ]
 
 

@@ -9,6 +9,7 @@ import jsonschema
 import yaml
 
 from condainfra.config.schema import SCHEMAS
+from condainfra.project import STANDALONE_STACKS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,9 +20,10 @@ def test_stacks_lists_every_stack_with_mission_and_count(cli, workdir):
     rows = json.loads(result.out)
     names = [r["stack"] for r in rows]
     assert names[:3] == ["bioconda", "conda-forge", "conda-forge-feedstocks-00"]
-    assert len(names) == 2 + 32 + 1
-    assert {r["stack"]: r["mission"] for r in rows}["mirror"] == "mirror"
-    assert {r["mission"] for r in rows} == {"infra", "mirror"}
+    assert len(names) == 2 + 32 + len(STANDALONE_STACKS)  # every standalone stack ships a config
+    missions = {r["stack"]: r["mission"] for r in rows}
+    assert missions["mirror"] == "mirror" and missions["runners"] == "infra"
+    assert set(missions.values()) == {"infra", "mirror"} | {s.mission for s in STANDALONE_STACKS}
     rendered = json.loads(cli("render", "--stack", "conda-forge", "--root", str(workdir)).out)
     assert rows[1]["resources"] == len(rendered["stacks"]["conda-forge"]["resources"])
     table = cli("stacks", "--root", str(workdir))
@@ -52,7 +54,7 @@ def test_schema_validates_the_shipped_files_and_rejects_typos(cli, tmp_path):
     else:
         raise AssertionError("the schema accepted an unknown key")
     assert cli("schema", "--out-dir", str(tmp_path)).code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedstocks.schema.json", "mirror.schema.json", "org.schema.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.schema.json" for name in SCHEMAS)
     mirror_schema = json.loads(cli("schema", "--kind", "mirror").out)
     jsonschema.validate(yaml.safe_load((REPO / "stacks/mirror/mirror.yaml").read_text()), mirror_schema)
 

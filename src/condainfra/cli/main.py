@@ -16,6 +16,7 @@ from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
 from ..project import Project, find_root
 from .dashboard import app as dashboard_app
+from .imports import app as imports_app
 from .mirror import app as mirror_app
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(imports_app, name="import")
 
 AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
 AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]

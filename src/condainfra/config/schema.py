@@ -41,4 +41,13 @@ def mirror_schema() -> dict[str, Any]:
     return schema
 
 
-SCHEMAS = {"org": org_schema, "feedstocks": feedstocks_schema, "mirror": mirror_schema}
+def runners_schema() -> dict[str, Any]:
+    from .runners import RunnersConfig
+
+    schema = RunnersConfig.model_json_schema()
+    schema["$schema"] = SCHEMA_URI
+    schema["title"] = "condainfra runners.yaml"
+    return schema
+
+
+SCHEMAS = {"org": org_schema, "feedstocks": feedstocks_schema, "mirror": mirror_schema, "runners": runners_schema}

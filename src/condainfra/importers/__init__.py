@@ -1,0 +1,1 @@
+"""Importers: configuration written elsewhere, in other formats, turned into condainfra's config."""
