@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .compiler.github import Slices, compile_feedstock_shard, compile_org
+from .compiler.dashboard import compile_dashboard
 from .compiler.mirror import compile_mirror
 from .compiler.resources import Resource, StackBuilder
 from .compiler.runners import compile_runners
 from .compiler.sharding import shard_of
 from .compiler.stacks import StackSpec, infra_stacks
 from .config.loader import OrgDeclaration, load_orgs
+from .config.dashboard import load_dashboard_stack
 from .config.mirror import MirrorConfig, load_mirror
 from .config.models import Feedstock
 from .config.runners import load_runners
@@ -70,6 +72,7 @@ def _mirror(root: Path, orgs: dict[str, OrgDeclaration] | None) -> MirrorConfig 
 # One line per stack: `condainfra stacks`, plan, render, validate and the Pulumi program all follow this list.
 STANDALONE_STACKS: list[StandaloneStack] = [
     StandaloneStack("mirror", "mirror", _mirror, compile_mirror),
+    StandaloneStack("dashboard", "dashboard", load_dashboard_stack, compile_dashboard),
     StandaloneStack("runners", "infra", load_runners, compile_runners),
 ]
 

@@ -6,22 +6,19 @@ import json
 
 from ..config.mirror import MirrorConfig
 from ..mirror.layout import KNOWN_SUBDIRS
+from .aws import BUCKET, ENCRYPTION, LIFECYCLE, PROVIDER, PUBLIC_ACCESS_BLOCK, ROLE, ROLE_POLICY, VERSIONING, noncurrent_rules, private_bucket
+from .aws import provider as aws_provider
 from .resources import StackBuilder
+
+__all__ = ["BUCKET", "ENCRYPTION", "LIFECYCLE", "PUBLIC_ACCESS_BLOCK", "ROLE", "ROLE_POLICY", "VERSIONING", "compile_mirror"]
 
 CHANNEL_MIRROR = "condainfra:mirror:ChannelMirror"
 REGISTRY_STORAGE = "condainfra:mirror:RegistryStorage"
 SYNC_JOB = "condainfra:mirror:SyncJob"
 
-AWS_PROVIDER = "pulumi:providers:aws"
+AWS_PROVIDER = PROVIDER
 GITHUB_PROVIDER = "pulumi:providers:github"
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
@@ -32,23 +29,14 @@ REGISTRY_ROOT = "docker/registry/v2/repositories"
 
 def compile_mirror(cfg: MirrorConfig, builder: StackBuilder) -> None:
     mirror = builder.add(CHANNEL_MIRROR, "mirror", custom=False)
-    # the SDK's own defaults, spelled out so that the plan shows what the engine receives
-    aws = builder.add(AWS_PROVIDER, "aws", {"region": cfg.storage.region, "skipCredentialsValidation": False, "skipRegionValidation": True}, parent=mirror)
+    aws = aws_provider(builder, cfg.storage.region, mirror)
     owner = cfg.owner or cfg.sync.repository.split("/", 1)[0]
     github = builder.add(GITHUB_PROVIDER, owner, {"baseUrl": "https://api.github.com/", "owner": owner}, parent=mirror)
 
     st = cfg.storage
     storage = builder.add(REGISTRY_STORAGE, st.bucket, parent=mirror, custom=False)
 
-    def s3(type_, inputs, depends_on=(), protect=False):
-        return builder.add(type_, st.bucket, inputs, parent=storage, depends_on=depends_on, provider=aws, protect=protect)
-
-    bucket = s3(BUCKET, {"bucket": st.bucket, "forceDestroy": False}, protect=True)
-    s3(VERSIONING, {"bucket": st.bucket, "versioningConfiguration": {"status": "Enabled"}}, (bucket,))
-    default = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": st.kms_key_arn} if st.kms_key_arn else {"sseAlgorithm": "AES256"}
-    s3(ENCRYPTION, {"bucket": st.bucket, "rules": [{"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": True}]}, (bucket,))
-    s3(PUBLIC_ACCESS_BLOCK, {"blockPublicAcls": True, "blockPublicPolicy": True, "bucket": st.bucket, "ignorePublicAcls": True, "restrictPublicBuckets": True}, (bucket,))
-    s3(LIFECYCLE, {"bucket": st.bucket, "rules": lifecycle_rules(cfg)}, (bucket,))
+    bucket = private_bucket(builder, st.bucket, storage, aws, lifecycle_rules(cfg), st.kms_key_arn)
 
     job = builder.add(SYNC_JOB, cfg.sync.role_name, parent=mirror, custom=False)
     deps = ()
@@ -90,10 +78,7 @@ def compile_mirror(cfg: MirrorConfig, builder: StackBuilder) -> None:
 
 
 def lifecycle_rules(cfg: MirrorConfig) -> list[dict]:
-    rules = [
-        {"abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}, "filter": {"prefix": ""}, "id": "abort-incomplete-uploads", "status": "Enabled"},
-        {"filter": {"prefix": ""}, "id": "expire-noncurrent-versions", "noncurrentVersionExpiration": {"noncurrentDays": cfg.storage.noncurrent_version_days}, "status": "Enabled"},
-    ]
+    rules = noncurrent_rules(cfg.storage.noncurrent_version_days)
     prefix = cfg.registry_prefix
     for channel in cfg.channels:
         for subdir in channel.subdirs or KNOWN_SUBDIRS:

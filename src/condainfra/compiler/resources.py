@@ -25,6 +25,20 @@ def json_document(value: Any) -> dict[str, Any]:
     return {JSON: value}
 
 
+def referenced(value: Any) -> list[str]:
+    """The URNs whose outputs ``value`` refers to, in order: the engine makes each a dependency."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        if REF in value:
+            return [value[REF]]
+        for v in value.values():
+            found += referenced(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += referenced(v)
+    return found
+
+
 @dataclass(slots=True)
 class Resource:
     urn: str

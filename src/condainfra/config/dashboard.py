@@ -90,6 +90,7 @@ class PluginSettings(Strict):
 
 
 class DashboardStackConfig(Strict):
+    aws_account_id: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=_REGION)
     domain: str = Field(pattern=_DOMAIN, max_length=253)
     github_oauth_client_id: str = Field(pattern=r"^[A-Za-z0-9._-]{8,64}$")

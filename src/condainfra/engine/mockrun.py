@@ -51,7 +51,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 # outputs other resources refer to; the mock gives each a value derived from the resource's name
-MOCK_OUTPUTS = ("arn", "dnsName", "repositoryUrl", "zoneId")
+MOCK_OUTPUTS = ("address", "arn", "dnsName", "repositoryUrl", "zoneId")
 
 
 def mock_output(name: str, output: str) -> Any:
