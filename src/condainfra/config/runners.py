@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ..errors import ConfigError, ConfigIssue, display_path
 from .checks import _is_feedstock_repo
@@ -58,6 +58,20 @@ def _names(regex: re.Pattern[str], what: str):
     return check
 
 
+def _matches(regex: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+# as mapping keys, so that an error points at the key's own line
+GroupName = Annotated[str, _matches(GROUP_NAME, "runner group name")]
+PoolName = Annotated[str, _matches(re.compile(POOL_NAME), "pool name (lower-case letters, digits and '-', 2-32 characters)")]
+
+
 class RunnerGroup(Strict):
     visibility: Literal["all", "selected", "private"] = "selected"
     # repositories of the org (feedstocks as `<name>-feedstock`); only with visibility `selected`
@@ -85,13 +99,7 @@ class RunnerGroup(Strict):
 
 
 class OrgRunners(Strict):
-    groups: dict[str, RunnerGroup] = {}
-
-    @field_validator("groups")
-    @classmethod
-    def _group_names(cls, value: dict[str, RunnerGroup]) -> dict[str, RunnerGroup]:
-        _names(GROUP_NAME, "runner group name")(list(value))
-        return value
+    groups: dict[GroupName, RunnerGroup] = {}
 
 
 class Registration(Strict):
@@ -156,15 +164,7 @@ class RunnersConfig(Strict):
     network: Network
     runner: RunnerSoftware = RunnerSoftware()
     orgs: dict[Login, OrgRunners] = {}
-    pools: dict[str, RunnerPool] = {}
-
-    @field_validator("pools")
-    @classmethod
-    def _pool_names(cls, value: dict[str, RunnerPool]) -> dict[str, RunnerPool]:
-        for name in value:
-            if not re.match(POOL_NAME, name):
-                raise ValueError(f"{name!r} is not a valid pool name (lower-case letters, digits and '-', 2-32 characters)")
-        return value
+    pools: dict[PoolName, RunnerPool] = {}
 
 
 def repository_visibility(org: OrgDeclaration, repo: str) -> str | None:

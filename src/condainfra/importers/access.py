@@ -42,6 +42,8 @@ SCHEMA_COMMENT = "# yaml-language-server: $schema=../../docs/schemas/runners.sch
 class ImportedGroup:
     repositories: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
+    # as read: the users a policy allows, by its repository (they come along only with a kept one)
+    users_of: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,19 +100,21 @@ def read_cirun(path: Path, shared_lists: dict[str, list[str]], report: ImportRep
             if not isinstance(policy, dict):
                 report.skipped.append(f"{resource}: policy {name!r} is not defined in {path.name}")
                 continue
-            group.repositories.add(_expect(policy.get("repo"), str, path, f"policies.{name}.repo"))
+            repo = _expect(policy.get("repo"), str, path, f"policies.{name}.repo")
+            group.repositories.add(repo)
+            users = group.users_of.setdefault(repo, set())
             allowed = policy.get("allowed")
             if isinstance(allowed, str) and allowed.startswith(USERS_FROM_JSON):
                 source = allowed.removeprefix(USERS_FROM_JSON)
-                users = shared_lists.get(Path(source).name)
-                if users is None:
+                shared = shared_lists.get(Path(source).name)
+                if shared is None:
                     missing = f"user list {source!r} (named by cirun policies) was not given"
                     if missing not in report.skipped:
                         report.skipped.append(missing)
                 else:
-                    group.users.update(users)
+                    users.update(shared)
             elif isinstance(allowed, list) and all(isinstance(u, str) for u in allowed):
-                group.users.update(allowed)
+                users.update(allowed)
             else:
                 raise CondainfraError(f"{path}: policies.{name}.allowed: expected a list of logins or '{USERS_FROM_JSON}<path>'")
     return groups
@@ -143,15 +147,16 @@ def collect(
                 continue
             group = report.groups.setdefault(resource, ImportedGroup())
             for repo in sorted(found.repositories):
-                if REPO_NAME.match(repo) and repository_visibility(org, repo) is not None:
-                    group.repositories.add(repo)
-                elif (resource, repo) not in report.undeclared:
-                    report.undeclared.append((resource, repo))
-            for login in sorted(found.users):
-                if GITHUB_LOGIN.match(login):
-                    group.users.add(login)
-                else:
-                    report.skipped.append(f"{resource}: {login!r} is not a GitHub login")
+                if not (REPO_NAME.match(repo) and repository_visibility(org, repo) is not None):
+                    if (resource, repo) not in report.undeclared:
+                        report.undeclared.append((resource, repo))
+                    continue
+                group.repositories.add(repo)
+                for login in sorted(found.users_of.get(repo, ())):
+                    if GITHUB_LOGIN.match(login):
+                        group.users.add(login)
+                    elif f"{resource}: {login!r} is not a GitHub login" not in report.skipped:
+                        report.skipped.append(f"{resource}: {login!r} is not a GitHub login")
     report.undeclared.sort()
     return report
 

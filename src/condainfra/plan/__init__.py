@@ -8,6 +8,7 @@ from ..compiler.stacks import StackSpec
 from ..project import Project
 from .baseline import Baseline, load_baseline
 from .diff import diff_stack
+from .notices import runner_notices
 from .report import Plan
 from .safety import Allowances, check
 
@@ -47,4 +48,16 @@ def make_plan(
             if org:
                 orgs_of[name] = org
     refusals = check(diffs, orgs_of, before, after, allow or Allowances())
-    return Plan(label, diffs, refusals)
+    notices = [n for name in names for n in runner_notices(before.get(name, []), after.get(name, []), _public_in(project))]
+    return Plan(label, diffs, refusals, notices)
+
+
+def _public_in(project: Project):
+    from ..config.runners import repository_visibility
+
+    def is_public(full_name: str) -> bool:
+        org, _, repo = full_name.partition("/")
+        declared = project.orgs.get(org)
+        return declared is None or repository_visibility(declared, repo) != "private"
+
+    return is_public

@@ -15,6 +15,7 @@ class Plan:
     against: str
     diffs: list[StackDiff]
     refusals: list[Refusal] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # security-relevant, shown, not refused
 
     @property
     def counts(self) -> dict[str, int]:
@@ -40,6 +41,8 @@ class Plan:
             )
         if self.refusals:
             text += f" REFUSED by {len(self.refusals)} safety rail(s)."
+        if self.notices:
+            text += f" {len(self.notices)} security notice(s): review them."
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +51,7 @@ class Plan:
             "against": self.against,
             "counts": self.counts,
             "refusals": [{"org": r.org, "rule": r.rule, "flag": r.flag, "message": r.message} for r in self.refusals],
+            "notices": list(self.notices),
             "stacks": [
                 {
                     "stack": d.stack,
@@ -85,7 +89,9 @@ def to_markdown(plan: Plan) -> str:
     lines = [f"**{plan.summary()}**", ""]
     for refusal in plan.refusals:
         lines.append(f"> :no_entry: {refusal}")
-    if plan.refusals:
+    for notice in plan.notices:
+        lines.append(f"> :warning: security: {notice}")
+    if plan.refusals or plan.notices:
         lines.append("")
     for d in plan.diffs:
         if not d.changed:
