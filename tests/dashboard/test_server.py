@@ -158,3 +158,9 @@ def test_bad_sources_are_reported_and_pages_still_render(dashboard):
     # the feedstock naming an unknown team still shows its other maintainer
     assert "ghost" in _packages(dashboard.get("/api/dashboard/maintainers/alice").json())
     assert dashboard.get("/dashboard/maintainers/alice").status_code == 200
+
+
+def test_the_cloud_health_check_path_answers_on_a_real_quetz(dashboard):
+    from condainfra.compiler.dashboard import HEALTH_CHECK_PATH
+
+    assert dashboard.get(HEALTH_CHECK_PATH).status_code == 200
