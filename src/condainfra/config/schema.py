@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+
+from typing import Any, Callable
 
 from pydantic import TypeAdapter
 
@@ -32,22 +34,22 @@ def feedstocks_schema() -> dict[str, Any]:
     }
 
 
-def mirror_schema() -> dict[str, Any]:
-    from .mirror import MirrorConfig
+def _file_schema(module: str, model: str, title: str) -> Callable[[], dict[str, Any]]:
+    """The schema of a stack with one config file of its own (imported only when asked for)."""
 
-    schema = MirrorConfig.model_json_schema()
-    schema["$schema"] = SCHEMA_URI
-    schema["title"] = "condainfra mirror.yaml"
-    return schema
+    def make() -> dict[str, Any]:
+        schema = getattr(importlib.import_module(f"{__package__}.{module}"), model).model_json_schema()
+        schema["$schema"] = SCHEMA_URI
+        schema["title"] = title
+        return schema
 
-
-def runners_schema() -> dict[str, Any]:
-    from .runners import RunnersConfig
-
-    schema = RunnersConfig.model_json_schema()
-    schema["$schema"] = SCHEMA_URI
-    schema["title"] = "condainfra runners.yaml"
-    return schema
+    return make
 
 
-SCHEMAS = {"org": org_schema, "feedstocks": feedstocks_schema, "mirror": mirror_schema, "runners": runners_schema}
+SCHEMAS = {
+    "org": org_schema,
+    "feedstocks": feedstocks_schema,
+    "mirror": _file_schema("mirror", "MirrorConfig", "condainfra mirror.yaml"),
+    "runners": _file_schema("runners", "RunnersConfig", "condainfra runners.yaml"),
+    "dashboard": _file_schema("dashboard", "DashboardStackConfig", "condainfra dashboard.yaml"),
+}
