@@ -5,7 +5,7 @@
 # job as an unprivileged user, and powers off; the launch template makes power-off terminate the
 # instance, and the autoscaling group starts a fresh one. No state survives from one job to the next.
 #
-# condainfra compiles this file (stacks/runners/user-data.sh) into each pool's launch template: it replaces the values of the
+# condainfra compiles this file into each pool's launch template: it replaces the values of the
 # settings block below with the pool's, each one shell-quoted. Edit the script here, not in AWS.
 set -euo pipefail
 
