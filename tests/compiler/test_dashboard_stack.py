@@ -182,3 +182,15 @@ def test_plan_shows_the_stack_and_masks_secrets(cli):
     db = created[(da.DB_INSTANCE, "condainfra-quetz")]["inputs"]
     assert db["publiclyAccessible"] is False and db["password"] == MASK
     assert all(c["inputs"]["secretString"] == MASK for (t, _), c in created.items() if t == da.SECRET_VERSION)
+
+
+def test_markdown_plan_shows_each_new_resource_in_full(cli):
+    result = cli("plan", "--stack", "dashboard", "--from-scratch")
+    assert result.code == 2
+    text = result.out
+    assert "`publiclyAccessible`: false" in text and "`storageEncrypted`: true" in text
+    assert '"/api/dummylogin/*"' in text
+    # policies are shown whole, references by what they point at, secrets masked
+    assert '"Resource": "arn:aws:s3:::condainfra-quetz-packages/*"' in text
+    assert "(Secret condainfra/dashboard/session-secret).arn" in text
+    assert "`password`: [secret]" in text and "urn:pulumi:" not in text

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..compiler.resources import JSON, REF
 from .diff import StackDiff, mask
 from .safety import Refusal
 
@@ -70,9 +71,24 @@ def _short_type(type_: str) -> str:
     return type_.rsplit(":", 1)[-1]
 
 
-def _value(value: Any) -> str:
-    text = json.dumps(mask(value), sort_keys=True) if not isinstance(mask(value), str) else mask(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+def _readable(value: Any) -> Any:
+    """Markers as a reviewer reads them: `(Type name).output` for a reference, a JSON document as itself."""
+    if isinstance(value, dict):
+        if REF in value:
+            urn = value[REF]
+            return f"({_short_type(urn.split('::')[-2].rsplit('$', 1)[-1])} {urn.rsplit('::', 1)[-1]}).{value.get('output')}"
+        if JSON in value:
+            return _readable(value[JSON])
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    return value
+
+
+def _value(value: Any, limit: int | None = 200) -> str:
+    value = _readable(mask(value))
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _list_delta(old: Any, new: Any) -> str | None:
@@ -83,6 +99,16 @@ def _list_delta(old: Any, new: Any) -> str | None:
     a, b = {key(v): v for v in old}, {key(v): v for v in new}
     parts = [f"+ {_value(b[k])}" for k in b if k not in a] + [f"- {_value(a[k])}" for k in a if k not in b]
     return ", ".join(parts) if parts else "reordered"
+
+
+# A stack created from scratch shows what each new resource will be, so that a reviewer sees the
+# security-relevant inputs (public access, encryption, policies); 30,000 new feedstock resources don't.
+CREATE_DETAILS_UP_TO = 150
+
+
+def _inputs_cell(inputs: dict[str, Any]) -> str:
+    # in full: a policy cut short would hide exactly what a reviewer must see
+    return "<br>".join(f"`{key}`: {_value(value, None)}" for key, value in sorted(inputs.items())).replace("|", "\\|")
 
 
 def to_markdown(plan: Plan) -> str:
@@ -98,8 +124,10 @@ def to_markdown(plan: Plan) -> str:
             continue
         lines += [f"### `{d.stack}`: {len(d.creates)} to create, {len(d.updates)} to update, {len(d.deletes)} to delete", ""]
         lines += ["| | type | name | details |", "|---|---|---|---|"]
+        show_inputs = len(d.creates) <= CREATE_DETAILS_UP_TO
         for c in d.creates:
-            lines.append(f"| + | {_short_type(c.resource.type)} | `{c.resource.name}` | |")
+            cell = _inputs_cell(c.resource.inputs) if show_inputs else ""
+            lines.append(f"| + | {_short_type(c.resource.type)} | `{c.resource.name}` | {cell} |")
         for c in d.updates:
             details = []
             for change in c.changes:
