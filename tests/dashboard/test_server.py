@@ -164,3 +164,13 @@ def test_the_cloud_health_check_path_answers_on_a_real_quetz(dashboard):
     from condainfra.compiler.dashboard import HEALTH_CHECK_PATH
 
     assert dashboard.get(HEALTH_CHECK_PATH).status_code == 200
+
+
+def test_dummylogin_route_exists_only_outside_dev_mode():
+    from condainfra.dashboard.router import make_router
+
+    def paths(router):
+        return {getattr(r, "path", "") for r in router.routes}
+
+    assert {"/api/dummylogin", "/api/dummylogin/{rest:path}"} <= paths(make_router(dev_mode=False))
+    assert not any(p.startswith("/api/dummylogin") for p in paths(make_router(dev_mode=True)))
