@@ -23,9 +23,9 @@ from ..errors import CondainfraError
 from ..plan.diff import StackDiff, diff_stack
 from ..plan.safety import Allowances, Refusal, check
 from ..project import Project
+from ..redact import redact
 
 ROOT_STACK = "pulumi:pulumi:Stack"
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 @dataclass
@@ -42,13 +42,7 @@ class StackOutcome:
 
 def _scrub(value: Any) -> Any:
     """State values with secrets replaced: exported state may carry them in plain text."""
-    if isinstance(value, dict):
-        if _SECRET_SIG in value:
-            return {"$secret": "state"}
-        return {k: _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
+    return redact(value, {"$secret": "state"})
 
 
 def state_resources(deployment: dict[str, Any] | None) -> list[Resource]:

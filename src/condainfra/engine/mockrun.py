@@ -17,6 +17,7 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime import rpc
 
 from ..compiler.resources import Resource
+from ..redact import redact
 from ..components.factory import build_stack
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -106,13 +107,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return {"$secret": "***"}
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return redact(value, {"$secret": "***"})
 
 
 def render_with_mocks(project_name: str, stack: str, resources: list[Resource], config: dict[str, str] | None = None) -> list[Registration]:

@@ -5,20 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler.resources import SECRET, Resource
+from ..compiler.resources import Resource
+from ..redact import redact
 
 MASK = "[secret]"
 
 
 def mask(value: Any) -> Any:
-    """The value with every secret marker replaced: a plan never carries secret material."""
-    if isinstance(value, dict):
-        if SECRET in value:
-            return MASK
-        return {k: mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    return value
+    """The value with every secret replaced: a plan never carries secret material."""
+    return redact(value, MASK)
 
 
 @dataclass
