@@ -191,7 +191,7 @@ def _feedstock(builder, defaults: FeedstockDefaults, feedstock: Feedstock, shard
     name = feedstock.name
     component = builder.add(FEEDSTOCK, name, parent=shard, custom=False)
     repo = _repository(
-        builder, feedstock_repo(name), defaults.description.format(name=name), feedstock.archived, base, ruleset,
+        builder, feedstock_repo(name), defaults.description_of(name), feedstock.archived, base, ruleset,
         parent=component, provider=provider,
     )
     slug = team_slug(name)

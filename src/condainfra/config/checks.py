@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigIssue
+from .models import MAX_REPO_DESCRIPTION
 
 if TYPE_CHECKING:
     from .loader import OrgDeclaration
@@ -103,6 +104,8 @@ def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[
         repo = feedstock_repo(name)
         if repo in cfg.repositories:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: repository {repo!r} is also declared in repositories"))
+        if cfg.feedstocks is not None and len(cfg.feedstocks.description_of(name)) > MAX_REPO_DESCRIPTION:
+            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its description is longer than GitHub's {MAX_REPO_DESCRIPTION} characters"))
         slug = team_slug(name)
         if slug in team_slugs:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its team slug {slug!r} collides with declared team {team_slugs[slug]!r}"))

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigError, ConfigIssue, display_path
 from .checks import check_org
 from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig
-from .yamlfile import YamlDocument, load_yaml
+from .yamlfile import YamlDocument, declared, load_yaml, not_a_file
 
 ORG_FILE = "org.yaml"
 FEEDSTOCK_DIR = "feedstocks"
@@ -95,7 +95,11 @@ def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> 
     for path in feedstock_files:
         fdoc, file_issues = load_yaml(path, display_path(path, root), strings_only=True)
         issues += file_issues
-        if fdoc is None or fdoc.data is None:
+        if fdoc is None:
+            continue
+        if fdoc.data is None or fdoc.data == "":  # "" is how the string-only reader sees a bare `---`
+            # an emptied file (a bot's failed write, a bad merge) would plan away every feedstock it held
+            issues.append(ConfigIssue(fdoc.path, 1, "empty feedstock file: it declares no feedstocks; delete it if that is meant"))
             continue
         if config.feedstocks is None:
             issues.append(fdoc.issue((), f"feedstocks are declared but {org_dir.name}/{ORG_FILE} has no 'feedstocks:' section"))
@@ -118,7 +122,7 @@ def _load_feedstocks(
     issues = []
     for name, value in doc.data.items():
         line = doc.line((name,))
-        if not FEEDSTOCK_NAME.match(name):
+        if not FEEDSTOCK_NAME.fullmatch(name):
             issues.append(ConfigIssue(doc.path, line, f"{name!r} is not a valid feedstock name"))
             continue
         if name in origin:
@@ -156,7 +160,10 @@ def load_orgs(stacks_dir: Path, root: Path, known: dict[str, OrgDeclaration] | N
     issues: list[ConfigIssue] = []
     if not stacks_dir.is_dir():
         raise ConfigError([ConfigIssue(display_path(stacks_dir, root), 1, "stacks folder not found")])
-    for org_dir in sorted(p for p in stacks_dir.iterdir() if (p / ORG_FILE).is_file()):
+    for org_dir in sorted(p for p in stacks_dir.iterdir() if p.is_dir() and declared(p / ORG_FILE)):
+        if not (org_dir / ORG_FILE).is_file():
+            issues.append(not_a_file(org_dir / ORG_FILE, root))
+            continue
         declaration, org_issues = load_org(org_dir, root, (known or {}).get(org_dir.name))
         issues += org_issues
         if declaration is not None:

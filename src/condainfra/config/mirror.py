@@ -4,26 +4,44 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ..errors import ConfigError, display_path
 from .loader import validate_model
-from .models import Login, Strict
-from .yamlfile import load_yaml
+from .models import CHANNEL_URL, PACKAGE_GLOB, SUBDIR, Login, Strict, matching
+from .yamlfile import declared, load_yaml, not_a_file
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
-_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+# Every value here ends up in the generated mirror-sync.yml, which holds the AWS role: each has a grammar
+# that leaves no room for shell or YAML syntax, and the workflow still passes them through env: quoted.
+# Five cron fields, single spaces: no quote or newline to break out of the workflow's `cron: "..."`.
+_CRON = re.compile(r"^[0-9A-Za-z*/,?#-]+(?: [0-9A-Za-z*/,?#-]+){4}$")
 _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
-_OCI_COMPONENT = r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$"
+_OCI_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+# git's ref grammar, narrowed: no `..`, no leading or trailing `/` or `.`
+_BRANCH = re.compile(r"^(?!.*\.\.)(?!.*//)[A-Za-z0-9_][A-Za-z0-9._/-]*(?<![./])$")
+
+
+def _channel_url(value: str) -> str:
+    match = CHANNEL_URL.fullmatch(value)
+    if not match or int(match["port"] or 1) not in range(1, 65536):
+        raise ValueError(f"{value!r} is not a valid http(s) channel URL (no credentials, query or special characters)")
+    return value
+
+
+ChannelUrl = Annotated[str, AfterValidator(_channel_url)]
+Subdir = Annotated[str, matching(SUBDIR, "subdir")]
+PackageGlob = Annotated[str, matching(PACKAGE_GLOB, "package name glob")]
 
 
 class MirroredChannel(Strict):
-    name: str = Field(pattern=_OCI_COMPONENT)
-    source: str = Field(pattern=r"^https?://")
-    subdirs: list[str] = []
-    packages: list[str] = []
+    name: str = Field(pattern=f"^{_OCI_COMPONENT}$")
+    # http(s) only: the sync job runs on a fresh runner, where a local folder would not exist
+    source: ChannelUrl
+    subdirs: list[Subdir] = []
+    packages: list[PackageGlob] = []
 
 
 class Storage(Strict):
@@ -40,7 +58,7 @@ class SyncJob(Strict):
     role_name: str = Field(default="condainfra-mirror-sync", pattern=r"^[\w+=,.@-]{1,64}$")
     # the repository whose workflow runs `mirror sync`, and the ref allowed to assume the role
     repository: str = Field(pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
-    branch: str = "main"
+    branch: Annotated[str, matching(_BRANCH, "branch name")] = "main"
     schedule: str = "17 */2 * * *"
     jobs: int = Field(default=16, ge=1, le=256)
     create_oidc_provider: bool = False
@@ -48,13 +66,13 @@ class SyncJob(Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        if not _CRON.match(value.strip()):
+        if not _CRON.fullmatch(value):
             raise ValueError(f"{value!r} is not a five-field cron schedule")
         return value
 
 
 class MirrorConfig(Strict):
-    registry_prefix: str = Field(default="mirrors", pattern=r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
+    registry_prefix: str = Field(default="mirrors", pattern=f"^{_OCI_COMPONENT}(?:/{_OCI_COMPONENT})*$")
     storage: Storage
     sync: SyncJob
     channels: list[MirroredChannel]
@@ -65,6 +83,8 @@ class MirrorConfig(Strict):
 def load_mirror(root: Path) -> MirrorConfig | None:
     path = root / MIRROR_FILE
     if not path.is_file():
+        if declared(path):
+            raise ConfigError([not_a_file(path, root)])
         return None
     doc, issues = load_yaml(path, display_path(path, root))
     if doc is None:

@@ -7,10 +7,12 @@ silently fall back to a default that changes a production org.
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+# Python's `$` also matches before a trailing newline: every regex here is applied with fullmatch.
 # GitHub's rule for new accounts: 1-39 alphanumerics or single inner hyphens.
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 # An `org/team` reference in a recipe's maintainers list.
@@ -18,28 +20,55 @@ TEAM_REFERENCE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)$")
 TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
 REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 # conda package names, which feedstock names follow (a few old ones carry capitals).
-FEEDSTOCK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,89}$")
+_PACKAGE_CHARS = "A-Za-z0-9._-"
+FEEDSTOCK_NAME = re.compile(rf"^[A-Za-z0-9_][{_PACKAGE_CHARS}]{{0,89}}$")
+# `mirror sync --package`: an fnmatch glob over package-name characters. Never starts like a flag.
+PACKAGE_GLOB = re.compile(rf"^[A-Za-z0-9_*?][*?{_PACKAGE_CHARS}]{{0,99}}$")
+# a conda subdir: noarch or <platform>-<arch> (linux-64, osx-arm64, emscripten-wasm32, ...)
+SUBDIR = re.compile(r"^(?:noarch|[a-z0-9]+-[a-z0-9_]+)$")
+# An http(s) channel: a host name, IPv4 or [IPv6], a port, a path of unreserved characters and %-escapes.
+# No userinfo (credentials stay out of git), no query or fragment, nothing a shell or YAML reads specially.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+CHANNEL_URL = re.compile(
+    rf"^https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?(?:/(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{{2}})*)*$"
+)
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_SOURCE = re.compile(r"^(config|env):[A-Za-z0-9_.:-]+$")
+# GitHub topics: lowercase letters, digits and hyphens, at most 50 characters, not starting with a hyphen.
+TOPIC = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+
+# GitHub's limits, so that validate refuses what the API would refuse (or silently cut) at `up`:
+# * repository names, 100 characters: REPO_NAME above (docs.github.com, "About repositories");
+# * team names, 255 characters; longer ones are truncated, not refused (confirmed by GitHub support,
+#   collected in github.com/dead-claudia/github-limits);
+# * repository descriptions, 350 characters: the REST API answers 422 "description is too long
+#   (maximum is 350 characters)";
+# * topics, 20 per repository, each matching TOPIC (docs.github.com, "Classifying your repository
+#   with topics").
+MAX_TEAM_NAME = 255
+MAX_REPO_DESCRIPTION = 350
+MAX_TOPICS = 20
 
 
 def _login(value: str) -> str:
-    if not GITHUB_LOGIN.match(value):
+    if not GITHUB_LOGIN.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid GitHub login")
     return value
 
 
 def _maintainer(value: str) -> str:
     if "/" in value:
-        if not TEAM_REFERENCE.match(value):
+        if not TEAM_REFERENCE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid org/team reference")
         return value
     return _login(value)
 
 
-def _pattern(regex: re.Pattern[str], what: str):
+def matching(regex: re.Pattern[str], what: str) -> AfterValidator:
+    """A field validator whose message names what the value should have been."""
+
     def check(value: str) -> str:
-        if not regex.match(value):
+        if not regex.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid {what}")
         return value
 
@@ -48,7 +77,10 @@ def _pattern(regex: re.Pattern[str], what: str):
 
 Login = Annotated[str, AfterValidator(_login)]
 Maintainer = Annotated[str, AfterValidator(_maintainer)]
-RepoName = Annotated[str, _pattern(REPO_NAME, "repository name")]
+RepoName = Annotated[str, matching(REPO_NAME, "repository name")]
+Topic = Annotated[str, matching(TOPIC, "topic")]
+Topics = Annotated[list[Topic], Field(max_length=MAX_TOPICS)]
+RepoDescription = Annotated[str, Field(max_length=MAX_REPO_DESCRIPTION)]
 Permission = Literal["pull", "triage", "push", "maintain", "admin"]
 
 
@@ -94,20 +126,35 @@ class FeedstockDefaults(Strict):
     ruleset: Ruleset | None = Ruleset()
     description: str = "A conda-smithy repository for {name}."
     homepage: str = "https://conda-forge.org"
-    topics: list[str] = []
+    topics: Topics = []
     # the permission a feedstock's own team (and referenced teams) get on its repository
     team_permission: Permission = "push"
     # how many stacks feedstocks are spread over; see docs/sharding.md before changing it
     shards: int = Field(default=1, ge=1, le=256)
 
+    @field_validator("description")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        # filled in with str.format at compile time: any other field would fail there, not here
+        try:
+            fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid template: {exc}") from None
+        if any(f != "name" or spec or conv for f, spec, conv in fields):
+            raise ValueError("only {name} may be filled in")
+        return value
+
+    def description_of(self, name: str) -> str:
+        return self.description.format(name=name)
+
 
 class Repository(Strict):
-    description: str = ""
+    description: RepoDescription = ""
     homepage: str = ""
     visibility: Literal["public", "private"] = "public"
     archived: bool = False
     default_branch: str = "main"
-    topics: list[str] = []
+    topics: Topics = []
     features: RepositoryFeatures = RepositoryFeatures()
     ruleset: Ruleset | None = Ruleset()
 
@@ -146,11 +193,21 @@ class OrgConfig(Strict):
     secrets: dict[str, Secret] = {}
     feedstocks: FeedstockDefaults | None = None
 
+    @field_validator("owners")
+    @classmethod
+    def _some_owner(cls, value: list[str]) -> list[str]:
+        # the plan's rail asks for two, and can be overridden; no owner at all locks the org out
+        if not value:
+            raise ValueError("an org needs at least one owner")
+        return value
+
     @field_validator("teams")
     @classmethod
     def _team_names(cls, value: dict[str, Team]) -> dict[str, Team]:
         for name in value:
-            if not TEAM_NAME.match(name):
+            if len(name) > MAX_TEAM_NAME:
+                raise ValueError(f"{name!r} is longer than GitHub's {MAX_TEAM_NAME} characters for a team name")
+            if not TEAM_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid team name")
         return value
 
@@ -158,7 +215,7 @@ class OrgConfig(Strict):
     @classmethod
     def _secret_names(cls, value: dict[str, Secret]) -> dict[str, Secret]:
         for name in value:
-            if not SECRET_NAME.match(name) or name.upper().startswith("GITHUB_"):
+            if not SECRET_NAME.fullmatch(name) or name.upper().startswith("GITHUB_"):
                 raise ValueError(f"{name!r} is not a valid Actions secret name")
         return value
 

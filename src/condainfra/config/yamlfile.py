@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..errors import ConfigIssue
+from ..errors import ConfigIssue, display_path
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -81,9 +81,13 @@ def load_yaml(path: Path, shown_as: str, strings_only: bool = False) -> tuple[Ya
     feedstock called ``yes`` or ``1.0`` stays a string; with ``strings_only`` every
     scalar is."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [ConfigIssue(shown_as, 1, f"cannot read file: {exc}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [ConfigIssue(shown_as, 1, f"cannot read file: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [_decoding_issue(shown_as, raw, exc)]
     loader = (_StringLoader if strings_only else _Loader)(text)
     try:
         node = loader.get_single_node()
@@ -98,6 +102,24 @@ def load_yaml(path: Path, shown_as: str, strings_only: bool = False) -> tuple[Ya
     finally:
         loader.dispose()
     return YamlDocument(shown_as, data, node), issues
+
+
+def _decoding_issue(shown_as: str, raw: bytes, exc: UnicodeDecodeError) -> ConfigIssue:
+    # the decoder counts bytes from the start of the file; an editor shows lines and columns
+    line_start = raw.rfind(b"\n", 0, exc.start) + 1
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+    return ConfigIssue(shown_as, line, f"not UTF-8: byte 0x{raw[exc.start]:02x} in column {column}")
+
+
+def declared(path: Path) -> bool:
+    """Whether something stands at ``path``, be it a file, a folder or a dangling link."""
+    return path.is_symlink() or path.exists()
+
+
+def not_a_file(path: Path, root: Path) -> ConfigIssue:
+    """A config file's place taken by a folder or a dangling link: reported, never read as "not declared"."""
+    return ConfigIssue(display_path(path, root), 1, "not a file: a folder or a link to nothing stands where the config file belongs")
 
 
 def _construct(loader: Any, node: yaml.Node, path: str, issues: list[ConfigIssue]) -> Any:
