@@ -60,7 +60,8 @@ def test_the_workflow_is_valid_yaml_that_runs_mirror_sync_on_schedule():
     assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
     steps = workflow["jobs"]["sync"]["steps"]
     run = next(s["run"] for s in steps if s.get("name") == "Sync")
-    assert run.startswith("condainfra mirror sync --from ${{ matrix.channel.source }} --to oci://127.0.0.1:5000/mirrors")
+    assert 'condainfra mirror sync --from "$SOURCE" --to "$TO"' in run
+    assert workflow["jobs"]["sync"]["env"]["TO"] == "oci://127.0.0.1:5000/mirrors"
     assert steps[1]["with"]["role-to-assume"] == "arn:aws:iam::123456789012:role/condainfra-mirror-sync"
     channels = [c["name"] for c in json.loads(json.dumps(workflow["jobs"]["sync"]["strategy"]["matrix"]["channel"]))]
     assert channels == ["conda-forge", "bioconda"]

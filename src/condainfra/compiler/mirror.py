@@ -128,27 +128,28 @@ def storage_policy(cfg: MirrorConfig) -> str:
 
 
 def workflow(cfg: MirrorConfig) -> str:
+    """The sync job. Config values reach its scripts only as environment variables, quoted: the job holds
+    the AWS role, and a value pasted into `run:` would be read as shell code."""
     account, role = cfg.sync.aws_account_id, cfg.sync.role_name
+    # lists as space-separated words, which the step splits with `read -a` (no globbing); the config's
+    # grammars keep whitespace out of every item
     matrix = [
-        {
-            "name": c.name,
-            "source": c.source,
-            "args": " ".join([*(f"--subdir {s}" for s in c.subdirs), *(f"--package '{p}'" for p in c.packages)]),
-        }
+        {"name": c.name, "packages": " ".join(c.packages), "source": c.source, "subdirs": " ".join(c.subdirs)}
         for c in cfg.channels
     ]
     registry_config = (
         "version: 0.1\\n"
         "log: {level: warn}\\n"
-        f"storage: {{s3: {{region: {cfg.storage.region}, bucket: {cfg.storage.bucket}}}, delete: {{enabled: true}}}}\\n"
+        "storage: {s3: {region: %s, bucket: %s}, delete: {enabled: true}}\\n"
         "http: {addr: 127.0.0.1:5000}\\n"
     )
+    to = f"oci://127.0.0.1:5000/{cfg.registry_prefix}"
     lines = [
         "# Managed by condainfra (stacks/mirror/mirror.yaml): edit the config, not this file.",
         "name: mirror-sync",
         "on:",
         "  schedule:",
-        f"    - cron: \"{cfg.sync.schedule}\"",
+        f"    - cron: {json.dumps(cfg.sync.schedule)}",
         "  workflow_dispatch: {}",
         "permissions:",
         "  id-token: write",
@@ -164,6 +165,9 @@ def workflow(cfg: MirrorConfig) -> str:
         "      fail-fast: false",
         "      matrix:",
         f"        channel: {json.dumps(matrix, sort_keys=True)}",
+        "    env:",
+        "      CHANNEL: ${{ matrix.channel.name }}",
+        f"      TO: {json.dumps(to)}",
         "    steps:",
         "      - uses: actions/checkout@v4",
         "      - uses: aws-actions/configure-aws-credentials@v4",
@@ -175,13 +179,27 @@ def workflow(cfg: MirrorConfig) -> str:
         "          sudo apt-get update -qq && sudo apt-get install -y -qq docker-registry",
         "          python3 -m pip install .",
         "      - name: Start a registry process on the S3 storage",
+        "        env:",
+        f"          REGION: {json.dumps(cfg.storage.region)}",
+        f"          BUCKET: {json.dumps(cfg.storage.bucket)}",
         "        run: |",
-        f"          printf '{registry_config}' > registry.yml",
+        f"          printf '{registry_config}' \"$REGION\" \"$BUCKET\" > registry.yml",
         "          docker-registry serve registry.yml &",
-        "          for i in $(seq 50); do curl -fs http://127.0.0.1:5000/v2/ && break; sleep 0.2; done",
+        "          for _ in $(seq 50); do curl -fs http://127.0.0.1:5000/v2/ && break; sleep 0.2; done",
         "      - name: Sync",
-        f"        run: condainfra mirror sync --from ${{{{ matrix.channel.source }}}} --to oci://127.0.0.1:5000/{cfg.registry_prefix} --channel ${{{{ matrix.channel.name }}}} --insecure --jobs {cfg.sync.jobs} ${{{{ matrix.channel.args }}}}",
+        "        env:",
+        "          SOURCE: ${{ matrix.channel.source }}",
+        "          SUBDIRS: ${{ matrix.channel.subdirs }}",
+        "          PACKAGES: ${{ matrix.channel.packages }}",
+        f"          JOBS: \"{cfg.sync.jobs}\"",
+        "        run: |",
+        "          args=()",
+        "          read -ra subdirs <<< \"$SUBDIRS\"",
+        "          for subdir in \"${subdirs[@]}\"; do args+=(--subdir \"$subdir\"); done",
+        "          read -ra packages <<< \"$PACKAGES\"",
+        "          for package in \"${packages[@]}\"; do args+=(--package \"$package\"); done",
+        "          condainfra mirror sync --from \"$SOURCE\" --to \"$TO\" --channel \"$CHANNEL\" --insecure --jobs \"$JOBS\" \"${args[@]}\"",
         "      - name: Verify",
-        f"        run: condainfra mirror verify --to oci://127.0.0.1:5000/{cfg.registry_prefix} --channel ${{{{ matrix.channel.name }}}} --insecure",
+        "        run: condainfra mirror verify --to \"$TO\" --channel \"$CHANNEL\" --insecure",
     ]
     return "\n".join(lines) + "\n"
