@@ -14,7 +14,7 @@ app = typer.Typer(help="Import configuration kept elsewhere into stacks/.", no_a
 
 @app.command()
 def access(
-    cirun: Annotated[Optional[Path], typer.Option("--cirun", help="cirun's .access.yml policies (normalised JSON or YAML).")] = None,
+    cirun: Annotated[Optional[Path], typer.Option("--cirun", help="cirun's .access.yml (as in conda-forge/.cirun, or its normalised JSON).")] = None,
     open_gpu_users: Annotated[Optional[Path], typer.Option("--open-gpu-users", help="open-gpu-server's conda-forge-users.json.")] = None,
     admin_requests: Annotated[Optional[Path], typer.Option("--admin-requests", help="admin-requests' .access_control.yml.")] = None,
     org: Annotated[str, typer.Option(help="The org whose runner groups these lists describe.")] = "conda-forge",
