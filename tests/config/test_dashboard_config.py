@@ -57,3 +57,10 @@ def test_shipped_dashboard_config_validates(cli, project):
     assert result.code == 0, result.err
     listed = cli("stacks", "--root", str(project), "--format", "json")
     assert any(s["stack"] == "dashboard" and s["mission"] == "dashboard" for s in __import__("json").loads(listed.out))
+
+
+def test_a_folder_in_place_of_the_file_is_reported(cli, minimal):
+    (minimal / FILE).mkdir(parents=True)
+    result = cli("validate", "--root", str(minimal))
+    assert result.code == 2
+    assert f"{FILE}:1: expected a file, found a folder" in result.err

@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..errors import ConfigError, display_path
+from ..errors import ConfigError
 from .loader import OrgDeclaration, validate_model
 from .models import Strict
-from .yamlfile import load_yaml
+from .stackfile import open_stack_file
 
 DASHBOARD_FILE = Path("stacks") / "dashboard" / "dashboard.yaml"
 _REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
@@ -112,12 +112,10 @@ class DashboardStackConfig(Strict):
 
 
 def load_dashboard_stack(root: Path, orgs: dict[str, OrgDeclaration] | None = None) -> DashboardStackConfig | None:
-    path = root / DASHBOARD_FILE
-    if not path.is_file():
+    opened = open_stack_file(root, DASHBOARD_FILE)
+    if opened is None:
         return None
-    doc, issues = load_yaml(path, display_path(path, root))
-    if doc is None:
-        raise ConfigError(issues)
+    doc, issues = opened
     config, model_issues = validate_model(DashboardStackConfig, doc, doc.data if doc.data is not None else {})
     issues += model_issues
     if issues:

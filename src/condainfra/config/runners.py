@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from ..errors import ConfigError, ConfigIssue, display_path
+from ..errors import ConfigError, ConfigIssue
 from .checks import _is_feedstock_repo
 from .loader import validate_model
 from .models import REPO_NAME, Login, RepoName, Strict
-from .yamlfile import YamlDocument, load_yaml
+from .stackfile import open_stack_file
+from .yamlfile import YamlDocument
 
 if TYPE_CHECKING:
     from .loader import OrgDeclaration
@@ -221,12 +222,10 @@ class RunnersStack:
 
 
 def load_runners(root: Path, orgs: dict[str, OrgDeclaration] | None) -> RunnersStack | None:
-    path = root / RUNNERS_FILE
-    if not path.is_file():
+    opened = open_stack_file(root, RUNNERS_FILE)
+    if opened is None:
         return None
-    doc, issues = load_yaml(path, display_path(path, root))
-    if doc is None:
-        raise ConfigError(issues)
+    doc, issues = opened
     config, more = parse_runners(doc, orgs)
     issues += more
     try:
