@@ -9,6 +9,20 @@ from pathlib import Path
 from .errors import CondainfraError
 
 
+def _umask() -> int:
+    # Linux reports it without changing it; setting and restoring it would race with other threads
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -16,6 +30,8 @@ def write_atomic(path: Path, text: str) -> None:
         raise CondainfraError(f"{path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
+        # mkstemp makes it 0600; a plan or render is read by others as any file the user writes would be
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
