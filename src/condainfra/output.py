@@ -30,9 +30,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise CondainfraError(f"{path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
-        # mkstemp makes it 0600; a plan or render is read by others as any file the user writes would be
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # mkstemp makes it 0600; a plan or render is shared as any file the user writes would be
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             handle.write(text)
         os.replace(tmp, path)
     except OSError as exc:
