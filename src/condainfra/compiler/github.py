@@ -6,9 +6,11 @@ what the Pulumi engine records, and a preview can be read against it.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..config.checks import feedstock_repo, team_slug
 from ..config.loader import OrgDeclaration
-from ..config.models import Feedstock, FeedstockDefaults, RepositoryFeatures, Ruleset
+from ..config.models import Feedstock, FeedstockDefaults, OrgConfig, RepositoryFeatures, Ruleset
 from .resources import Resource, StackBuilder, ref, secret
 
 ORGANIZATION = "condainfra:github:Organization"
@@ -38,9 +40,23 @@ def compile_org(decl: OrgDeclaration, builder: StackBuilder) -> None:
     org = builder.add(ORGANIZATION, cfg.org, custom=False)
     provider = _provider(builder, cfg.org, org)
 
-    def add(type_, name, inputs, depends_on=(), protect=False):
-        return builder.add(type_, name, inputs, parent=org, depends_on=depends_on, provider=provider, protect=protect)
+    def add(type_, name, inputs, depends_on=()):
+        return builder.add(type_, name, inputs, parent=org, depends_on=depends_on, provider=provider)
 
+    _settings_and_members(cfg, add)
+    repos: dict[str, Resource] = {}
+    for name, repo in cfg.repositories.items():
+        base = _repository_base(repo.features, repo.homepage, repo.visibility, repo.topics)
+        ruleset = _ruleset_base(repo.ruleset, repo.default_branch)
+        repos[name] = _repository(builder, name, repo.description, repo.archived, base, ruleset, parent=org, provider=provider)
+    _teams(cfg, repos, add)
+    _secrets(cfg, repos, add)
+
+
+AddResource = Callable[..., Resource]
+
+
+def _settings_and_members(cfg: OrgConfig, add: AddResource) -> None:
     s = cfg.settings
     creation = s.repository_creation
     add(
@@ -62,13 +78,10 @@ def compile_org(decl: OrgDeclaration, builder: StackBuilder) -> None:
         for login in logins:
             add(MEMBERSHIP, login.lower(), {"role": role, "username": login})
 
-    repos: dict[str, Resource] = {}
-    for name, repo in cfg.repositories.items():
-        base = _repository_base(repo.features, repo.homepage, repo.visibility, repo.topics)
-        ruleset = _ruleset_base(repo.ruleset, repo.default_branch)
-        repos[name] = _repository(builder, name, repo.description, repo.archived, base, ruleset, parent=org, provider=provider)
 
+def _teams(cfg: OrgConfig, repos: dict[str, Resource], add: AddResource) -> None:
     teams: dict[str, Resource] = {}
+    # a child team names its parent's id, so the parent must exist first
     for name in _parents_first(cfg.teams):
         team = cfg.teams[name]
         inputs = {"createDefaultMaintainer": False, "description": team.description, "name": name, "privacy": team.privacy}
@@ -84,9 +97,12 @@ def compile_org(decl: OrgDeclaration, builder: StackBuilder) -> None:
             members.sort(key=lambda m: m["username"].lower())
             add(TEAM_MEMBERS, name, {"members": members, "teamSlug": team_slug(name)}, (teams[name],))
         for repo, permission in sorted(team.repositories.items()):
+            # a feedstock repository lives in a shard's stack: no dependency across stacks
             deps = (teams[name], repos[repo]) if repo in repos else (teams[name],)
             add(TEAM_REPOSITORY, f"{repo}/{team_slug(name)}", {"permission": permission, "repository": repo, "teamId": team_slug(name)}, deps)
 
+
+def _secrets(cfg: OrgConfig, repos: dict[str, Resource], add: AddResource) -> None:
     for name, spec in cfg.secrets.items():
         source = spec.source or f"config:{name}"
         created = add(ORG_SECRET, name, {"secretName": name, "value": secret(source), "visibility": spec.visibility})
