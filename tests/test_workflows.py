@@ -188,7 +188,7 @@ def test_apply_passes_only_known_flags(tmp_path, flags, expected):
     assert argv == expected
 
 
-@pytest.mark.parametrize("flags", ["--allow-repo-delete *", "--stack x", "; id", "$(id)", "--allow-repo-delete=yes"])
+@pytest.mark.parametrize("flags", ["--allow-repo-delete *", "--stack x", "; id", "$(id)", "--allow-repo-delete=yes", "--allow-few-owners\n--stack x"])
 def test_apply_refuses_anything_else_in_flags(tmp_path, flags):
     with pytest.raises(subprocess.CalledProcessError):
         _run_step_at(_up_step(), {"FLAGS": flags}, tmp_path)
