@@ -63,4 +63,4 @@ def test_a_folder_in_place_of_the_file_is_reported(cli, minimal):
     (minimal / FILE).mkdir(parents=True)
     result = cli("validate", "--root", str(minimal))
     assert result.code == 2
-    assert f"{FILE}:1: expected a file, found a folder" in result.err
+    assert f"{FILE}:1: not a file" in result.err

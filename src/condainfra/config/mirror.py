@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from ..errors import ConfigError, display_path
+from ..errors import ConfigError
 from .loader import validate_model
 from .models import CHANNEL_URL, PACKAGE_GLOB, SUBDIR, Login, Strict, matching
-from .yamlfile import declared, load_yaml, not_a_file
+from .stackfile import open_stack_file
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
 # Every value here ends up in the generated mirror-sync.yml, which holds the AWS role: each has a grammar
@@ -81,14 +81,10 @@ class MirrorConfig(Strict):
 
 
 def load_mirror(root: Path) -> MirrorConfig | None:
-    path = root / MIRROR_FILE
-    if not path.is_file():
-        if declared(path):
-            raise ConfigError([not_a_file(path, root)])
+    opened = open_stack_file(root, MIRROR_FILE)
+    if opened is None:
         return None
-    doc, issues = load_yaml(path, display_path(path, root))
-    if doc is None:
-        raise ConfigError(issues)
+    doc, issues = opened
     config, model_issues = validate_model(MirrorConfig, doc, doc.data if doc.data is not None else {})
     issues += model_issues
     if config is not None:
