@@ -50,7 +50,7 @@ def is_gpu_instance(instance_type: str) -> bool:
 def _names(regex: re.Pattern[str], what: str):
     def check(values: list[str]) -> list[str]:
         for value in values:
-            if not regex.match(value):
+            if not regex.fullmatch(value):
                 raise ValueError(f"{value!r} is not a valid {what}")
         if len(set(values)) != len(values):
             raise ValueError(f"{what}s are listed more than once")
@@ -61,7 +61,7 @@ def _names(regex: re.Pattern[str], what: str):
 
 def _matches(regex: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not regex.match(value):
+        if not regex.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid {what}")
         return value
 
@@ -94,7 +94,7 @@ class RunnerGroup(Strict):
     @classmethod
     def _workflow_refs(cls, value: list[str]) -> list[str]:
         for ref in value:
-            if not re.match(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+/\.github/workflows/[A-Za-z0-9._-]+\.ya?ml@refs/(heads|tags)/[A-Za-z0-9._/-]+$", ref):
+            if not re.fullmatch(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+/\.github/workflows/[A-Za-z0-9._-]+\.ya?ml@refs/(heads|tags)/[A-Za-z0-9._/-]+$", ref):
                 raise ValueError(f"{ref!r} is not a workflow ref (org/repo/.github/workflows/file.yml@refs/heads/branch)")
         return value
 

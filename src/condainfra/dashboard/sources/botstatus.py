@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ...config.models import FEEDSTOCK_NAME as _FEEDSTOCK
 from .fetch import SourceUnavailable, is_local_folder, read_many
 
 log = logging.getLogger("condainfra.dashboard")
 
 MIGRATION_STATES = ("bot-error", "not-solvable", "in-pr", "awaiting-pr", "awaiting-parents", "done")
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
-_FEEDSTOCK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,89}$")
 _ATTEMPTS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+attempts?\s+-\s+")
 _HREF = re.compile(r"""href\s*=\s*["'](https?://[^"'\s<>]+)["']""", re.IGNORECASE)
 MAX_TEXT = 20_000
@@ -93,7 +93,7 @@ def html_to_text(value: str) -> str:
 
 def safe_link(value: object) -> str | None:
     """An http(s) URL from upstream data, or None: never javascript:, data: or relative links."""
-    if isinstance(value, str) and re.match(r"^https?://[^\s<>\"']+$", value) and len(value) <= 2000:
+    if isinstance(value, str) and re.fullmatch(r"https?://[^\s<>\"']+", value) and len(value) <= 2000:
         return value
     return None
 
@@ -107,7 +107,7 @@ def parse_version_status(data: object, where: str, status: BotStatus) -> None:
         status.problems.append(f"{where}: 'errors' and 'queued' must be objects")
         return
     for name, value in errors.items():
-        if not _FEEDSTOCK.match(str(name)) or not isinstance(value, str):
+        if not _FEEDSTOCK.fullmatch(str(name)) or not isinstance(value, str):
             status.problems.append(f"{where}: errors.{str(name)[:100]!r}: not a feedstock name with a text value")
             continue
         match = _ATTEMPTS.match(value)
@@ -116,7 +116,7 @@ def parse_version_status(data: object, where: str, status: BotStatus) -> None:
         body = value[match.end():] if match else value
         status.version_errors[name] = VersionError(attempts, html_to_text(body), safe_link(link.group(1)) if link else None)
     for name, version in queued.items():
-        if _FEEDSTOCK.match(str(name)) and isinstance(version, str) and len(version) <= 100:
+        if _FEEDSTOCK.fullmatch(str(name)) and isinstance(version, str) and len(version) <= 100:
             status.queued[name] = version
         else:
             status.problems.append(f"{where}: queued.{str(name)[:100]!r}: not a feedstock name with a version")
@@ -133,7 +133,7 @@ def parse_migration(name: str, data: object, where: str, status: BotStatus) -> N
             status.problems.append(f"{where}: {state!r} must be a list")
             continue
         for feedstock in members:
-            if not isinstance(feedstock, str) or not _FEEDSTOCK.match(feedstock):
+            if not isinstance(feedstock, str) or not _FEEDSTOCK.fullmatch(feedstock):
                 status.problems.append(f"{where}: {state}: {str(feedstock)[:100]!r} is not a feedstock name")
                 continue
             info = details.get(feedstock, {})
@@ -146,7 +146,7 @@ def parse_migration(name: str, data: object, where: str, status: BotStatus) -> N
                     migration=name,
                     state=state,
                     descendants=descendants if isinstance(descendants, int) and descendants >= 0 else 0,
-                    children=tuple(c for c in children if isinstance(c, str) and _FEEDSTOCK.match(c))[:500] if isinstance(children, list) else (),
+                    children=tuple(c for c in children if isinstance(c, str) and _FEEDSTOCK.fullmatch(c))[:500] if isinstance(children, list) else (),
                     pr_url=safe_link(info.get("pr_url")),
                     error=html_to_text(error) if isinstance(error, str) else "",
                 )
@@ -168,7 +168,7 @@ def migration_names(location: str) -> list[str]:
         for folder in ("migration_json", "migrations"):
             if (Path(location) / folder).is_dir():
                 names |= {p.stem for p in (Path(location) / folder).glob("*.json")}
-        return sorted(n for n in names if _MIGRATION_NAME.match(n))
+        return sorted(n for n in names if _MIGRATION_NAME.fullmatch(n))
     names = set()
     index = read_many(location, [("current_status.json",), ("longterm_status.json",)])
     for raw in index.values():
@@ -177,7 +177,7 @@ def migration_names(location: str) -> list[str]:
         except ValueError:
             data = {}
         if isinstance(data, dict):
-            names |= {n for n in data if isinstance(n, str) and _MIGRATION_NAME.match(n)}
+            names |= {n for n in data if isinstance(n, str) and _MIGRATION_NAME.fullmatch(n)}
     return sorted(names)
 
 
