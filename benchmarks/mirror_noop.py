@@ -22,15 +22,11 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.mirror.conftest import RegistryProcess  # noqa: E402
+from condainfra.mirror.localparts import RegistryProcess
 
 
 def synthetic_repodata(entries: int) -> dict:

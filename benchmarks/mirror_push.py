@@ -24,20 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.mirror.conftest import QuietHandler, RegistryProcess, build_channel  # noqa: E402
-
-
-def serve(folder: Path) -> tuple[str, object]:
-    import functools
-    import http.server
-    import threading
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", server
+from condainfra.mirror.localparts import RegistryProcess, build_channel, serve_folder
 
 
 async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
@@ -98,7 +85,7 @@ def main() -> None:
         shutil.move(str(channel), root / "served" / "bench")
         channel = root / "served" / "bench"
         print(f"built and indexed {args.packages} packages with py-rattler-build in {time.perf_counter() - t0:.1f} s")
-        url, server = serve(root / "served")
+        url, server = serve_folder(root / "served")
         raw_rates, sync_rates, last = [], [], ""
         try:
             for run in range(args.repeat):

@@ -3,69 +3,27 @@ a channel indexed by py-rattler and served over loopback HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import http.server
+import itertools
 import shutil
-import socket
-import subprocess
 import threading
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
-REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 20.0, verify=True) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1, verify=verify).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-class RegistryProcess:
-    def __init__(self, root: Path, port: int | None = None, extra: str = ""):
-        self.root = root
-        self.port = port or free_port()
-        self.config = root / "config.yml"
-        self.storage = root / "storage"
-        self.storage.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{self.port}\n{extra}"
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, scheme: str = "http", verify=True) -> RegistryProcess:
-        self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(self.config)], stdout=subprocess.DEVNULL, stderr=(self.root / "registry.log").open("w"))
-        wait_for(f"{scheme}://127.0.0.1:{self.port}/v2/", verify=verify)
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"127.0.0.1:{self.port}"
+from condainfra.mirror.localparts import (  # noqa: F401  (the tests import them from here)
+    DEPENDS,
+    PACKAGES,
+    REGISTRY_BIN,
+    QuietHandler,
+    RegistryProcess,
+    build_channel,
+    free_port,
+    serve_folder,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -78,71 +36,20 @@ def registry(tmp_path):
     reg.stop()
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def serve_dir():
     """Serve folders over loopback HTTP; returns a function folder -> base URL."""
     servers = []
 
     def serve(folder: Path) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url, server = serve_folder(folder)
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        return url
 
     yield serve
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-# name, version, build, subdir, formats
-PACKAGES = [
-    ("_private-mutex", "1.0", "0", "noarch", ("conda",)),
-    ("pyfoo", "1.0+local.1", "py_0", "noarch", ("conda",)),
-    ("epochal", "1!2.0", "h1234_0", "linux-64", ("tar.bz2",)),
-    ("libbar", "2.1", "h5678_1", "linux-64", ("conda", "tar.bz2")),
-    ("app", "0.3", "h0_0", "linux-64", ("conda",)),
-]
-DEPENDS = {"app": ["libbar >=2", "pyfoo"]}
-
-
-def build_channel(root: Path, packages=PACKAGES, payload: bytes = b"hello\n") -> Path:
-    """Real conda packages (py-rattler-build), indexed by py-rattler."""
-    import rattler.index
-    from rattler_build import ArchiveType, assemble_package
-
-    channel = root / "upstream"
-    files = root / "files"
-    files.mkdir(parents=True, exist_ok=True)
-    (files / "share").mkdir(exist_ok=True)
-    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for name, version, build, subdir, formats in packages:
-        (files / "share" / "payload.txt").write_bytes(payload + name.encode())
-        out = channel / subdir
-        out.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            assemble_package(
-                name=name,
-                version=version,
-                target_platform=subdir if subdir != "noarch" else "linux-64",
-                build_string=build,
-                output_dir=str(out),
-                files_dir=str(files),
-                noarch="generic" if subdir == "noarch" else None,
-                depends=DEPENDS.get(name),
-                archive_type=ArchiveType.Conda if fmt == "conda" else ArchiveType.TarBz2,
-                timestamp=stamp,
-                compression_level=1,
-            )
-    for subdir in ("noarch", "linux-64"):
-        (channel / subdir).mkdir(exist_ok=True)
-    asyncio.run(rattler.index.index_fs(channel, write_zst=False, write_shards=False, force=True))
-    return channel
 
 
 @pytest.fixture(scope="session")
@@ -156,3 +63,62 @@ def upstream(tmp_path, built_channel, serve_dir):
     folder = tmp_path / "served" / "conda-test"
     shutil.copytree(built_channel, folder)
     return folder, serve_dir(folder.parent) + "/conda-test"
+
+
+class FlakyProxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, *args, upstream: str, fail_every: int, counter, failures: list, seen: list, **kwargs):
+        self.upstream, self.fail_every, self.counter, self.failures, self.seen = upstream, fail_every, counter, failures, seen
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        n = next(self.counter)
+        self.seen.append(f"{self.command} {self.path}")
+        if self.fail_every and n % self.fail_every == 0:
+            status = 429 if (n // max(self.fail_every, 1)) % 2 else 503
+            self.failures.append(status)
+            self.send_response(status)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        response = httpx.request(self.command, f"http://{self.upstream}{self.path}", headers=headers, content=body)
+        self.send_response(response.status_code)
+        for key, value in response.headers.items():
+            if key.lower() in ("content-length", "transfer-encoding", "connection"):
+                continue
+            if key.lower() == "location":
+                value = value.replace(self.upstream, f"127.0.0.1:{self.server.server_address[1]}")
+            self.send_header(key, value)
+        content = b"" if self.command == "HEAD" else response.content
+        self.send_header("Content-Length", str(len(response.content) if self.command == "HEAD" else len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+@pytest.fixture
+def flaky(registry):
+    """A proxy in front of `registry` that answers every n-th request itself with 503 or 429 (0: never),
+    and appends each request it sees ('METHOD /path') to `seen`: start(n, seen) -> (host:port, failures)."""
+    servers = []
+
+    def start(fail_every: int, seen: list | None = None):
+        failures: list[int] = []
+        handler = functools.partial(FlakyProxy, upstream=registry.url, fail_every=fail_every, counter=itertools.count(1), failures=failures, seen=seen if seen is not None else [])
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"127.0.0.1:{server.server_address[1]}", failures
+
+    yield start
+    for server in servers:
+        server.shutdown()
