@@ -14,8 +14,19 @@ def public_url(url: str) -> str:
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
-        return "<unparseable URL>"
+        return _strip_userinfo_text(url)
     netloc = f"[{host}]" if ":" in host else host
     if port:
         netloc += f":{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _strip_userinfo_text(url: str) -> str:
+    # a URL too broken to parse (a bad port, an unclosed IPv6 bracket) is still shown, so the user sees
+    # what is wrong with it; only the part before the authority's last "@" goes
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end]
+    return f"{scheme}://{authority.rpartition('@')[2]}{rest[end:]}"

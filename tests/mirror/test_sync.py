@@ -84,9 +84,9 @@ def test_resync_is_a_no_op_of_a_few_requests(cli, registry, upstream):
     again = sync(cli, registry, url)
     assert again.code == 0
     assert "pushed 0, skipped 6, failed 0" in again.out
-    # one /v2/ check, then for each of the 2 subdirs the mirror's repodata manifest, whose annotations
-    # say it was published complete from this very upstream document
-    assert "3 registry requests" in again.out
+    # for each of the 2 subdirs the mirror's repodata manifest, whose annotations say it was published
+    # complete from this very upstream document
+    assert "2 registry requests" in again.out
 
 
 def test_resync_compares_repodata_when_upstream_changed(cli, registry, upstream):
@@ -102,7 +102,7 @@ def test_resync_compares_repodata_when_upstream_changed(cli, registry, upstream)
     mirrored = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
     blob = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{mirrored['layers'][0]['digest']}").json()
     assert blob["info"]["note"] == "touched"
-    assert "3 registry requests" in sync(cli, registry, url).out
+    assert "2 registry requests" in sync(cli, registry, url).out
 
 
 def test_only_new_artifacts_are_pushed(cli, registry, upstream, tmp_path):
@@ -247,3 +247,37 @@ def test_verify_checks_tags_the_repodata_does_not_list(cli, registry, upstream):
     result = cli("mirror", "verify", "--to", oci(registry), "--channel", "conda-test", "--insecure")
     assert result.code == 1
     assert "linux-64/libbar:9.9-stray: layers [] do not follow the layout" in result.err
+
+
+def test_a_no_op_sync_is_one_conditional_request_per_subdir_on_each_side(cli, upstream, serve_dir, flaky):
+    """Counted where they arrive: at the channel's HTTP server and at a proxy in front of the registry."""
+    from tests.mirror.conftest import QuietHandler, serve_folder
+
+    folder, _ = upstream
+    asked: list[tuple[str, str, bool, int]] = []
+
+    class Counting(QuietHandler):
+        def log_request(self, code="-", size="-"):
+            conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
+            asked.append((self.command, self.path, conditional, int(code)))
+
+    base, server = serve_folder(folder.parent, Counting)
+    seen: list[str] = []
+    proxy, _ = flaky(0, seen)
+    try:
+        command = ("mirror", "sync", "--from", f"{base}/conda-test", "--to", f"oci://{proxy}/{PREFIX}", "--insecure")
+        first = cli(*command)
+        assert first.code == 0, first.err
+        downloads = [path for method, path, _, code in asked if code == 200 and "repodata.json" in path]
+        assert sorted(downloads) == ["/conda-test/linux-64/repodata.json", "/conda-test/noarch/repodata.json"]  # each once
+        asked.clear()
+        seen.clear()
+        again = cli(*command)
+    finally:
+        server.shutdown()
+    assert again.code == 0 and "pushed 0, skipped 6, failed 0" in again.out
+    assert sorted(asked) == [
+        ("GET", "/conda-test/linux-64/repodata.json", True, 304),
+        ("GET", "/conda-test/noarch/repodata.json", True, 304),
+    ]
+    assert sorted(seen) == [f"GET /v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", f"GET /v2/{PREFIX}/conda-test/noarch/repodata.json/manifests/latest"]

@@ -128,3 +128,15 @@ def test_wrong_credentials_are_refused_clearly(cli, token_registry, upstream, mo
     assert result.code == 1
     assert "token service" in result.err and "HTTP 401" in result.err
     assert "wrong" not in result.err
+
+
+def test_userinfo_of_the_oci_url_is_used_and_never_shown(cli, token_registry, upstream, monkeypatch):
+    registry, seen = token_registry
+    _, url = upstream
+    monkeypatch.delenv("CONDAINFRA_OCI_USERNAME", raising=False)
+    monkeypatch.delenv("CONDAINFRA_OCI_TOKEN", raising=False)
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{USER}:{SECRET}@{registry.url}/mirrors", "--insecure")
+    assert result.code == 0, result.err
+    assert "pushed 6" in result.out
+    assert any(user == USER for user, _ in seen)
+    assert SECRET not in result.out + result.err

@@ -35,6 +35,7 @@ def sync(
     insecure: InsecureOption = False,
 ) -> None:
     """Copy what the mirror lacks; the subdir's repodata is published last."""
+    from ..mirror.layout import shown, valid_repository
     from ..mirror.registry import OciTarget, Registry
     from ..mirror.source import Source
     from ..mirror.sync import SyncOptions
@@ -44,7 +45,9 @@ def sync(
     src = Source(source)
     options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
     if not options.channel:
-        raise CondainfraError(f"--from {source}: cannot tell the channel name; pass --channel")
+        raise CondainfraError(f"--from {src.shown}: cannot tell the channel name; pass --channel")
+    if "/" in options.channel or not valid_repository(options.channel):
+        raise CondainfraError(f"channel name {shown(options.channel)}: not lower-case letters, digits, '.', '_' or '-'; pass --channel")
 
     async def run():
         async with src, Registry(target, concurrency=max(4, jobs * 2)) as registry:
@@ -55,10 +58,12 @@ def sync(
         typer.echo(f"would push {name}")
     for name, why in report.invalid:
         typer.echo(f"skipped {name}: {why}", err=True)
+    for name, why in report.rejected:
+        typer.echo(f"error: rejected repodata entry {name}: {why}", err=True)
     for name, why in report.failed:
         typer.echo(f"error: {name}: {why}", err=True)
     typer.echo(report.summary())
-    if report.failed:
+    if report.failed or report.rejected:
         raise typer.Exit(1)
 
 

@@ -12,6 +12,6 @@ def mirrors_toml(target: OciTarget, channels: list[str], upstream: str) -> str:
         "[mirrors]",
     ]
     for channel in channels:
-        oci = f"oci://{target.host}/{target.prefix}/{channel}".replace(f"{target.host}//", f"{target.host}/")
+        oci = f"oci://{target.host}/{target.prefix}/{channel}"
         lines.append(f'"{upstream.rstrip("/")}/{channel}" = ["{oci}", "{upstream.rstrip("/")}/{channel}"]')
     return "\n".join(lines) + "\n"

@@ -27,9 +27,9 @@ MD5 = "org.conda.md5"
 EMPTY_CONFIG = b"{}"
 KNOWN_SUBDIRS = ("noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64", "win-arm64")
 # Distribution spec: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
-_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+_TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 # repository path components: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 
 
 def sha256_digest(data: bytes) -> str:
@@ -51,11 +51,49 @@ def repodata_repository(prefix: str, channel: str, subdir: str) -> str:
 def tag_for(version: str, build: str) -> str | None:
     """The tag of a build, or None when even the escaped form is not a valid OCI tag."""
     tag = f"{version}-{build}".replace("+", "__p__").replace("!", "__e__").replace("=", "__eq__")
-    return tag if _TAG.match(tag) else None
+    return tag if _TAG.fullmatch(tag) else None
 
 
 def valid_repository(name: str) -> bool:
-    return all(_COMPONENT.match(part) for part in name.split("/"))
+    """A repository name (or prefix) registries accept: lower-case components joined by ``/``, 255 characters at most."""
+    return 0 < len(name) <= 255 and all(_COMPONENT.fullmatch(part) for part in name.split("/"))
+
+
+# conda's subdirs (noarch, linux-64, osx-arm64, emscripten-wasm32, ...) and file names,
+# `<name>-<version>-<build>.conda|.tar.bz2`, where version and build never hold a "-"
+_SUBDIR = re.compile(r"[a-z0-9]+(?:-[a-z0-9_]+)*")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_VERSION = re.compile(r"[A-Za-z0-9_.+!]+")
+_BUILD = re.compile(r"[A-Za-z0-9_.+=]+")
+SUFFIX_OF_KEY = {"packages": ".tar.bz2", "packages.conda": ".conda"}
+
+
+def valid_subdir(subdir: object) -> bool:
+    return isinstance(subdir, str) and len(subdir) <= 64 and bool(_SUBDIR.fullmatch(subdir))
+
+
+def shown(text: object, limit: int = 120) -> str:
+    """Upstream text as it may be printed: quoted, control and non-ASCII characters escaped, cut short."""
+    out = ascii(text) if isinstance(text, str) else ascii(repr(text))
+    return out if len(out) <= limit else out[: limit - 4] + "...'"
+
+
+def filename_problem(filename: object, record: object, key: str) -> str | None:
+    """Why a repodata entry is not a plain conda file name that agrees with its record; None when it is.
+
+    Upstream names become paths, URLs and layer titles: one that fails is never fetched, written or published."""
+    if not isinstance(record, dict):
+        return "its record is not a mapping"
+    name, version, build = record.get("name"), record.get("version"), record.get("build")
+    suffix = SUFFIX_OF_KEY[key]
+    if not isinstance(filename, str) or not filename.endswith(suffix) or ".." in filename:
+        return f"not a conda file name <name>-<version>-<build>{suffix}"
+    if not (isinstance(name, str) and _NAME.fullmatch(name) and isinstance(version, str) and _VERSION.fullmatch(version)
+            and isinstance(build, str) and _BUILD.fullmatch(build)):
+        return "its record's name, version or build is not valid"
+    if filename != f"{name}-{version}-{build}{suffix}":
+        return f"not the file name of its record ({shown(f'{name}-{version}-{build}{suffix}')})"
+    return None
 
 
 def stem_of(filename: str) -> str:

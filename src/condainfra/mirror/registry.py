@@ -18,17 +18,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from ..errors import CondainfraError
-from .layout import MANIFEST_MEDIA_TYPE
+from ..urls import public_url
+from .layout import MANIFEST_MEDIA_TYPE, valid_repository
+from .retry import RetryableStatus, raise_if_retryable, retrying
 
 USER_ENV = "CONDAINFRA_OCI_USERNAME"
 TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 LANE_SIZE = 2
 ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"
 
@@ -37,31 +37,55 @@ class RegistryError(CondainfraError):
     pass
 
 
-class _Retryable(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}")
-        self.response = response
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
 class OciTarget:
-    """``oci://HOST[:PORT]/PREFIX``"""
+    """``oci://[USER:TOKEN@]HOST[:PORT]/PREFIX``; a user and token in the URL are the push credentials."""
 
-    host: str
+    host: str  # HOST[:PORT], never with credentials
     prefix: str
     insecure: bool = False
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, url: str, insecure: bool = False) -> OciTarget:
-        parts = urlsplit(url)
+        shown = repr(public_url(url))
+        try:
+            parts = urlsplit(url)
+            hostname, port = parts.hostname, parts.port
+        except ValueError as exc:
+            if "port" in str(exc).lower():
+                raise CondainfraError(f"{shown}: the port must be a number from 1 to 65535") from None
+            raise CondainfraError(f"{shown}: not a valid host") from None
         if parts.scheme != "oci" or not parts.netloc:
-            raise CondainfraError(f"{url!r}: expected oci://HOST[:PORT]/PREFIX")
+            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX")
+        if not hostname:
+            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX, the host is missing")
+        if port == 0:
+            raise CondainfraError(f"{shown}: the port must be a number from 1 to 65535")
+        if ":" in hostname:
+            host = f"[{hostname}]"
+        elif _HOSTNAME.fullmatch(hostname):
+            host = hostname
+        else:
+            raise CondainfraError(f"{shown}: not a valid host")
+        host += f":{port}" if port else ""
         prefix = parts.path.strip("/")
-        if prefix and not re.fullmatch(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*", prefix):
-            raise CondainfraError(f"{url!r}: the prefix must be lower-case OCI path components")
-        if insecure and not is_loopback(parts.hostname or ""):
-            raise CondainfraError(f"{url!r}: --insecure (plain http) is only allowed for loopback registries")
-        return cls(parts.netloc, prefix, insecure)
+        if not prefix:
+            # the registry's root would mix the mirror's repositories with everything else there
+            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX, the prefix is missing")
+        if not valid_repository(prefix):
+            raise CondainfraError(f"{shown}: the prefix must be lower-case OCI path components")
+        if (parts.username is None) != (parts.password is None) or parts.username == "" or parts.password == "":
+            raise CondainfraError(f"{shown}: give both a user and a token in the URL (USER:TOKEN@HOST), or neither")
+        if insecure and not is_loopback(hostname):
+            raise CondainfraError(f"{shown}: --insecure (plain http) is only allowed for loopback registries")
+        username = unquote(parts.username) if parts.username is not None else None
+        password = unquote(parts.password) if parts.password is not None else None
+        return cls(host, prefix, insecure, username, password)
 
     @property
     def base_url(self) -> str:
@@ -128,6 +152,8 @@ class Registry:
 
     @property
     def credentials(self) -> tuple[str, str] | None:
+        if self.target.username and self.target.password:
+            return self.target.username, self.target.password
         user, token = os.environ.get(USER_ENV), os.environ.get(TOKEN_ENV)
         return (user, token) if user and token else None
 
@@ -136,17 +162,11 @@ class Registry:
     async def request(self, method: str, url: str, *, scope: str | None = None, stream: bool = False, **kwargs) -> httpx.Response:
         """One request with auth, retries and clear errors; the caller reads or closes a streamed response."""
         assert self._client is not None, "use `async with Registry(...)`"
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5),
-            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
+            async for attempt in retrying(self.attempts):
                 with attempt:
                     return await self._send(method, url, scope, stream, kwargs)
-        except _Retryable as exc:
+        except RetryableStatus as exc:
             raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts") from None
         except httpx.TransportError as exc:
             raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
@@ -168,12 +188,7 @@ class Registry:
                 await response.aclose()
                 await self._authenticate(response.headers["www-authenticate"], scope)
                 continue
-            if response.status_code in RETRY_STATUSES:
-                await response.aclose()
-                delay = response.headers.get("retry-after")
-                if delay and delay.isdigit():
-                    await asyncio.sleep(min(int(delay), 30))
-                raise _Retryable(response)
+            await raise_if_retryable(response)
             return response
         raise RegistryError(f"registry {self.target.host}: access denied for {scope or url} (set {USER_ENV} and {TOKEN_ENV} to push)")
 
@@ -205,7 +220,7 @@ class Registry:
             self.requests += 1
             response = await self._client.get(params["realm"], params=query, auth=auth)
         if response.status_code != 200:
-            raise RegistryError(f"registry {self.target.host}: token service {params['realm']} answered HTTP {response.status_code}")
+            raise RegistryError(f"registry {self.target.host}: token service {public_url(params['realm'])} answered HTTP {response.status_code}")
         body = response.json()
         token = body.get("token") or body.get("access_token")
         if not token:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .registry import OciTarget, Registry, RegistryError
 from .sync import entries, read_mirror_repodata
 
 CACHE_SECONDS = 30.0
+log = logging.getLogger("condainfra.mirror.serve")
 
 
 @dataclass
@@ -89,11 +91,11 @@ class MirrorServer:
     async def repodata(self, request: Request) -> Response:
         channel, subdir, name = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
         media = {"repodata.json": layout.REPODATA_JSON, "repodata.json.zst": layout.REPODATA_ZST}.get(name)
-        if media is None or not self.allowed(channel):
-            return _not_found(f"{channel}/{subdir}/{name}")
+        if media is None:
+            return _not_found()
         entry = await self.subdir(channel, subdir)
         if entry is None or media not in entry.layers:
-            return _not_found(f"{channel}/{subdir}/{name}")
+            return _not_found()
         layer = entry.layers[media]
         etag = f'"{layer["digest"]}"'
         if request.headers.get("if-none-match") == etag:
@@ -104,12 +106,10 @@ class MirrorServer:
 
     async def package(self, request: Request) -> Response:
         channel, subdir, filename = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
-        if not self.allowed(channel):
-            return _not_found(filename)
         entry = await self.subdir(channel, subdir)
         record = entry.files.get(filename) if entry else None
         if record is None or not record.get("sha256"):
-            return _not_found(f"{channel}/{subdir}/{filename}")
+            return _not_found()
         repo = layout.repository(self.target.prefix, channel, subdir, record["name"])
         return await self._stream(request, repo, f"sha256:{record['sha256']}", record.get("size"), "application/octet-stream", {"Cache-Control": "public, max-age=31536000, immutable"})
 
@@ -121,7 +121,8 @@ class MirrorServer:
             return Response(status_code=200, headers=headers, media_type=content_type)
         opened = await self.registry.stream_blob(repo, digest)
         if opened is None:
-            return Response(f"blob {digest} missing in {repo}\n", status_code=502)
+            log.warning("blob %s missing in %s", digest, repo)
+            return Response("package file missing in the mirror\n", status_code=502, media_type="text/plain")
         response, chunks = opened
 
         async def body():
@@ -135,15 +136,19 @@ class MirrorServer:
 
     def app(self) -> Starlette:
         async def route(request: Request) -> Response:
-            name = request.path_params["name"]
+            channel, subdir, name = (request.path_params[k] for k in ("channel", "subdir", "name"))
+            # names in the request are checked before they reach the registry, and never echoed back
+            if not self.allowed(channel) or "/" in channel or not layout.valid_repository(channel) or not layout.valid_subdir(subdir):
+                return _not_found()
             try:
                 if name.startswith("repodata.json"):
                     return await self.repodata(request)
                 if name.endswith((".conda", ".tar.bz2")):
                     return await self.package(request)
-                return _not_found(name)
+                return _not_found()
             except RegistryError as exc:
-                return Response(f"mirror unavailable: {exc}\n", status_code=502)
+                log.warning("mirror unavailable: %s", exc)  # for the operator; the client learns only that it failed
+                return Response("mirror unavailable\n", status_code=502, media_type="text/plain")
 
         return Starlette(
             routes=[
@@ -166,8 +171,8 @@ def discover_channels(repositories: list[str], prefix: str) -> set[str]:
     return found
 
 
-def _not_found(what: str) -> Response:
-    return Response(f"{what} is not in the mirror\n", status_code=404, media_type="text/plain")
+def _not_found() -> Response:
+    return Response("not in the mirror\n", status_code=404, media_type="text/plain")
 
 
 def run_server(target: OciTarget, host: str, port: int, channels: list[str]) -> None:
