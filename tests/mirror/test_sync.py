@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from condainfra.mirror import layout
+from tests.mirror.conftest import build_channel
 
 PREFIX = "mirrors"
 
@@ -281,3 +282,23 @@ def test_a_no_op_sync_is_one_conditional_request_per_subdir_on_each_side(cli, up
         ("GET", "/conda-test/noarch/repodata.json", True, 304),
     ]
     assert sorted(seen) == [f"GET /v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", f"GET /v2/{PREFIX}/conda-test/noarch/repodata.json/manifests/latest"]
+
+
+def test_a_subdir_upstream_adds_later_is_found_through_channeldata(cli, registry, upstream, tmp_path):
+    """The mirror's record names the subdirs; when the channel changed, channeldata.json may name more."""
+    folder, url = upstream
+    assert sync(cli, registry, url).code == 0
+    extra = build_channel(tmp_path / "extra", [("macpkg", "0.1", "0", "osx-64", ("conda",)), ("newpkg", "0.1", "0", "noarch", ("conda",))])
+    shutil.copytree(extra / "osx-64", folder / "osx-64")
+    shutil.copy(extra / "noarch" / "newpkg-0.1-0.conda", folder / "noarch")
+    import asyncio
+
+    import rattler.index
+
+    asyncio.run(rattler.index.index_fs(folder, write_zst=False, write_shards=False, force=True))
+    (folder / "channeldata.json").write_text(json.dumps({"subdirs": ["linux-64", "noarch", "osx-64"]}))
+    result = sync(cli, registry, url)
+    assert result.code == 0, result.err
+    assert "pushed 2, skipped 6, failed 0" in result.out
+    again = sync(cli, registry, url)
+    assert "pushed 0, skipped 8, failed 0" in again.out and "3 registry requests" in again.out

@@ -177,22 +177,24 @@ async def sync(source: Source, registry: Registry, options: SyncOptions, reporte
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="condainfra-sync-") as workdir:
         run = _Run(source, registry, options, report, reporter, Path(workdir))
-        subdirs = await _subdirs(run)
-        for subdir in subdirs:
-            await _sync_subdir(run, subdir, subdirs)
+        subdirs, recorded = await _subdirs(run)
+        changed = [await _sync_subdir(run, subdir, subdirs) for subdir in subdirs]
+        if recorded and any(changed):
+            await _sync_new_subdirs(run, subdirs)
     reporter.finish()
     report.seconds = time.perf_counter() - started
     report.requests = registry.requests
     return report
 
 
-async def _subdirs(run: _Run) -> list[str]:
-    """--subdir, else the subdirs the mirror recorded for this channel, else what the channel lists."""
+async def _subdirs(run: _Run) -> tuple[list[str], bool]:
+    """(--subdir, else the subdirs the mirror recorded for this channel, else what the channel lists;
+    whether they are the mirror's record)."""
     if run.options.subdirs:
         for subdir in run.options.subdirs:
             if not layout.valid_subdir(subdir):
                 raise SourceError(f"--subdir {layout.shown(subdir)}: not a subdir name (like linux-64 or noarch)")
-        return list(run.options.subdirs)
+        return list(run.options.subdirs), False
     if run.source.is_remote:
         recorded = _annotations(await run.manifest("noarch")).get(SUBDIRS)
         try:
@@ -200,11 +202,28 @@ async def _subdirs(run: _Run) -> list[str]:
         except ValueError:
             subdirs = None
         if isinstance(subdirs, list) and subdirs and all(layout.valid_subdir(s) for s in subdirs):
-            return subdirs
+            return subdirs, True
     subdirs = await run.source.subdirs()
     if not subdirs:
         raise SourceError(f"--from {run.source.shown}: no subdirs with repodata.json found")
-    return subdirs
+    return subdirs, False
+
+
+async def _sync_new_subdirs(run: _Run, subdirs: list[str]) -> None:
+    """A channel that changed may have gained a subdir: channeldata.json says (one request, only then)."""
+    listed = await run.source.channeldata_subdirs() or []
+    new = [s for s in listed if s not in subdirs]
+    if not new:
+        return
+    everything = sorted(subdirs + new)
+    for subdir in new:
+        await _sync_subdir(run, subdir, everything)
+    # noarch's record is where the next run reads the subdirs from
+    raw = await run.registry.get_manifest(layout.repodata_repository(run.prefix, run.options.channel, "noarch"), "latest")
+    if raw is not None:
+        manifest = orjson.loads(raw)
+        body = layout.manifest_from(manifest, {**_annotations(manifest), SUBDIRS: json.dumps(everything)})
+        await run.registry.put_manifest(layout.repodata_repository(run.prefix, run.options.channel, "noarch"), "latest", body)
 
 
 def _annotations(manifest: dict[str, Any] | None) -> dict[str, str]:
@@ -218,7 +237,8 @@ def _known(previous: dict[str, str], provenance: dict[str, str]) -> Fetched | No
     return Fetched(None, previous[UPSTREAM_FILE], previous.get(UPSTREAM_ETAG, ""), previous.get(UPSTREAM_MODIFIED, ""))
 
 
-async def _sync_subdir(run: _Run, subdir: str, subdirs: list[str]) -> None:
+async def _sync_subdir(run: _Run, subdir: str, subdirs: list[str]) -> bool:
+    """Bring one subdir up to date; whether upstream's document changed since the mirror's record."""
     options, report = run.options, run.report
     manifest = await run.manifest(subdir)
     previous = _annotations(manifest)
@@ -227,15 +247,15 @@ async def _sync_subdir(run: _Run, subdir: str, subdirs: list[str]) -> None:
     if found is None:
         if options.subdirs:
             raise SourceError(f"--subdir {subdir}: {run.source.shown} has no {subdir}/repodata.json")
-        return
+        return False
     if found.unchanged:
         report.skipped += int(previous.get(ENTRIES, 0))
-        return
+        return False
     provenance.update({UPSTREAM_DIGEST: hashlib.sha256(found.raw).hexdigest(), UPSTREAM_FILE: found.file,
                        UPSTREAM_ETAG: found.etag, UPSTREAM_MODIFIED: found.last_modified})
     if previous.get(COMPLETE) == "true" and all(previous.get(k) == v for k, v in provenance.items()):
         report.skipped += int(previous.get(ENTRIES, 0))
-        return
+        return False
     upstream = parse_repodata(found.raw, run.source.where(subdir, found.file))
     mirror = await read_mirror_repodata(run.registry, run.prefix, options.channel, subdir, manifest) if manifest else None
     have = {fn: rec.get("sha256") for fn, rec in entries(mirror).items()}
@@ -245,11 +265,12 @@ async def _sync_subdir(run: _Run, subdir: str, subdirs: list[str]) -> None:
     done: set[str] = {fn for fn, sha in have.items() if fn in wanted and wanted[fn].get("sha256") == sha}
     if options.dry_run:
         report.planned += [f"{subdir}/{fn}" for files in missing.values() for fn in files]
-        return
+        return True
     done |= await _push_builds(run, subdir, missing, wanted, have)
     complete = selected.keys() <= done and not any(f.startswith(f"{subdir}/") for f, _ in report.invalid + report.rejected)
     provenance.update({COMPLETE: "true" if complete else "false", ENTRIES: str(len(done))})
     await _publish(run, subdir, upstream, done, mirror, manifest, provenance)
+    return True
 
 
 def _checked_entries(upstream: dict[str, Any], subdir: str, report: SyncReport) -> dict[str, dict[str, Any]]:
