@@ -41,16 +41,29 @@ def package_repository_name(name: str) -> str:
 
 
 def repository(prefix: str, channel: str, subdir: str, name: str) -> str:
+    """A package's repository. Names reach here only after ``filename_problem`` accepted them; a name that
+    would not be one repository of its own (empty, with ``/``, or the subdir's repodata) is a bug."""
+    if not _NAME.fullmatch(name) or name == REPODATA_NAME:
+        raise ValueError(f"{shown(name)} cannot name a package repository")
     return "/".join(p for p in (prefix, channel, subdir, package_repository_name(name)) if p)
 
 
 def repodata_repository(prefix: str, channel: str, subdir: str) -> str:
-    return "/".join(p for p in (prefix, channel, subdir, "repodata.json") if p)
+    return "/".join(p for p in (prefix, channel, subdir, REPODATA_NAME) if p)
+
+
+_ESCAPES = {"+": "__p__", "!": "__e__", "=": "__eq__"}
 
 
 def tag_for(version: str, build: str) -> str | None:
-    """The tag of a build, or None when even the escaped form is not a valid OCI tag."""
-    tag = f"{version}-{build}".replace("+", "__p__").replace("!", "__e__").replace("=", "__eq__")
+    """The tag of a build, or None when it has none: even the escaped form is not a valid OCI tag, or the
+    version or build already spells an escape (``1__p__`` would share ``1+``'s tag)."""
+    raw = f"{version}-{build}"
+    if any(escape in raw for escape in _ESCAPES.values()):
+        return None
+    tag = raw
+    for char, escape in _ESCAPES.items():
+        tag = tag.replace(char, escape)
     return tag if _TAG.fullmatch(tag) else None
 
 
@@ -66,6 +79,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _VERSION = re.compile(r"[A-Za-z0-9_.+!]+")
 _BUILD = re.compile(r"[A-Za-z0-9_.+=]+")
 SUFFIX_OF_KEY = {"packages": ".tar.bz2", "packages.conda": ".conda"}
+REPODATA_NAME = "repodata.json"
 
 
 def valid_subdir(subdir: object) -> bool:
@@ -93,6 +107,8 @@ def filename_problem(filename: object, record: object, key: str) -> str | None:
         return "its record's name, version or build is not valid"
     if filename != f"{name}-{version}-{build}{suffix}":
         return f"not the file name of its record ({shown(f'{name}-{version}-{build}{suffix}')})"
+    if name == REPODATA_NAME:
+        return "a package may not be called repodata.json: that is the subdir's repodata in the mirror"
     return None
 
 
