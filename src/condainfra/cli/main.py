@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, get_type_hints
 
 import typer
 
@@ -30,10 +31,30 @@ app.add_typer(mirror_app, name="mirror")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(imports_app, name="import")
 
-AllowMember = Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")]
-AllowTeam = Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")]
-AllowOwners = Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")]
-AllowRepo = Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")]
+# The safety rails' allowances, in Allowances' field order: declared once, for plan, preview and up.
+ALLOWANCE_OPTIONS = {
+    "allow_member_removal": Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")],
+    "allow_team_removal": Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")],
+    "allow_few_owners": Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")],
+    "allow_repo_delete": Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")],
+}
+
+
+def with_allowances(command):
+    """Give ``command`` the --allow-... options; it receives them as one ``allow`` (Allowances)."""
+    hints = {k: v for k, v in get_type_hints(command, include_extras=True).items() if k not in ("allow", "return")}
+    params = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values() if p.name != "allow"]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint) for name, hint in ALLOWANCE_OPTIONS.items()]
+
+    def wrapper(**kwargs):
+        from ..plan.safety import Allowances
+
+        return command(allow=Allowances(*(kwargs.pop(name) for name in ALLOWANCE_OPTIONS)), **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = command.__name__, command.__doc__
+    wrapper.__signature__ = inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params])
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
 RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
@@ -93,6 +114,7 @@ def validate(root: RootOption = None) -> None:
 
 
 @app.command()
+@with_allowances
 def plan(
     stack: StackOption = None,
     every: AllOption = False,
@@ -100,21 +122,17 @@ def plan(
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Plan against empty orgs: everything is created.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.markdown,
     out: Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")] = None,
-    allow_member_removal: AllowMember = False,
-    allow_team_removal: AllowTeam = False,
-    allow_few_owners: AllowOwners = False,
-    allow_repo_delete: AllowRepo = False,
     root: RootOption = None,
+    allow: Any = None,
 ) -> None:
     """Offline plan: what would be created, updated and deleted. Exit 0 no changes, 2 changes, 1 error."""
-    from ..plan import Allowances, make_plan
+    from ..plan import make_plan
     from ..plan.report import to_json_text, to_markdown
 
     if from_scratch and against:
         raise CondainfraError("give --against or --from-scratch, not both")
     project = load_project(root)
     specs = select_stacks(project, stack, every)
-    allow = Allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete)
     result = make_plan(project, specs, against=against, from_scratch=from_scratch, every_stack=every, allow=allow)
     text = to_json_text(result) if fmt is Format.json else to_markdown(result)
     emit(text, out)
@@ -208,25 +226,11 @@ def _engine_run(action: str, stack: list[str] | None, every: bool, root: Path | 
         raise typer.Exit(2)
 
 
-def _allowances(member: bool, team: bool, owners: bool, repo: bool):
-    from ..plan.safety import Allowances
-
-    return Allowances(member, team, owners, repo)
-
-
 def _guarded(action: str):
     """preview and up take the same options: the stacks and the safety-rail allowances."""
 
-    def command(
-        stack: StackOption = None,
-        every: AllOption = False,
-        allow_member_removal: AllowMember = False,
-        allow_team_removal: AllowTeam = False,
-        allow_few_owners: AllowOwners = False,
-        allow_repo_delete: AllowRepo = False,
-        root: RootOption = None,
-    ) -> None:
-        allow = _allowances(allow_member_removal, allow_team_removal, allow_few_owners, allow_repo_delete)
+    @with_allowances
+    def command(stack: StackOption = None, every: AllOption = False, root: RootOption = None, allow: Any = None) -> None:
         _engine_run(action, stack, every, root, allow)
 
     return command
