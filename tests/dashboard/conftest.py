@@ -74,6 +74,7 @@ def write_sources(folder: Path, feedstocks: str = FEEDSTOCKS_YAML) -> dict[str, 
         "project_root": str(project), "bot_status": str(status), "channel": CHANNEL,
         "drift_report": str(folder / "missing-drift.json"),  # not there yet: a problem, not a failure
         "github_ids": str(folder / "ids.json"), "error_excerpt": 400,
+        "mirror_url": str(folder / "mirror" / CHANNEL),  # written once the packages are built
     }
 
 
@@ -125,6 +126,8 @@ def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PAC
         with httpx.Client(timeout=30) as client:
             for newest in [p for s, p in built if s == "linux-64" and p.name.startswith("libfoo-1.1.0")]:
                 demo.download(server.url, CHANNEL, "linux-64", newest.name, 3, client)
+        # the mirror has everything but libfoo's newest linux-64 build
+        demo.write_mirror(sources / "mirror" / CHANNEL, built, {("linux-64", p.name) for s, p in built if s == "linux-64" and p.name.startswith("libfoo-1.1.0")})
         refresh(deployment)
         sync_users(deployment)
     except BaseException:

@@ -174,3 +174,11 @@ def test_dummylogin_route_exists_only_outside_dev_mode():
 
     assert {"/api/dummylogin", "/api/dummylogin/{rest:path}"} <= paths(make_router(dev_mode=False))
     assert not any(p.startswith("/api/dummylogin") for p in paths(make_router(dev_mode=True)))
+
+
+def test_mirror_catch_up_comes_from_the_mirrors_repodata(dashboard):
+    packages = _packages(dashboard.get("/api/dashboard/maintainers/bob").json())
+    assert packages["libfoo"]["mirror"] == {"caught_up": False, "behind": ["linux-64"]}
+    assert packages["bazlib"]["mirror"] == {"caught_up": True, "behind": []}
+    kinds = [i["kind"] for i in dashboard.get("/api/dashboard/maintainers/bob").json()["attention"]]
+    assert "mirror-behind" in kinds

@@ -30,12 +30,11 @@ def load_mirror_state(location: str, newer: Callable[[str, str], bool]) -> Mirro
     async def run():
         async with Source(location) as source:
             for subdir in await source.subdirs():
-                found = await source.repodata_bytes(subdir)
-                if found is None:
+                found = await source.repodata(subdir)
+                if found is None or found.raw is None:
                     continue
-                raw, where = found
                 state.subdirs.append(subdir)
-                for record in entries(parse_repodata(raw, where)).values():
+                for record in entries(parse_repodata(found.raw, source.where(subdir, found.file))).values():
                     name, version = record.get("name"), record.get("version")
                     if not isinstance(name, str) or not isinstance(version, str):
                         continue
