@@ -10,9 +10,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import ConfigError
-from .loader import OrgDeclaration, validate_model
+from .loader import OrgDeclaration
 from .models import Strict
-from .stackfile import open_stack_file
+from .stackfile import load_stack_model
 
 DASHBOARD_FILE = Path("stacks") / "dashboard" / "dashboard.yaml"
 _REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
@@ -112,12 +112,10 @@ class DashboardStackConfig(Strict):
 
 
 def load_dashboard_stack(root: Path, orgs: dict[str, OrgDeclaration] | None = None) -> DashboardStackConfig | None:
-    opened = open_stack_file(root, DASHBOARD_FILE)
-    if opened is None:
+    loaded = load_stack_model(root, DASHBOARD_FILE, DashboardStackConfig)
+    if loaded is None:
         return None
-    doc, issues = opened
-    config, model_issues = validate_model(DashboardStackConfig, doc, doc.data if doc.data is not None else {})
-    issues += model_issues
+    config, _, issues = loaded
     if issues:
         raise ConfigError(issues)
     return config

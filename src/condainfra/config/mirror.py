@@ -9,9 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from ..errors import ConfigError
-from .loader import validate_model
 from .models import CHANNEL_URL, PACKAGE_GLOB, SUBDIR, Login, Strict, matching
-from .stackfile import open_stack_file
+from .stackfile import load_stack_model
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
 # Every value here ends up in the generated mirror-sync.yml, which holds the AWS role: each has a grammar
@@ -81,12 +80,10 @@ class MirrorConfig(Strict):
 
 
 def load_mirror(root: Path) -> MirrorConfig | None:
-    opened = open_stack_file(root, MIRROR_FILE)
-    if opened is None:
+    loaded = load_stack_model(root, MIRROR_FILE, MirrorConfig)
+    if loaded is None:
         return None
-    doc, issues = opened
-    config, model_issues = validate_model(MirrorConfig, doc, doc.data if doc.data is not None else {})
-    issues += model_issues
+    config, doc, issues = loaded
     if config is not None:
         names = [c.name for c in config.channels]
         for i, name in enumerate(names):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ..errors import ConfigError, ConfigIssue, display_path
+from .loader import validate_model
 from .yamlfile import YamlDocument, declared, load_yaml, not_a_file
 
 
@@ -20,3 +23,13 @@ def open_stack_file(root: Path, relative: Path) -> tuple[YamlDocument, list[Conf
     if doc is None:
         raise ConfigError(issues)
     return doc, issues
+
+
+def load_stack_model(root: Path, relative: Path, model: type[BaseModel]) -> tuple[BaseModel | None, YamlDocument, list[ConfigIssue]] | None:
+    """The file validated against ``model``: (config or None, the document, every issue so far)."""
+    opened = open_stack_file(root, relative)
+    if opened is None:
+        return None
+    doc, issues = opened
+    config, more = validate_model(model, doc, doc.data if doc.data is not None else {})
+    return config, doc, issues + more
