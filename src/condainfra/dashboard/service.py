@@ -118,11 +118,13 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
 
 def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
     newest: dict[str, str] = {}
+    total = 0
     for _, _, platform, version, downloads in rows:
-        view.downloads_total += downloads or 0
+        total += downloads or 0
         current = newest.get(platform)
         if current is None or quetz.newer(version, current):
             newest[platform] = version
+    view.downloads_total = total
     if not newest:
         return
     top = None
@@ -132,7 +134,8 @@ def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now:
     view.latest_version = top
     for subdir in sorted(newest):
         lagging = quetz.newer(top, newest[subdir])
-        view.subdirs.append(SubdirVersion(subdir=subdir, version=newest[subdir], uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
+        # built from rows already typed by the database: construct without validating again (a page has thousands)
+        view.subdirs.append(SubdirVersion.model_construct(subdir=subdir, version=newest[subdir], uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
         if lagging:
             view.lagging_subdirs.append(subdir)
     times = [t for t in uploaded.values() if t is not None]
