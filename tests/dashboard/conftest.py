@@ -60,6 +60,12 @@ def write_sources(folder: Path, feedstocks: str = FEEDSTOCKS_YAML) -> dict[str, 
     (project / "Pulumi.yaml").write_text("name: condainfra\nruntime: python\nstackConfigDir: stacks\n")
     (project / "stacks" / "conda-forge" / "org.yaml").write_text(ORG_YAML)
     (project / "stacks" / "conda-forge" / "feedstocks" / "main.yaml").write_text(feedstocks)
+    # another org with a feedstock of the same name: it must not reach conda-forge's channel
+    (project / "stacks" / "other-org" / "feedstocks").mkdir(parents=True, exist_ok=True)
+    (project / "stacks" / "other-org" / "org.yaml").write_text(
+        "org: other-org\nsettings:\n  billing_email: admin@example.invalid\nowners: [stranger, owner-one]\nfeedstocks:\n  shards: 1\n"
+    )
+    (project / "stacks" / "other-org" / "feedstocks" / "main.yaml").write_text("libfoo: [mallory]\n")
     status = folder / "bot"
     (status / "migration_json").mkdir(parents=True, exist_ok=True)
     (status / "version_status.v2.json").write_text(json.dumps({"errors": {"libfoo": SCRIPT_ERROR}, "queued": {"bazlib": "2.1"}}))
@@ -69,7 +75,7 @@ def write_sources(folder: Path, feedstocks: str = FEEDSTOCKS_YAML) -> dict[str, 
     }))
     # a malformed migration file: logged once, skipped, never breaks a page
     (status / "migration_json" / "broken.json").write_text("{not json")
-    (folder / "ids.json").write_text(json.dumps({"alice": 1001, "bob": 1002, "carol": 1003, "owner-one": 1004, "owner-two": 1005}))
+    (folder / "ids.json").write_text(json.dumps({"alice": 1001, "bob": 1002, "carol": 1003, "owner-one": 1004, "owner-two": 1005, "stranger": 1006, "mallory": 1007}))
     return {
         "project_root": str(project), "bot_status": str(status), "channel": CHANNEL,
         "drift_report": str(folder / "missing-drift.json"),  # not there yet: a problem, not a failure

@@ -63,3 +63,34 @@ def test_unknown_github_ids_are_skipped_and_reported(tmp_path):
         assert any(line.startswith("skipped newcomer: no GitHub id known") for line in report.lines())
     finally:
         board.server.stop()
+
+
+def test_sync_users_finds_users_whatever_their_case_and_restores_hand_given_roles(tmp_path):
+    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))]}, private={})
+    try:
+        with quetz.session_for(board.deployment.path) as db:
+            # signed in through GitHub as "Carol-X" before the config named her "carol-x"
+            quetz.create_user(db, "Carol-X", 2001)
+            db.commit()
+            # a role given by hand, then raised to maintainer by the sync
+            quetz.set_package_role(db, CHANNEL, "libfoo", "Carol-X", "member")
+            db.commit()
+        (board.sources / "ids.json").write_text('{"alice": 1001, "bob": 1002, "carol": 1003, "owner-one": 1004, "owner-two": 1005, "carol-x": 2001}')
+        feedstocks = board.sources / "project" / "stacks" / "conda-forge" / "feedstocks" / "main.yaml"
+        feedstocks.write_text(FEEDSTOCKS_YAML.replace("libfoo: [alice, bob]", "libfoo: [alice, bob, carol-x]"))
+        refresh(board.deployment)
+        report = sync_users(board.deployment)
+        assert "carol-x" not in report.created and report.unresolved == []
+        packages, _ = _roles(board)
+        assert packages[(CHANNEL, "libfoo", "carol-x")] == "maintainer"
+        with quetz.session_for(board.deployment.path) as db:
+            assert db.query(quetz.User).filter(quetz.User.username.ilike("carol-x")).count() == 1
+
+        feedstocks.write_text(FEEDSTOCKS_YAML)
+        refresh(board.deployment)
+        report = sync_users(board.deployment)
+        assert report.removed == [f"maintainer of {CHANNEL}/libfoo from carol-x (back to member)"]
+        packages, _ = _roles(board)
+        assert packages[(CHANNEL, "libfoo", "carol-x")] == "member"
+    finally:
+        board.server.stop()

@@ -99,3 +99,19 @@ def test_serve_refuses_a_folder_that_is_not_a_deployment(tmp_path, cli):
 def test_refresh_needs_an_existing_deployment(tmp_path, cli):
     result = cli("dashboard", "refresh", "--dir", str(tmp_path / "none"))
     assert result.code == 1 and "no dashboard deployment there" in result.err
+
+
+def test_ctrl_c_while_quetz_starts_leaves_nothing_running(tmp_path):
+    folder = tmp_path / "early"
+    proc = subprocess.Popen([*CLI, "dashboard", "serve", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not (folder / "server.log").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert (folder / "server.log").exists(), "Quetz was never started"
+    proc.send_signal(signal.SIGINT)  # Quetz is starting, not yet answering
+    proc.wait(30)
+    deadline = time.monotonic() + 15
+    while _processes_using(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_using(folder) == [], "Quetz outlived a Ctrl-C during its start"
+    assert "Traceback" not in proc.stderr.read().decode()

@@ -150,7 +150,12 @@ def test_no_emails_or_api_keys_in_responses(dashboard):
 
 
 def test_bad_sources_are_reported_and_pages_still_render(dashboard):
-    overview = dashboard.get("/api/dashboard/maintainers").json()
+    # their text names server paths: server owners see it, everyone else a count
+    anonymous = dashboard.get("/api/dashboard/maintainers").json()["sources"]
+    assert set(anonymous) >= {"bot", "config", "drift"}
+    assert all(len(p) == 1 and p[0].endswith("problem(s); details in the server log") for p in anonymous.values())
+    assert str(dashboard.sources) not in dashboard.get("/dashboard/").text
+    overview = dashboard.get("/api/dashboard/maintainers", as_user="uploader").json()
     problems = " ".join(p for ps in overview["sources"].values() for p in ps)
     assert "broken.json: not valid JSON" in problems
     assert "missing-drift.json: no drift report yet" in problems
@@ -182,3 +187,26 @@ def test_mirror_catch_up_comes_from_the_mirrors_repodata(dashboard):
     assert packages["bazlib"]["mirror"] == {"caught_up": True, "behind": []}
     kinds = [i["kind"] for i in dashboard.get("/api/dashboard/maintainers/bob").json()["attention"]]
     assert "mirror-behind" in kinds
+
+
+def test_another_orgs_feedstock_of_the_same_name_is_not_this_channels(dashboard):
+    # other-org also declares libfoo, maintained by mallory: that is not conda-forge's libfoo
+    assert dashboard.get("/api/dashboard/maintainers/mallory").status_code == 404
+    from condainfra.dashboard import quetz_adapter as quetz
+
+    with quetz.session_for(dashboard.deployment.path) as db:
+        assert "stranger" not in quetz.channel_roles(db, CHANNEL)
+        assert not any(login == "mallory" for (_, _, login) in quetz.package_roles(db))
+
+
+def test_a_declared_package_is_not_shown_in_a_channel_that_does_not_exist(dashboard):
+    assert dashboard.get(f"/api/dashboard/packages/{CHANNEL}/ghost").status_code == 200
+    assert dashboard.get("/api/dashboard/packages/no-such-channel/ghost").status_code == 404
+
+
+def test_drift_is_attributed_by_exact_resource_names():
+    from condainfra.dashboard.service import drift_names_feedstock
+
+    assert drift_names_feedstock("python", "python") and drift_names_feedstock("python-feedstock/core", "python")
+    assert not drift_names_feedstock("python-dateutil-feedstock", "python")
+    assert not drift_names_feedstock("python-dateutil", "python")

@@ -66,7 +66,7 @@ def test_org_config_expands_teams_and_reports_unknown_ones(tmp_path):
     ghost = people.feedstocks[("conda-forge", "ghost")]
     assert ghost.maintainers == {"alice": ""}
     assert any("conda-forge/no-such-team" in p for p in people.problems)
-    assert people.owners == {"conda-forge": ["owner-one", "owner-two"]}
+    assert people.owners == {"conda-forge": ["owner-one", "owner-two"], "other-org": ["stranger", "owner-one"]}
     assert barpy.stack.startswith("conda-forge-feedstocks-")
 
 
@@ -114,3 +114,22 @@ def test_mirror_state_from_a_channel_folder(tmp_path):
     assert state.latest == {("linux-64", "libfoo"): "1.0", ("noarch", "libfoo"): "1.0"}
     missing = load_mirror_state(str(tmp_path / "nowhere"), newer)
     assert missing.latest == {} and "no such channel folder" in missing.problems[0]
+
+
+def test_hostile_counts_and_versions_are_bounded(tmp_path):
+    import math
+
+    folder = tmp_path / "status"
+    (folder / "migrations").mkdir(parents=True)
+    (folder / "version_status.v2.json").write_text(json.dumps({
+        "errors": {"huge": "9" * 400 + " attempts - bot error"},
+        "queued": {"ctl": "1.0\u0007\u001b", "ok": "2.0.1"},
+    }))
+    (folder / "migrations" / "m.json").write_text(json.dumps({
+        "_feedstock_status": {"big": {"num_descendants": 10**20}, "flag": {"num_descendants": True}},
+        "in-pr": ["big", "flag"],
+    }))
+    status = load_bot_status(str(folder))
+    assert math.isfinite(status.version_errors["huge"].attempts) and status.version_errors["huge"].attempts == 10**9
+    assert status.queued == {"ok": "2.0.1"}
+    assert status.migrations["big"][0].descendants == 10**9 and status.migrations["flag"][0].descendants == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,12 +25,24 @@ def _actions():
     return actions
 
 
-def _wait_for_interrupt() -> None:
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM and SIGHUP end `serve` like Ctrl-C, from the first moment: Quetz runs in its own
+    session and would be orphaned by a signal that killed only this process."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def handler(*_):
+        stop.set()
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+    return stop
+
+
+def _wait_for_interrupt() -> None:
     try:
-        while not stop.wait(3600):
-            pass
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
 
@@ -42,6 +55,7 @@ def serve(
     root: Annotated[Optional[Path], typer.Option("--root", help="The condainfra checkout whose stacks/ name the maintainers.", envvar="CONDAINFRA_ROOT")] = None,
 ) -> None:
     """Create (first run) or reuse a local Quetz with the dashboard, migrate it, start it on 127.0.0.1."""
+    _stop_on_signals()
     actions = _actions()
     project_root = None
     if not demo:

@@ -82,8 +82,8 @@ def fill_demo(deployment: Deployment, server: QuetzServer, say: Callable[[str], 
 def serve(path: Path, port: int | None, demo: bool, project_root: Path | None, say: Callable[[str], None], wait: Callable[[], None]) -> None:
     deployment = prepare(path, demo, project_root)
     server = QuetzServer(deployment, port=port)
-    server.start()
     try:
+        server.start()
         if demo:
             fill_demo(deployment, server, say)
         report = refresh(deployment)

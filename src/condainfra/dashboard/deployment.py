@@ -109,17 +109,25 @@ class QuetzServer:
         log = (self.deployment.path / "server.log").open("ab")
         self.proc = subprocess.Popen(args, cwd=self.deployment.path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            # its own session does not get the terminal's Ctrl-C: whatever stops us here stops it too
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise CondainfraError(f"Quetz exited with code {self.proc.returncode} while starting; see {self.deployment.path / 'server.log'}")
             try:
                 if httpx.get(f"{self.url}/api/channels", timeout=2).status_code < 500:
-                    return self
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        self.stop()
         raise CondainfraError(f"Quetz did not answer on {self.url} within {timeout:.0f} s; see {self.deployment.path / 'server.log'}")
 
     def stop(self) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..output import write_atomic
 from . import quetz_adapter as quetz
 from . import tables
-from .settings import DashboardSettings
+from .settings import DashboardSettings, channel_org
 from .sources.orgconfig import load_org_people
 
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -93,7 +93,7 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
         return report
     people = load_org_people(Path(settings.project_root))
     report.problems += people.problems
-    channel = settings.channel
+    channel, org = settings.channel, channel_org(settings)
     if not quetz.channel_exists(db, channel):
         report.problems.append(f"channel {channel!r} does not exist in Quetz")
         report.failed = True
@@ -101,7 +101,7 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
     in_channel = quetz.packages_in(db, channel)
 
     want_pkg: dict[tuple[str, str], str] = {}
-    for feedstock in people.feedstocks.values():
+    for feedstock in (f for (owner_org, _), f in people.feedstocks.items() if owner_org == org):
         row = db.get(tables.Feedstock, (feedstock.org, feedstock.name))
         outputs = json.loads(row.outputs) if row is not None else [feedstock.name]
         for package in outputs:
@@ -110,7 +110,7 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
                 continue
             for login in feedstock.maintainers:
                 want_pkg[(package, login)] = quetz.MAINTAINER
-    want_channel = {login.lower(): quetz.OWNER for owners in people.owners.values() for login in owners}
+    want_channel = {login.lower(): quetz.OWNER for login in people.owners.get(org, [])}
 
     ids_path = settings.github_ids
     ids = _load_ids(ids_path, report)
@@ -148,7 +148,7 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
             quetz.set_package_role(db, channel, package, login, role)
         else:
             quetz.set_channel_role(db, channel, login, role)
-        db.merge(tables.GrantedRole(channel=channel, package=package, login=login, role=role))
+        db.merge(tables.GrantedRole(channel=channel, package=package, login=login, role=role, previous_role=have))
         report.granted.append(f"{role} of {channel}{'/' + package if package else ''} to {login}")
     for key, grant in sorted(granted.items()):
         if key in desired:
@@ -156,11 +156,14 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
         _, package, login = key
         have = current_channel.get(login) if not package else current_pkg.get(key)
         if have == grant.role:
+            # back to what the user had before the grant: a role given by hand survives
+            restore = grant.previous_role
             if package:
-                quetz.set_package_role(db, channel, package, login, None)
+                quetz.set_package_role(db, channel, package, login, restore)
             else:
-                quetz.set_channel_role(db, channel, login, None)
-            report.removed.append(f"{grant.role} of {channel}{'/' + package if package else ''} from {login}")
+                quetz.set_channel_role(db, channel, login, restore)
+            where = f"{channel}{'/' + package if package else ''}"
+            report.removed.append(f"{grant.role} of {where} from {login}" + (f" (back to {restore})" if restore else ""))
         db.delete(grant)
     db.commit()
     return report

@@ -22,6 +22,7 @@ from quetz.deps import get_db, get_rules
 from quetz.jobs.models import Job
 from quetz.metrics.db_models import IntervalType, PackageVersionMetric
 from quetz.versionorder import VersionOrder
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from .settings import SECTION, DashboardSettings, parse_settings, resolved
@@ -191,15 +192,23 @@ def private_channel_access(db: Session, auth: authorization.Rules) -> tuple[set[
     return channels, packages, False
 
 
+def _user_named(db: Session, login: str):
+    # GitHub logins are case-insensitive; Quetz keeps the case a user signed in with
+    return db.query(User).filter(func.lower(User.username) == login.lower()).first()
+
+
 def user_id_of(db: Session, login: str) -> bytes | None:
-    row = db.query(User.id).filter(User.username == login).one_or_none()
-    return row[0] if row else None
+    user = _user_named(db, login)
+    return user.id if user else None
 
 
 def create_user(db: Session, login: str, github_id: int | None, avatar_url: str = "") -> bytes:
     """A Quetz user for a GitHub login, with the GitHub identity the authenticator looks users up by,
     so that the person's first sign-in finds this user instead of failing on a taken name."""
-    user = db.query(User).filter(User.username == login).one_or_none()
+    user = None
+    if github_id is not None:  # the identity decides: a renamed GitHub account is still the same user
+        user = db.query(User).join(Identity, Identity.user_id == User.id).filter(Identity.provider == "github", Identity.identity_id == str(github_id)).first()
+    user = user or _user_named(db, login)
     if user is None:
         user = User(id=uuid.uuid4().bytes, username=login)
         db.add(user)
@@ -211,8 +220,7 @@ def create_user(db: Session, login: str, github_id: int | None, avatar_url: str 
 
 
 def set_server_role(db: Session, login: str, role: str | None) -> None:
-    user = db.query(User).filter(User.username == login).one()
-    user.role = role
+    _user_named(db, login).role = role
 
 
 def create_api_key(db: Session, login: str, description: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import quetz_adapter as quetz
 from . import tables
-from .settings import DashboardSettings
+from .settings import DashboardSettings, channel_org
 from .sources.botstatus import load_bot_status
 from .sources.drift import load_drift
 from .sources.fetch import SourceUnavailable, read
@@ -78,6 +78,11 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
         return
     people = load_org_people(Path(settings.project_root))
     problems += people.problems
+    org = channel_org(settings)
+    if org not in people.owners and people.owners:
+        problems.append(f"org {org!r} is not declared in {settings.project_root}/stacks; set `org` in [condainfra_dashboard]")
+    # only the org that publishes to the channel: another org's feedstock of the same name is another package
+    people.feedstocks = {key: f for key, f in people.feedstocks.items() if key[0] == org}
     outputs = _outputs(settings.feedstock_outputs, problems)
     if not people.feedstocks and people.problems:
         _record(db, report, "config", problems)

@@ -55,12 +55,12 @@ def make_router(dev_mode: bool) -> APIRouter:
         return RedirectResponse("/dashboard/")
 
     @router.get("/dashboard/", response_class=HTMLResponse, tags=["dashboard"])
-    def overview_page(q: str = Query("", max_length=MAX_QUERY), db: Session = Depends(quetz.get_db), settings: DashboardSettings = Depends(current_settings)):
-        return HTMLResponse(render("overview.html", view=service.overview(db, settings, q)))
+    def overview_page(q: str = Query("", max_length=MAX_QUERY), db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):
+        return HTMLResponse(render("overview.html", view=service.overview(db, settings, q, quetz.is_elevated(auth, quetz.viewer(auth)))))
 
     @router.get("/api/dashboard/maintainers", response_model=Overview, tags=["dashboard"])
-    def overview_api(q: str = Query("", max_length=MAX_QUERY), db: Session = Depends(quetz.get_db), settings: DashboardSettings = Depends(current_settings)) -> Overview:
-        return service.overview(db, settings, q)
+    def overview_api(q: str = Query("", max_length=MAX_QUERY), db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)) -> Overview:
+        return service.overview(db, settings, q, quetz.is_elevated(auth, quetz.viewer(auth)))
 
     def _maintainer(login: str, db, auth, settings) -> MaintainerView:
         if len(login) > 100:

@@ -110,10 +110,16 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         stack = stacks.get((org, feedstock))
         if stack in drift:
             d = drift[stack]
-            touched = any(feedstock == n or n.startswith(f"{feedstock}-") or n.endswith(f"/{feedstock}") or n.startswith(f"{feedstock}/") for n in json.loads(d.names))
+            touched = any(drift_names_feedstock(n, feedstock) for n in json.loads(d.names))
             view.drift = DriftView(stack=stack, changes=d.creates + d.updates + d.deletes, touches_feedstock=touched)
         views.append(view)
     return views
+
+
+def drift_names_feedstock(name: str, feedstock: str) -> bool:
+    """Whether a drifted resource is the feedstock's: they are named `<f>`, `<f>-feedstock` and
+    `<f>-feedstock/<team>` (compiler/github.py); `python-dateutil-feedstock` is not `python`'s."""
+    return name in (feedstock, f"{feedstock}-feedstock") or name.startswith(f"{feedstock}-feedstock/")
 
 
 def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
@@ -194,7 +200,8 @@ def maintainer_view(db: Session, auth, settings: DashboardSettings, login: str) 
 def package_view(db: Session, auth, settings: DashboardSettings, channel: str, name: str) -> PackageView | None:
     roles = {"package"}
     views = build_packages(db, Access(db, auth), settings, {(channel, name): roles}, datetime.now(timezone.utc))
-    if not views or not (views[0].in_channel or views[0].feedstock):
+    # a declared feedstock's package not uploaded yet is shown, in the feedstocks' channel only
+    if not views or not (views[0].in_channel or (views[0].feedstock and channel == settings.channel)):
         return None
     views[0].roles = []
     return views[0]
@@ -204,7 +211,7 @@ def package_attention(view: PackageView) -> list[AttentionItem]:
     return rank(attention_items(view, package_link(view.channel, view.name)))
 
 
-def overview(db: Session, settings: DashboardSettings, query: str = "") -> Overview:
+def overview(db: Session, settings: DashboardSettings, query: str = "", details: bool = False) -> Overview:
     """Maintainers known from the config and from Quetz's package roles; logins are public on GitHub."""
     counts: dict[str, set] = defaultdict(set)
     for login, feedstock in db.query(tables.FeedstockMaintainer.login, tables.FeedstockMaintainer.feedstock):
@@ -215,4 +222,14 @@ def overview(db: Session, settings: DashboardSettings, query: str = "") -> Overv
         counts[login.lower()].add((channel, package))
     needle = query.strip().lower()
     matching = sorted(login for login in counts if needle in login)
-    return Overview(query=query, total=len(matching), maintainers=[MaintainerSummary(login=l, packages=len(counts[l])) for l in matching[:OVERVIEW_LIMIT]], sources=stale_sources(db))
+    return Overview(query=query, total=len(matching), maintainers=[MaintainerSummary(login=l, packages=len(counts[l])) for l in matching[:OVERVIEW_LIMIT]],
+                    sources=source_problems(db, details))
+
+
+def source_problems(db: Session, details: bool) -> dict[str, list[str]]:
+    """The last refresh's problems per source. Their text names server paths and source locations:
+    only server owners and maintainers see it; everyone else sees how many there are."""
+    problems = stale_sources(db)
+    if details:
+        return problems
+    return {source: [f"{len(found)} problem(s); details in the server log"] for source, found in problems.items()}

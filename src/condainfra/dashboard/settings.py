@@ -28,8 +28,10 @@ class DashboardSettings(BaseModel):
     feedstock_outputs: str = ""
     # a conda channel base URL or folder whose repodata is the mirror's (e.g. `condainfra mirror serve`)
     mirror_url: str = ""
-    # the Quetz channel that the mirror copies, compared against mirror_url
+    # the Quetz channel the feedstocks publish to (and the mirror copies)
     channel: str = "conda-forge"
+    # the org (in stacks/) whose feedstocks and owners belong to that channel; default: the channel's name
+    org: str = ""
     # the last `condainfra drift --format json` report (plan JSON shape); optional
     drift_report: str = ""
     # GitHub ids of maintainers (login -> numeric id) for `sync-users`; resolved through the API when missing
@@ -62,3 +64,7 @@ def resolve(base: Path, value: str) -> str:
 def resolved(settings: DashboardSettings, base: Path) -> DashboardSettings:
     """The settings with relative paths made relative to the deployment folder ``base``."""
     return settings.model_copy(update={key: resolve(base, getattr(settings, key)) for key in PATH_KEYS})
+
+
+def channel_org(settings: DashboardSettings) -> str:
+    return settings.org or settings.channel

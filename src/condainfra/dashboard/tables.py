@@ -94,3 +94,5 @@ class GrantedRole(Base):
     package = sa.Column(sa.String, primary_key=True)  # "" for a channel role
     login = sa.Column(sa.String, primary_key=True)
     role = sa.Column(sa.String, nullable=False)
+    # the role the user had before the grant (given by hand), restored when the grant is withdrawn
+    previous_role = sa.Column(sa.String, nullable=True)

@@ -32,6 +32,9 @@ _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
 _ATTEMPTS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+attempts?\s+-\s+")
 _HREF = re.compile(r"""href\s*=\s*["'](https?://[^"'\s<>]+)["']""", re.IGNORECASE)
 MAX_TEXT = 20_000
+# counts from upstream, bounded so that a hostile file cannot overflow a column or a float
+MAX_COUNT = 10**9
+_VERSION = re.compile(r"[A-Za-z0-9_.+!-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,12 @@ def parse_version_status(data: object, where: str, status: BotStatus) -> None:
             status.problems.append(f"{where}: errors.{str(name)[:100]!r}: not a feedstock name with a text value")
             continue
         match = _ATTEMPTS.match(value)
-        attempts = float(match.group(1)) if match else 1.0
+        attempts = min(float(match.group(1)), MAX_COUNT) if match else 1.0
         link = _HREF.search(value[:MAX_TEXT])
         body = value[match.end():] if match else value
         status.version_errors[name] = VersionError(attempts, html_to_text(body), safe_link(link.group(1)) if link else None)
     for name, version in queued.items():
-        if _FEEDSTOCK.fullmatch(str(name)) and isinstance(version, str) and len(version) <= 100:
+        if _FEEDSTOCK.fullmatch(str(name)) and isinstance(version, str) and _VERSION.fullmatch(version):
             status.queued[name] = version
         else:
             status.problems.append(f"{where}: queued.{str(name)[:100]!r}: not a feedstock name with a version")
@@ -145,7 +148,7 @@ def parse_migration(name: str, data: object, where: str, status: BotStatus) -> N
                 MigrationState(
                     migration=name,
                     state=state,
-                    descendants=descendants if isinstance(descendants, int) and descendants >= 0 else 0,
+                    descendants=min(descendants, MAX_COUNT) if isinstance(descendants, int) and not isinstance(descendants, bool) and descendants >= 0 else 0,
                     children=tuple(c for c in children if isinstance(c, str) and _FEEDSTOCK.fullmatch(c))[:500] if isinstance(children, list) else (),
                     pr_url=safe_link(info.get("pr_url")),
                     error=html_to_text(error) if isinstance(error, str) else "",

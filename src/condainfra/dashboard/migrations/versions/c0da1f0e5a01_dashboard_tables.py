@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("package", sa.String(), primary_key=True),
         sa.Column("login", sa.String(), primary_key=True),
         sa.Column("role", sa.String(), nullable=False),
+        sa.Column("previous_role", sa.String(), nullable=True),
     )
 
 
