@@ -44,7 +44,7 @@ ghost: [alice, conda-forge/no-such-team]
 PACKAGES = {
     "libfoo": [("1.0.0", "h0_0", ("linux-64", "osx-64", "win-64")), ("1.1.0", "h0_0", ("linux-64", "win-64"))],
     "barpy": [("0.5", "pyh0_0", ("noarch",))],
-    "bazlib": [("2.0", "h0_0", ("linux-64",))],
+    "bazlib": [("2.0", "h0_0", ("linux-64",)), ("2.0", "h0_1", ("linux-64",))],  # a rebuild
 }
 PRIVATE_PACKAGES = {"hidden-pkg": [("9.9", "h0_0", ("linux-64",))]}
 
@@ -132,8 +132,9 @@ def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PAC
         with httpx.Client(timeout=30) as client:
             for newest in [p for s, p in built if s == "linux-64" and p.name.startswith("libfoo-1.1.0")]:
                 demo.download(server.url, CHANNEL, "linux-64", newest.name, 3, client)
-        # the mirror has everything but libfoo's newest linux-64 build
-        demo.write_mirror(sources / "mirror" / CHANNEL, built, {("linux-64", p.name) for s, p in built if s == "linux-64" and p.name.startswith("libfoo-1.1.0")})
+        # the mirror has everything but libfoo's newest linux-64 build and bazlib's rebuild
+        lacking = {("linux-64", p.name) for s, p in built if s == "linux-64" and p.name.startswith(("libfoo-1.1.0", "bazlib-2.0-h0_1"))}
+        demo.write_mirror(sources / "mirror" / CHANNEL, built, lacking)
         refresh(deployment)
         sync_users(deployment)
     except BaseException:

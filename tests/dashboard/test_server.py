@@ -184,7 +184,11 @@ def test_dummylogin_route_exists_only_outside_dev_mode():
 def test_mirror_catch_up_comes_from_the_mirrors_repodata(dashboard):
     packages = _packages(dashboard.get("/api/dashboard/maintainers/bob").json())
     assert packages["libfoo"]["mirror"] == {"caught_up": False, "behind": ["linux-64"]}
-    assert packages["bazlib"]["mirror"] == {"caught_up": True, "behind": []}
+    # the same version rebuilt (build number 1) is newer than what the mirror holds (build number 0)
+    assert packages["bazlib"]["subdirs"][0]["build_number"] == 1 and packages["bazlib"]["lagging_subdirs"] == []
+    assert packages["bazlib"]["mirror"] == {"caught_up": False, "behind": ["linux-64"]}
+    alice = _packages(dashboard.get("/api/dashboard/maintainers/alice").json())
+    assert alice["barpy"]["mirror"] == {"caught_up": True, "behind": []}
     kinds = [i["kind"] for i in dashboard.get("/api/dashboard/maintainers/bob").json()["attention"]]
     assert "mirror-behind" in kinds
 

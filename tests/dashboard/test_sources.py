@@ -103,7 +103,7 @@ def test_refresh_logs_each_problem_once(tmp_path, caplog):
 
 def test_mirror_state_from_a_channel_folder(tmp_path):
     from condainfra.dashboard import demo
-    from condainfra.dashboard.quetz_adapter import newer
+    from condainfra.dashboard.quetz_adapter import newer_build as newer
     from condainfra.dashboard.sources.mirrorstate import load_mirror_state
 
     built = demo.build_packages(tmp_path / "built", {"libfoo": [("1.0", "h0_0", ("linux-64", "noarch")), ("1.2", "h0_0", ("linux-64",))]})
@@ -111,7 +111,7 @@ def test_mirror_state_from_a_channel_folder(tmp_path):
     demo.write_mirror(tmp_path / "mirror" / "conda-forge", built, lacking)
     state = load_mirror_state(str(tmp_path / "mirror" / "conda-forge"), newer)
     assert state.problems == []
-    assert state.latest == {("linux-64", "libfoo"): "1.0", ("noarch", "libfoo"): "1.0"}
+    assert state.latest == {("linux-64", "libfoo"): ("1.0", 0), ("noarch", "libfoo"): ("1.0", 0)}
     missing = load_mirror_state(str(tmp_path / "nowhere"), newer)
     assert missing.latest == {} and "no such channel folder" in missing.problems[0]
 

@@ -120,6 +120,12 @@ def write_sources(folder: Path) -> dict[str, str]:
     }
 
 
+def build_number_of(build: str) -> int:
+    """conda-forge's convention: the build string ends in `_<build number>`."""
+    tail = build.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def build_packages(out: Path, packages: dict = PACKAGES) -> list[tuple[str, Path]]:
     """Real .conda packages, built now with py-rattler-build: [(subdir, file)]."""
     from rattler_build import ArchiveType, assemble_package
@@ -137,6 +143,7 @@ def build_packages(out: Path, packages: dict = PACKAGES) -> list[tuple[str, Path
                     assemble_package(
                         name=name, version=version, target_platform=subdir, build_string=build,
                         output_dir=str(target), files_dir=str(files), noarch="python" if subdir == "noarch" else None,
+                        build_number=build_number_of(build),
                         archive_type=ArchiveType.Conda, timestamp=datetime.now(timezone.utc), compression_level=1,
                     )
                     built.append((subdir, target / f"{name}-{version}-{build}.conda"))
@@ -178,7 +185,7 @@ def write_mirror(folder: Path, built: list[tuple[str, Path]], lacking: set[tuple
         name, version, build = path.name[: -len(".conda")].rsplit("-", 2)
         data = path.read_bytes()
         repodata["packages.conda"][path.name] = {
-            "name": name, "version": version, "build": build, "build_number": int(build.rsplit("_", 1)[-1]), "depends": [],
+            "name": name, "version": version, "build": build, "build_number": build_number_of(build), "depends": [],
             "subdir": subdir, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
         }
     for subdir, repodata in by_subdir.items():

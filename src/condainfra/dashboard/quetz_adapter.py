@@ -117,6 +117,11 @@ def newer(a: str, b: str) -> bool:
     return ka > kb
 
 
+def newer_build(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    """(version, build number) ordering: a newer version, or a rebuild of the same one."""
+    return newer(a[0], b[0]) or (a[0] == b[0] and a[1] > b[1])
+
+
 # --- the connection leak of Quetz 0.10.4 under fastapi 0.115 ---------------------------------
 
 def close_sessions_after_background_tasks() -> None:

@@ -131,13 +131,13 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
 def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
     if not settings.mirror_url:
         return
-    state = load_mirror_state(settings.mirror_url, quetz.newer)
+    state = load_mirror_state(settings.mirror_url, quetz.newer_build)
     if state.problems and not state.latest:
         _record(db, report, "mirror", state.problems)
         return
     db.query(tables.MirrorLatest).delete()
-    for (subdir, package), version in state.latest.items():
-        db.add(tables.MirrorLatest(subdir=subdir, package=package, version=version))
+    for (subdir, package), (version, number) in state.latest.items():
+        db.add(tables.MirrorLatest(subdir=subdir, package=package, version=version, build_number=min(number, 10**9)))
     report.counts["mirrored packages"] = len(state.latest)
     _record(db, report, "mirror", state.problems)
 

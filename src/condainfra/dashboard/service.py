@@ -61,7 +61,7 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     V = quetz.PackageVersion
     # plain rows, not ORM objects, and no per-row timestamps (parsing them is most of the cost):
     # a busy maintainer has tens of thousands of versions
-    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.download_count).where(
+    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.build_number, V.download_count).where(
         V.package_name.in_(names), V.channel_name.in_(channels)
     )):
         versions[(row[0], row[1])].append(row)
@@ -91,8 +91,8 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         signals[s.feedstock].append(s)
     mirror = defaultdict(dict)
     if settings.mirror_url:
-        for subdir, package, version in db.query(tables.MirrorLatest.subdir, tables.MirrorLatest.package, tables.MirrorLatest.version).filter(tables.MirrorLatest.package.in_(names)):
-            mirror[package][subdir] = version
+        for subdir, package, version, number in db.query(tables.MirrorLatest.subdir, tables.MirrorLatest.package, tables.MirrorLatest.version, tables.MirrorLatest.build_number).filter(tables.MirrorLatest.package.in_(names)):
+            mirror[package][subdir] = (version, number)
     drift = {d.stack: d for d in db.query(tables.StackDrift).filter(tables.StackDrift.stack.in_(set(stacks.values())))}
 
     views = []
@@ -105,7 +105,8 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         view.bot = _bot(signals.get(feedstock, []), settings)
         if settings.mirror_url and view.subdirs and channel == settings.channel:
             have = mirror.get(name, {})
-            behind = [s.subdir for s in view.subdirs if have.get(s.subdir) is None or quetz.newer(s.version, have[s.subdir])]
+            # the newest build, rebuilds of a version included, is what the mirror must hold
+            behind = [s.subdir for s in view.subdirs if have.get(s.subdir) is None or quetz.newer_build((s.version, s.build_number), have[s.subdir])]
             view.mirror = MirrorView(caught_up=not behind, behind=behind)
         stack = stacks.get((org, feedstock))
         if stack in drift:
@@ -123,25 +124,28 @@ def drift_names_feedstock(name: str, feedstock: str) -> bool:
 
 
 def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
-    newest: dict[str, str] = {}
+    newest: dict[str, tuple[str, int]] = {}
     total = 0
-    for _, _, platform, version, downloads in rows:
+    for _, _, platform, version, number, downloads in rows:
         total += downloads or 0
+        build = (version, number or 0)
         current = newest.get(platform)
-        if current is None or quetz.newer(version, current):
-            newest[platform] = version
+        if current is None or quetz.newer_build(build, current):
+            newest[platform] = build
     view.downloads_total = total
     if not newest:
         return
     top = None
-    for version in newest.values():
+    for version, _ in newest.values():
         if top is None or quetz.newer(version, top):
             top = version
     view.latest_version = top
     for subdir in sorted(newest):
-        lagging = quetz.newer(top, newest[subdir])
+        version, number = newest[subdir]
+        # a subdir lags when its newest *version* is older: rebuilds for one platform are normal
+        lagging = quetz.newer(top, version)
         # built from rows already typed by the database: construct without validating again (a page has thousands)
-        view.subdirs.append(SubdirVersion.model_construct(subdir=subdir, version=newest[subdir], uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
+        view.subdirs.append(SubdirVersion.model_construct(subdir=subdir, version=version, build_number=number, uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
         if lagging:
             view.lagging_subdirs.append(subdir)
     times = [t for t in uploaded.values() if t is not None]

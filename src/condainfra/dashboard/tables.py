@@ -62,6 +62,7 @@ class MirrorLatest(Base):
     subdir = sa.Column(sa.String, primary_key=True)
     package = sa.Column(sa.String, primary_key=True)
     version = sa.Column(sa.String, nullable=False)
+    build_number = sa.Column(sa.Integer, nullable=False, default=0)
 
 
 class StackDrift(Base):

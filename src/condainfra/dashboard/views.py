@@ -14,6 +14,7 @@ SCHEMA_VERSION = 1
 class SubdirVersion(BaseModel):
     subdir: str
     version: str = Field(description="newest version in this subdir")
+    build_number: int = Field(default=0, description="the newest build number of that version")
     uploaded: datetime | None = Field(default=None, description="the last upload to this subdir")
     lagging: bool = Field(description="older than the package's newest version in any subdir")
 

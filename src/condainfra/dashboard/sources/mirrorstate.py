@@ -14,14 +14,15 @@ from ...mirror.sync import entries
 
 @dataclass
 class MirrorState:
-    # (subdir, package) -> newest version
-    latest: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (subdir, package) -> newest (version, build number)
+    latest: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     subdirs: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def load_mirror_state(location: str, newer: Callable[[str, str], bool]) -> MirrorState:
-    """``newer(a, b)`` says whether version a sorts after b (conda's ordering, given by the caller)."""
+def load_mirror_state(location: str, newer: Callable[[tuple[str, int], tuple[str, int]], bool]) -> MirrorState:
+    """``newer(a, b)`` says whether build a, as (version, build number), sorts after b (conda's ordering,
+    given by the caller)."""
     state = MirrorState()
     if not Source(location).is_remote and not Path(location).is_dir():
         state.problems.append(f"mirror {location}: no such channel folder")
@@ -35,12 +36,12 @@ def load_mirror_state(location: str, newer: Callable[[str, str], bool]) -> Mirro
                     continue
                 state.subdirs.append(subdir)
                 for record in entries(parse_repodata(found.raw, source.where(subdir, found.file))).values():
-                    name, version = record.get("name"), record.get("version")
-                    if not isinstance(name, str) or not isinstance(version, str):
+                    name, version, number = record.get("name"), record.get("version"), record.get("build_number", 0)
+                    if not isinstance(name, str) or not isinstance(version, str) or not isinstance(number, int) or isinstance(number, bool):
                         continue
-                    key = (subdir, name)
-                    if key not in state.latest or newer(version, state.latest[key]):
-                        state.latest[key] = version
+                    key, build = (subdir, name), (version, number)
+                    if key not in state.latest or newer(build, state.latest[key]):
+                        state.latest[key] = build
 
     try:
         asyncio.run(run())

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("subdir", sa.String(), primary_key=True),
         sa.Column("package", sa.String(), primary_key=True),
         sa.Column("version", sa.String(), nullable=False),
+        sa.Column("build_number", sa.Integer(), nullable=False),
     )
     op.create_table(
         "condainfra_stack_drift",
