@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..output import write_atomic
 from . import quetz_adapter as quetz
 from . import tables
+from .service import feedstock_outputs
 from .settings import DashboardSettings, channel_org
 from .sources.orgconfig import load_org_people
 
@@ -101,10 +102,9 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
     in_channel = quetz.packages_in(db, channel)
 
     want_pkg: dict[tuple[str, str], str] = {}
+    outputs = feedstock_outputs(db)  # what the refresh recorded: one query, not one per feedstock
     for feedstock in (f for (owner_org, _), f in people.feedstocks.items() if owner_org == org):
-        row = db.get(tables.Feedstock, (feedstock.org, feedstock.name))
-        outputs = json.loads(row.outputs) if row is not None else [feedstock.name]
-        for package in outputs:
+        for package in outputs.get((org, feedstock.name), [feedstock.name]):
             if package not in in_channel:
                 report.missing_packages.append(package)
                 continue
@@ -115,7 +115,8 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
     ids_path = settings.github_ids
     ids = _load_ids(ids_path, report)
     logins = sorted({l for _, l in want_pkg} | set(want_channel))
-    unknown = [l for l in logins if l not in ids and quetz.user_id_of(db, l) is None]
+    known = quetz.usernames(db)
+    unknown = [l for l in logins if l not in ids and l not in known]
     looked_up = _lookup(settings.github_api, unknown, report)
     if looked_up and ids_path:
         ids.update(looked_up)
@@ -124,7 +125,7 @@ def sync_users(db: Session, settings: DashboardSettings) -> SyncReport:
 
     usable = set()
     for login in logins:
-        if quetz.user_id_of(db, login) is not None:
+        if login in known:
             quetz.create_user(db, login, ids.get(login))  # adds the GitHub identity when it was missing
             usable.add(login)
         elif login in ids:

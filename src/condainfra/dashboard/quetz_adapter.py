@@ -202,6 +202,11 @@ def _user_named(db: Session, login: str):
     return db.query(User).filter(func.lower(User.username) == login.lower()).first()
 
 
+def usernames(db: Session) -> set[str]:
+    """Every user's login, lower-cased (GitHub logins are case-insensitive)."""
+    return {name.lower() for (name,) in db.query(User.username) if name}
+
+
 def user_id_of(db: Session, login: str) -> bytes | None:
     user = _user_named(db, login)
     return user.id if user else None

@@ -93,9 +93,9 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
     claimed: set[str] = set()
     for (org, name), feedstock in people.feedstocks.items():
         packages = sorted(outputs.get(name, [name]))
-        db.add(tables.Feedstock(org=org, name=name, stack=feedstock.stack, archived=feedstock.archived, outputs=json.dumps(packages)))
+        db.add(tables.Feedstock(org=org, name=name, stack=feedstock.stack, archived=feedstock.archived))
         for package in packages:
-            if package not in claimed:  # two orgs building one name: the first declared keeps it
+            if package not in claimed:  # two feedstocks claiming one output: the first keeps it
                 claimed.add(package)
                 db.add(tables.FeedstockOutput(package=package, org=org, feedstock=name))
         for login, via in feedstock.maintainers.items():

@@ -173,6 +173,17 @@ def _bot(signals: list, settings: DashboardSettings) -> BotView:
     return bot
 
 
+def feedstock_outputs(db: Session, feedstocks: set[str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(org, feedstock) -> the packages it builds, as the last refresh recorded them."""
+    out: dict[tuple[str, str], list[str]] = defaultdict(list)
+    query = db.query(tables.FeedstockOutput.org, tables.FeedstockOutput.feedstock, tables.FeedstockOutput.package)
+    if feedstocks is not None:
+        query = query.filter(tables.FeedstockOutput.feedstock.in_(feedstocks))
+    for org, feedstock, package in query.order_by(tables.FeedstockOutput.package):
+        out[(org, feedstock)].append(package)
+    return out
+
+
 def stale_sources(db: Session) -> dict[str, list[str]]:
     return {r.source: json.loads(r.problems) for r in db.query(tables.RefreshRun) if r.problems != "[]"}
 
@@ -187,9 +198,9 @@ def maintainer_view(db: Session, auth, settings: DashboardSettings, login: str) 
         known_user = True
     rows = db.query(tables.FeedstockMaintainer.org, tables.FeedstockMaintainer.feedstock, tables.FeedstockMaintainer.via_team).filter(tables.FeedstockMaintainer.login == key).all()
     if rows:
-        outputs = {(o, n): json.loads(out) for o, n, out in db.query(tables.Feedstock.org, tables.Feedstock.name, tables.Feedstock.outputs).filter(tables.Feedstock.name.in_({f for _, f, _ in rows}))}
+        outputs = feedstock_outputs(db, {f for _, f, _ in rows})
         for org, feedstock, via in rows:
-            for package in outputs.get((org, feedstock), [feedstock]):
+            for package in outputs.get((org, feedstock), []):
                 wanted[(settings.channel, package)].add(via or "feedstock maintainer")
     if not wanted and not known_user and quetz.user_id_of(db, login) is None:
         return None
@@ -202,12 +213,10 @@ def maintainer_view(db: Session, auth, settings: DashboardSettings, login: str) 
 
 
 def package_view(db: Session, auth, settings: DashboardSettings, channel: str, name: str) -> PackageView | None:
-    roles = {"package"}
-    views = build_packages(db, Access(db, auth), settings, {(channel, name): roles}, datetime.now(timezone.utc))
+    views = build_packages(db, Access(db, auth), settings, {(channel, name): set()}, datetime.now(timezone.utc))
     # a declared feedstock's package not uploaded yet is shown, in the feedstocks' channel only
     if not views or not (views[0].in_channel or (views[0].feedstock and channel == settings.channel)):
         return None
-    views[0].roles = []
     return views[0]
 
 

@@ -16,8 +16,6 @@ class Feedstock(Base):
     name = sa.Column(sa.String, primary_key=True)
     stack = sa.Column(sa.String, nullable=False)
     archived = sa.Column(sa.Boolean, nullable=False, default=False)
-    # the conda packages the feedstock builds (JSON list)
-    outputs = sa.Column(sa.Text, nullable=False, default="[]")
 
 
 class FeedstockOutput(Base):

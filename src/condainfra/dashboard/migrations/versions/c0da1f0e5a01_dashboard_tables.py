@@ -21,7 +21,6 @@ def upgrade() -> None:
         sa.Column("name", sa.String(), primary_key=True),
         sa.Column("stack", sa.String(), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
-        sa.Column("outputs", sa.Text(), nullable=False),
     )
     op.create_table(
         "condainfra_feedstock_outputs",
