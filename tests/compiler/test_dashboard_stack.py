@@ -194,3 +194,12 @@ def test_markdown_plan_shows_each_new_resource_in_full(cli):
     assert '"Resource": "arn:aws:s3:::condainfra-quetz-packages/*"' in text
     assert "(Secret condainfra/dashboard/session-secret).arn" in text
     assert "`password`: [secret]" in text and "urn:pulumi:" not in text
+
+
+def test_markdown_cells_keep_multiline_values_inside_the_table(cli):
+    # the mirror stack's workflow file is a many-line input: it must not break the table
+    result = cli("plan", "--stack", "mirror", "--from-scratch")
+    rows = [line for line in result.out.splitlines() if line.startswith("| + |")]
+    assert len(rows) == 13 and any("mirror-sync" in row for row in rows)
+    after_header = result.out.split("### `mirror`", 1)[1].splitlines()[1:]
+    assert [line for line in after_header if line and not line.startswith("|")] == []

@@ -115,7 +115,6 @@ def test_mirror_file(mirror):
 
 
 def test_the_valid_documents_are_valid():
-    load_and_compile({ORG: yaml.safe_dump(VALID_ORG).encode(), FEEDSTOCKS: yaml.safe_dump(VALID_FEEDSTOCKS).encode(), MIRROR: yaml.safe_dump(VALID_MIRROR).encode()})
     root = Path(tempfile.mkdtemp())
     try:
         (root / "Pulumi.yaml").write_text("name: condainfra\n")

@@ -302,3 +302,15 @@ def test_a_subdir_upstream_adds_later_is_found_through_channeldata(cli, registry
     assert "pushed 2, skipped 6, failed 0" in result.out
     again = sync(cli, registry, url)
     assert "pushed 0, skipped 8, failed 0" in again.out and "3 registry requests" in again.out
+
+
+def test_a_subdir_run_does_not_narrow_later_full_syncs(cli, registry, upstream):
+    folder, url = upstream
+    first = sync(cli, registry, url, "--subdir", "noarch")
+    assert first.code == 0, first.err
+    full = sync(cli, registry, url)
+    assert full.code == 0, full.err
+    tags = {t for t in ("epochal", "libbar", "app")}
+    for name in tags:
+        listed = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/{name}/tags/list").json()
+        assert listed.get("tags"), f"linux-64/{name} was never mirrored after a --subdir noarch run"

@@ -31,14 +31,14 @@ ORG_SECRET_REPOSITORIES = "github:index/actionsOrganizationSecretRepositories:Ac
 GITHUB_API = "https://api.github.com/"
 
 
-def _provider(builder: StackBuilder, org: str, parent: Resource) -> Resource:
+def org_provider(builder: StackBuilder, org: str, parent: Resource) -> Resource:
     return builder.add(PROVIDER, org, {"owner": org, "baseUrl": GITHUB_API}, parent=parent)
 
 
 def compile_org(decl: OrgDeclaration, builder: StackBuilder) -> None:
     cfg = decl.config
     org = builder.add(ORGANIZATION, cfg.org, custom=False)
-    provider = _provider(builder, cfg.org, org)
+    provider = org_provider(builder, cfg.org, org)
 
     def add(type_, name, inputs, depends_on=()):
         return builder.add(type_, name, inputs, parent=org, depends_on=depends_on, provider=provider)
@@ -188,7 +188,7 @@ def compile_feedstock_shard(decl: OrgDeclaration, feedstocks: list[Feedstock], b
     defaults = decl.config.feedstocks
     assert defaults is not None, "feedstock shards exist only for orgs with a feedstocks section"
     shard = builder.add(FEEDSTOCK_SHARD, builder.stack, custom=False)
-    provider = _provider(builder, decl.name, shard)
+    provider = org_provider(builder, decl.name, shard)
     slices: Slices = {}
     base = _repository_base(defaults.features, defaults.homepage, "public", defaults.topics)
     ruleset = _ruleset_base(defaults.ruleset, defaults.default_branch)

@@ -6,7 +6,7 @@ import json
 
 from ..config.mirror import MirrorConfig
 from ..mirror.layout import KNOWN_SUBDIRS
-from .aws import BUCKET, ENCRYPTION, LIFECYCLE, PROVIDER, PUBLIC_ACCESS_BLOCK, ROLE, ROLE_POLICY, VERSIONING, noncurrent_rules, private_bucket
+from .aws import BUCKET, ENCRYPTION, LIFECYCLE, PUBLIC_ACCESS_BLOCK, ROLE, ROLE_POLICY, VERSIONING, noncurrent_rules, private_bucket
 from .aws import provider as aws_provider
 from .resources import StackBuilder
 
@@ -16,7 +16,6 @@ CHANNEL_MIRROR = "condainfra:mirror:ChannelMirror"
 REGISTRY_STORAGE = "condainfra:mirror:RegistryStorage"
 SYNC_JOB = "condainfra:mirror:SyncJob"
 
-AWS_PROVIDER = PROVIDER
 GITHUB_PROVIDER = "pulumi:providers:github"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 REPOSITORY_FILE = "github:index/repositoryFile:RepositoryFile"

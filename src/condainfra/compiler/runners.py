@@ -9,6 +9,8 @@ import shlex
 
 from ..config.runners import USER_DATA_FILE, RunnerPool, RunnersConfig, RunnersStack
 from ..errors import CondainfraError
+from . import aws as aws_compiler
+from . import github as github_compiler
 from .resources import Resource, StackBuilder, ref
 
 RUNNERS = "condainfra:runners:Runners"
@@ -17,16 +19,13 @@ RUNNER_POOL = "condainfra:runners:RunnerPool"
 # an existing repository read (never managed) for its numeric id, which runner groups take
 REPOSITORY_LOOKUP = "condainfra:runners:RepositoryLookup"
 
-AWS_PROVIDER = "pulumi:providers:aws"
-GITHUB_PROVIDER = "pulumi:providers:github"
+GITHUB_PROVIDER = github_compiler.PROVIDER
+ROLE, ROLE_POLICY = aws_compiler.ROLE, aws_compiler.ROLE_POLICY
 ACTIONS_RUNNER_GROUP = "github:index/actionsRunnerGroup:ActionsRunnerGroup"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
 
-GITHUB_API = "https://api.github.com/"
 USER_DATA_LIMIT = 16384  # EC2's limit on user data, before base64
 SETTINGS_BLOCK = re.compile(r"^# --- settings:.*?\n(?P<body>.*?)^# --- end of settings ---$", re.M | re.S)
 SETTING = re.compile(r"^([A-Z][A-Z0-9_]*)=''$", re.M)
@@ -39,8 +38,8 @@ def aws_name(pool: str) -> str:
 def compile_runners(stack: RunnersStack, builder: StackBuilder) -> None:
     cfg = stack.config
     root = builder.add(RUNNERS, "runners", custom=False)
-    aws = builder.add(AWS_PROVIDER, "aws", {"region": cfg.region, "skipCredentialsValidation": False, "skipRegionValidation": True}, parent=root)
-    github = {org: builder.add(GITHUB_PROVIDER, org, {"baseUrl": GITHUB_API, "owner": org}, parent=root) for org in cfg.orgs}
+    aws = aws_compiler.provider(builder, cfg.region, root)
+    github = {org: github_compiler.org_provider(builder, org, root) for org in cfg.orgs}
 
     lookups: dict[tuple[str, str], Resource] = {}
     for org, runners in cfg.orgs.items():
@@ -127,8 +126,7 @@ def _pool(builder: StackBuilder, stack: RunnersStack, name: str, pool: RunnerPoo
 
 
 def assume_role_policy() -> str:
-    statement = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+    return json.dumps(aws_compiler.assume_role("ec2.amazonaws.com"), sort_keys=True)
 
 
 def instance_policy(pool: RunnerPool) -> str:

@@ -133,10 +133,6 @@ class RunnerPool(Strict):
     def _labels(cls, value: list[str]) -> list[str]:
         return _names(LABEL, "runner label")(value)
 
-    @property
-    def gpu(self) -> bool:
-        return is_gpu_instance(self.instance_type)
-
 
 class RunnerSoftware(Strict):
     version: str = Field(default="2.321.0", pattern=r"^\d+\.\d+\.\d+$")

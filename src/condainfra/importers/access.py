@@ -49,6 +49,7 @@ import yaml
 from ..config.loader import OrgDeclaration
 from ..config.models import GITHUB_LOGIN, REPO_NAME
 from ..config.runners import RUNNERS_FILE, GROUP_NAME, parse_runners, repository_visibility
+from ..config.stackfile import open_stack_file
 from ..config.yamlfile import YamlDocument, load_yaml
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
@@ -308,11 +309,11 @@ def write_runners_config(root: Path, orgs: dict[str, OrgDeclaration], org: str, 
     settings stay as they are), check the result like `validate` does, and only then write it."""
     if org not in orgs:
         raise CondainfraError(f"org {org!r} is not declared under stacks/")
-    source = root / RUNNERS_FILE
-    if not source.is_file():
+    opened = open_stack_file(root, RUNNERS_FILE)
+    if opened is None:
         raise CondainfraError(f"{RUNNERS_FILE}: not found; write its region and network first (docs/runners.md)")
-    doc, issues = load_yaml(source, str(RUNNERS_FILE))
-    if doc is None or not isinstance(doc.data, dict):
+    doc, issues = opened
+    if not isinstance(doc.data, dict):
         raise ConfigError(issues) if issues else CondainfraError(f"{RUNNERS_FILE}: expected a mapping")
     data = doc.data
     orgs_section = data.get("orgs") or {}
@@ -326,7 +327,7 @@ def write_runners_config(root: Path, orgs: dict[str, OrgDeclaration], org: str, 
     data["orgs"] = orgs_section
     text = SCHEMA_COMMENT + "# Runner groups imported by `condainfra import access`; pools and network by hand.\n"
     text += yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
-    target = out or source
+    target = out or root / RUNNERS_FILE
     with tempfile.TemporaryDirectory() as tmp:
         check = Path(tmp) / "runners.yaml"
         check.write_text(text, encoding="utf-8")

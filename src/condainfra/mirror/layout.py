@@ -43,9 +43,14 @@ def package_repository_name(name: str) -> str:
 def repository(prefix: str, channel: str, subdir: str, name: str) -> str:
     """A package's repository. Names reach here only after ``filename_problem`` accepted them; a name that
     would not be one repository of its own (empty, with ``/``, or the subdir's repodata) is a bug."""
-    if not _NAME.fullmatch(name) or name == REPODATA_NAME:
+    if not names_one_repository(name):
         raise ValueError(f"{shown(name)} cannot name a package repository")
     return "/".join(p for p in (prefix, channel, subdir, package_repository_name(name)) if p)
+
+
+def names_one_repository(name: object) -> bool:
+    """Whether a package name maps to one repository of its own: not empty, no `/`, not the subdir's repodata."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and name != REPODATA_NAME
 
 
 def repodata_repository(prefix: str, channel: str, subdir: str) -> str:

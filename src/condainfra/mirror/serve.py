@@ -108,7 +108,7 @@ class MirrorServer:
         channel, subdir, filename = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
         entry = await self.subdir(channel, subdir)
         record = entry.files.get(filename) if entry else None
-        if record is None or not record.get("sha256"):
+        if record is None or not record.get("sha256") or not layout.names_one_repository(record.get("name")):
             return _not_found()
         repo = layout.repository(self.target.prefix, channel, subdir, record["name"])
         return await self._stream(request, repo, f"sha256:{record['sha256']}", record.get("size"), "application/octet-stream", {"Cache-Control": "public, max-age=31536000, immutable"})

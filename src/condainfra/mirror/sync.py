@@ -242,7 +242,10 @@ async def _sync_subdir(run: _Run, subdir: str, subdirs: list[str]) -> bool:
     options, report = run.options, run.report
     manifest = await run.manifest(subdir)
     previous = _annotations(manifest)
-    provenance = {SELECTION: json.dumps(sorted(options.packages)), SUBDIRS: json.dumps(subdirs)}
+    provenance = {SELECTION: json.dumps(sorted(options.packages))}
+    if subdir == "noarch" and not options.subdirs:
+        # the next runs read the channel's subdirs from noarch's record: only a full run may write it
+        provenance[SUBDIRS] = json.dumps(subdirs)
     found = await run.source.repodata(subdir, _known(previous, provenance))
     if found is None:
         if options.subdirs:

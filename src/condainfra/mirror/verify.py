@@ -38,6 +38,10 @@ async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int
         result.subdirs.append(subdir)
         builds: dict[tuple[str, str], list[tuple[str, dict]]] = {}
         for filename, record in entries(repodata).items():
+            if not isinstance(record, dict) or not layout.names_one_repository(record.get("name")):
+                # the mirror's own repodata, edited by hand or broken: a fault, not a crash
+                result.faults.append(f"{subdir}/{layout.shown(filename)}: its name cannot be a package repository")
+                continue
             tag = layout.tag_for(str(record.get("version")), str(record.get("build")))
             builds.setdefault((record.get("name", ""), tag or ""), []).append((filename, record))
 

@@ -48,7 +48,8 @@ def make_plan(
             if org:
                 orgs_of[name] = org
     refusals = check(diffs, orgs_of, before, after, allow or Allowances())
-    notices = [n for name in names for n in runner_notices(before.get(name, []), after.get(name, []), _public_in(project))]
+    is_public = _public_in(project)
+    notices = [n for name in names for n in runner_notices(before.get(name, []), after.get(name, []), is_public)]
     return Plan(label, diffs, refusals, notices)
 
 

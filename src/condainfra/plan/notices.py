@@ -38,10 +38,13 @@ def _gpu_groups(resources: list[Resource]) -> set[str]:
 
 def runner_notices(before: list[Resource], after: list[Resource], is_public: Callable[[str], bool]) -> list[str]:
     """``is_public("org/repo")``: whether a repository is public (when unknown, say yes)."""
+    gpu_after = _gpu_groups(after)
+    if not gpu_after:  # every stack but the runners': nothing to walk further
+        return []
     old, new = _selected(before), _selected(after)
     gpu_before = _gpu_groups(before)
     notices = []
-    for urn in sorted(_gpu_groups(after)):
+    for urn in sorted(gpu_after):
         visibility, repos = new[urn]
         group = urn.rsplit("::", 1)[-1]
         # a group that only now gets a GPU pool brings every repository it already had to the GPUs

@@ -106,9 +106,14 @@ def _list_delta(old: Any, new: Any) -> str | None:
 CREATE_DETAILS_UP_TO = 150
 
 
+def _cell(lines) -> str:
+    """Lines as one Markdown table cell: a newline or a `|` in a value would end the cell (or the table)."""
+    return "<br>".join(line.replace("\n", "<br>") for line in lines).replace("|", "\\|")
+
+
 def _inputs_cell(inputs: dict[str, Any]) -> str:
     # in full: a policy cut short would hide exactly what a reviewer must see
-    return "<br>".join(f"`{key}`: {_value(value, None)}" for key, value in sorted(inputs.items())).replace("|", "\\|")
+    return _cell(f"`{key}`: {_value(value, None)}" for key, value in sorted(inputs.items()))
 
 
 def to_markdown(plan: Plan) -> str:
@@ -134,7 +139,7 @@ def to_markdown(plan: Plan) -> str:
                 delta = _list_delta(change.old, change.new)
                 shown = delta if delta is not None else f"{_value(change.old)} → {_value(change.new)}"
                 details.append(f"`{change.key}`: {shown}")
-            cell = "<br>".join(details).replace("|", "\\|")
+            cell = _cell(details)
             lines.append(f"| ~ | {_short_type(c.resource.type)} | `{c.resource.name}` | {cell} |")
         for c in d.deletes:
             lines.append(f"| - | {_short_type(c.resource.type)} | `{c.resource.name}` | |")
