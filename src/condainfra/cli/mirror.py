@@ -35,7 +35,7 @@ def sync(
     insecure: InsecureOption = False,
 ) -> None:
     """Copy what the mirror lacks; the subdir's repodata is published last."""
-    from ..mirror.layout import shown, valid_repository
+    from ..mirror.layout import shown, valid_channel
     from ..mirror.registry import OciTarget, Registry
     from ..mirror.source import Source
     from ..mirror.sync import SyncOptions
@@ -46,7 +46,7 @@ def sync(
     options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
     if not options.channel:
         raise CondainfraError(f"--from {src.shown}: cannot tell the channel name; pass --channel")
-    if "/" in options.channel or not valid_repository(options.channel):
+    if not valid_channel(options.channel):
         raise CondainfraError(f"channel name {shown(options.channel)}: not lower-case letters, digits, '.', '_' or '-'; pass --channel")
 
     async def run():

@@ -11,12 +11,10 @@ from pydantic import Field, field_validator, model_validator
 
 from ..errors import ConfigError
 from .loader import OrgDeclaration
-from .models import Strict
+from .models import AWS_REGION, S3_BUCKET, Strict
 from .stackfile import load_stack_model
 
 DASHBOARD_FILE = Path("stacks") / "dashboard" / "dashboard.yaml"
-_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
-_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _DOMAIN = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 _SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
@@ -63,7 +61,7 @@ class Database(Strict):
 
 
 class Storage(Strict):
-    bucket: str = Field(pattern=_BUCKET)
+    bucket: str = Field(pattern=S3_BUCKET)
     noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
 
 
@@ -91,7 +89,7 @@ class PluginSettings(Strict):
 
 class DashboardStackConfig(Strict):
     aws_account_id: str = Field(pattern=r"^\d{12}$")
-    region: str = Field(pattern=_REGION)
+    region: str = Field(pattern=AWS_REGION)
     domain: str = Field(pattern=_DOMAIN, max_length=253)
     github_oauth_client_id: str = Field(pattern=r"^[A-Za-z0-9._-]{8,64}$")
     network: Network

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from ..errors import ConfigError
-from .models import CHANNEL_URL, PACKAGE_GLOB, SUBDIR, Login, Strict, matching
+from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, SUBDIR, Login, Strict, matching
 from .stackfile import load_stack_model
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
@@ -17,7 +17,6 @@ MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
 # that leaves no room for shell or YAML syntax, and the workflow still passes them through env: quoted.
 # Five cron fields, single spaces: no quote or newline to break out of the workflow's `cron: "..."`.
 _CRON = re.compile(r"^[0-9A-Za-z*/,?#-]+(?: [0-9A-Za-z*/,?#-]+){4}$")
-_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _OCI_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 # git's ref grammar, narrowed: no `..`, no leading or trailing `/` or `.`
 _BRANCH = re.compile(r"^(?!.*\.\.)(?!.*//)[A-Za-z0-9_][A-Za-z0-9._/-]*(?<![./])$")
@@ -44,8 +43,8 @@ class MirroredChannel(Strict):
 
 
 class Storage(Strict):
-    bucket: str = Field(pattern=_BUCKET)
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    bucket: str = Field(pattern=S3_BUCKET)
+    region: str = Field(pattern=AWS_REGION)
     # timestamped repodata tags older than this are expired; `latest` never is
     old_repodata_days: int = Field(default=30, ge=1, le=3650)
     noncurrent_version_days: int = Field(default=14, ge=1, le=3650)

@@ -231,3 +231,8 @@ class Feedstock(Strict):
     name: str
     maintainers: tuple[str, ...]
     archived: bool = False
+
+
+# AWS names shared by the stacks that have AWS resources
+AWS_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, field_validator
 from ..errors import ConfigError, ConfigIssue
 from .checks import _is_feedstock_repo
 from .loader import validate_model
-from .models import REPO_NAME, Login, RepoName, Strict
+from .models import AWS_REGION, REPO_NAME, Login, RepoName, Strict
 from .stackfile import open_stack_file
 from .yamlfile import YamlDocument
 
@@ -40,7 +40,6 @@ SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$"
 SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
-REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 
 
 def is_gpu_instance(instance_type: str) -> bool:
@@ -157,7 +156,7 @@ class Network(Strict):
 
 
 class RunnersConfig(Strict):
-    region: str = Field(pattern=REGION)
+    region: str = Field(pattern=AWS_REGION)
     network: Network
     runner: RunnerSoftware = RunnerSoftware()
     orgs: dict[Login, OrgRunners] = {}

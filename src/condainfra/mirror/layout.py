@@ -72,6 +72,11 @@ def tag_for(version: str, build: str) -> str | None:
     return tag if _TAG.fullmatch(tag) else None
 
 
+def valid_channel(name: object) -> bool:
+    """A channel name as the mirror uses it: one repository path component."""
+    return isinstance(name, str) and len(name) <= 255 and bool(_COMPONENT.fullmatch(name))
+
+
 def valid_repository(name: str) -> bool:
     """A repository name (or prefix) registries accept: lower-case components joined by ``/``, 255 characters at most."""
     return 0 < len(name) <= 255 and all(_COMPONENT.fullmatch(part) for part in name.split("/"))

@@ -138,7 +138,7 @@ class MirrorServer:
         async def route(request: Request) -> Response:
             channel, subdir, name = (request.path_params[k] for k in ("channel", "subdir", "name"))
             # names in the request are checked before they reach the registry, and never echoed back
-            if not self.allowed(channel) or "/" in channel or not layout.valid_repository(channel) or not layout.valid_subdir(subdir):
+            if not self.allowed(channel) or not layout.valid_channel(channel) or not layout.valid_subdir(subdir):
                 return _not_found()
             try:
                 if name.startswith("repodata.json"):
