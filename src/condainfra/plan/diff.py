@@ -23,32 +23,59 @@ class Change:
     new: Any
 
 
+# Every operation a report can show, in the order a reviewer reads them. `plan` produces
+# create/update/delete; the engine's events add replace, import and drift (a refresh's diff:
+# what the live org has that the recorded state does not).
+ACTIONS = ("create", "update", "replace", "delete", "import", "drift")
+
+
 @dataclass
 class ResourceChange:
-    action: str  # create | update | delete
+    action: str  # one of ACTIONS
     resource: Resource
     changes: list[Change] = field(default_factory=list)
+    replace_reasons: list[str] = field(default_factory=list)  # the keys that force a replacement
 
     def to_json(self) -> dict[str, Any]:
         r = self.resource
         out: dict[str, Any] = {"action": self.action, "urn": r.urn, "type": r.type, "name": r.name}
-        if self.action == "update":
+        if self.action in ("update", "replace", "drift"):
             out["changes"] = [{"key": c.key, "old": mask(c.old), "new": mask(c.new)} for c in self.changes]
-        elif self.action == "create":
+        elif self.action in ("create", "import"):
             out["inputs"] = mask(r.inputs)
+        if self.replace_reasons:
+            out["replace_reasons"] = list(self.replace_reasons)
         return out
 
 
 @dataclass
 class StackDiff:
+    """One stack's changes, from an offline diff (`plan`) or from the engine's events (preview, up, drift)."""
+
     stack: str
     creates: list[ResourceChange] = field(default_factory=list)
     updates: list[ResourceChange] = field(default_factory=list)
     deletes: list[ResourceChange] = field(default_factory=list)
+    replaces: list[ResourceChange] = field(default_factory=list)
+    imports: list[ResourceChange] = field(default_factory=list)
+    drifts: list[ResourceChange] = field(default_factory=list)
+    error: str | None = None  # the stack failed: its steps so far are still shown
+    diagnostics: list[str] = field(default_factory=list)  # the engine's warnings and errors, secrets masked
+    mission: str = ""  # infra | mirror | dashboard: summaries group stacks by it, never by a provider's org
+
+    def of(self, action: str) -> list[ResourceChange]:
+        return getattr(self, {"create": "creates", "update": "updates", "delete": "deletes", "replace": "replaces", "import": "imports", "drift": "drifts"}[action])
+
+    def add(self, change: ResourceChange) -> None:
+        self.of(change.action).append(change)
+
+    @property
+    def steps(self) -> list[ResourceChange]:
+        return [c for action in ACTIONS for c in self.of(action)]
 
     @property
     def changed(self) -> bool:
-        return bool(self.creates or self.updates or self.deletes)
+        return any(self.of(action) for action in ACTIONS)
 
 
 def _input_changes(old: Resource, new: Resource) -> list[Change]:

@@ -17,6 +17,7 @@ class Plan:
     diffs: list[StackDiff]
     refusals: list[Refusal] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # security-relevant, shown, not refused
+    kind: str = "plan"  # plan | preview | up | drift: the same report, from a diff or from the engine's events
 
     @property
     def counts(self) -> dict[str, int]:
