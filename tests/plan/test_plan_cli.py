@@ -26,7 +26,7 @@ def test_default_baseline_is_the_merge_base_with_main(cli, workdir):
     result = cli("plan", "--all", "--format", "json", "--root", str(workdir))
     assert result.code == 2
     plan = json.loads(result.out)
-    assert plan["counts"] == {"create": 0, "update": 1, "delete": 0}
+    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0}
 
 
 def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
@@ -35,7 +35,7 @@ def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
     result = cli("plan", "--all", "--against", "HEAD", "--format", "json", "--root", str(workdir))
     assert result.code == 2, result.err
     plan = json.loads(result.out)
-    assert plan["counts"] == {"create": 0, "update": 1, "delete": 0}
+    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0}
     changed = [s for s in plan["stacks"] if s["update"]]
     assert len(changed) == 1
     (update,) = changed[0]["update"]
@@ -120,3 +120,15 @@ def test_plan_needs_no_credentials(cli, workdir, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent-bin-dir:" + str(Path("/usr/bin")))  # no pulumi on PATH
     assert cli("plan", "--all", "--against", "HEAD", "--root", str(workdir)).code == 0
+
+
+def test_summary_counts_each_stack_under_its_own_mission(cli, workdir):
+    # the mirror stack has a github provider owned by conda-forge: it must still count as the mirror mission
+    result = cli("plan", "--all", "--from-scratch", "--format", "json", "--root", str(workdir))
+    assert result.code == 2, result.err
+    plan = json.loads(result.out)
+    missions = {s["stack"]: s["mission"] for s in plan["stacks"]}
+    assert missions["mirror"] == "mirror" and missions["dashboard"] == "dashboard" and missions["conda-forge"] == "infra"
+    markdown = cli("plan", "--all", "--from-scratch", "--root", str(workdir)).out
+    rows = [line for line in markdown.splitlines() if line.startswith("| mirror |") or line.startswith("| dashboard |")]
+    assert len(rows) == 2

@@ -63,6 +63,7 @@ RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root
 class Format(str, Enum):
     markdown = "markdown"
     json = "json"
+    text = "text"
 
 
 class ListFormat(str, Enum):
@@ -127,14 +128,14 @@ def plan(
 ) -> None:
     """Offline plan: what would be created, updated and deleted. Exit 0 no changes, 2 changes, 1 error."""
     from ..plan import make_plan
-    from ..plan.report import to_json_text, to_markdown
+    from ..plan.report import render
 
     if from_scratch and against:
         raise CondainfraError("give --against or --from-scratch, not both")
     project = load_project(root)
     specs = select_stacks(project, stack, every)
     result = make_plan(project, specs, against=against, from_scratch=from_scratch, every_stack=every, allow=allow)
-    text = to_json_text(result) if fmt is Format.json else to_markdown(result)
+    text = render(result, fmt.value)
     emit(text, out)
     if out is not None:
         typer.echo(result.summary())

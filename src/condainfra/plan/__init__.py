@@ -41,6 +41,9 @@ def make_plan(
     before = {name: baseline.resources(name, project, after) for name in names}
     label = baseline.label
     diffs = [diff_stack(name, before.get(name, []), after.get(name, [])) for name in names]
+    mission_of = {spec.name: spec.mission for spec in specs}
+    for d in diffs:
+        d.mission = mission_of.get(d.stack, "infra")
     orgs_of = {spec.name: spec.org for spec in specs if spec.org}
     for name in names:
         if name not in orgs_of:

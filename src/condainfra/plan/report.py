@@ -1,4 +1,5 @@
-"""The plan a reviewer reads: a summary line first, then each stack's changes."""
+"""The one report a reviewer or an operator reads, for `plan`, `preview`, `up` and `drift` alike:
+text for a terminal, Markdown for a pull-request comment, versioned JSON for machines (docs/report-format.md)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..compiler.resources import JSON, REF
-from .diff import StackDiff, mask
+from .diff import ACTIONS, ResourceChange, StackDiff, mask
 from .safety import Refusal
+from .valuediff import fence, is_long, unified
+
+SCHEMA_VERSION = 1
+FORMATS = ("text", "markdown", "json")
+# GitHub refuses a comment longer than this.
+COMMENT_LIMIT = 65_536
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "import": "=", "drift": "!"}
+TITLE = {"plan": "Plan", "preview": "Preview", "up": "Up", "drift": "Drift"}
 
 
 @dataclass
@@ -21,49 +30,98 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {
-            "create": sum(len(d.creates) for d in self.diffs),
-            "update": sum(len(d.updates) for d in self.diffs),
-            "delete": sum(len(d.deletes) for d in self.diffs),
-        }
+        return {action: sum(len(d.of(action)) for d in self.diffs) for action in ACTIONS}
 
     @property
     def changed(self) -> bool:
         return any(d.changed for d in self.diffs)
 
+    @property
+    def errors(self) -> list[StackDiff]:
+        return [d for d in self.diffs if d.error]
+
     def summary(self) -> str:
         c = self.counts
         changed = sum(1 for d in self.diffs if d.changed)
+        title = TITLE.get(self.kind, self.kind.capitalize())
         if not self.changed:
-            text = f"No changes: {len(self.diffs)} stack(s) match {self.against}."
+            text = f"{title}: No changes: {len(self.diffs)} stack(s) match {self.against}."
         else:
+            extra = "".join(f", {c[a]} to {a}" for a in ("replace", "import") if c[a])
+            extra += f", {c['drift']} drifted" if c["drift"] else ""
             text = (
-                f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete "
+                f"{title}: {c['create']} to create, {c['update']} to update, {c['delete']} to delete{extra} "
                 f"in {changed} of {len(self.diffs)} stack(s), against {self.against}."
             )
+        if self.errors:
+            text += f" FAILED in {len(self.errors)} stack(s): {', '.join(d.stack for d in self.errors)}."
         if self.refusals:
             text += f" REFUSED by {len(self.refusals)} safety rail(s)."
         if self.notices:
             text += f" {len(self.notices)} security notice(s): review them."
         return text
 
+    def groups(self) -> list[dict[str, Any]]:
+        """One summary row per mission: the rails judge orgs, which are infra, so refusals count there."""
+        rows: dict[str, dict[str, Any]] = {}
+        for d in self.diffs:
+            row = rows.setdefault(d.mission or "infra", _row(d.mission or "infra"))
+            row["stacks"] += 1
+            row["changed"] += d.changed
+            row["errors"] += bool(d.error)
+            for action in ACTIONS:
+                row[action] += len(d.of(action))
+        if self.refusals:
+            rows.setdefault("infra", _row("infra"))["refusals"] = len(self.refusals)
+        return [rows[k] for k in sorted(rows)]
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
             "summary": self.summary(),
             "against": self.against,
+            "changed": self.changed,
             "counts": self.counts,
+            "missions": self.groups(),
             "refusals": [{"org": r.org, "rule": r.rule, "flag": r.flag, "message": r.message} for r in self.refusals],
             "notices": list(self.notices),
             "stacks": [
                 {
                     "stack": d.stack,
-                    "create": [c.to_json() for c in d.creates],
-                    "update": [c.to_json() for c in d.updates],
-                    "delete": [c.to_json() for c in d.deletes],
+                    "mission": d.mission or "infra",
+                    "error": d.error,
+                    "diagnostics": list(d.diagnostics),
+                    **{action: [c.to_json() for c in d.of(action)] for action in ACTIONS},
                 }
                 for d in self.diffs
             ],
         }
+
+
+def _row(mission: str) -> dict[str, Any]:
+    return {"mission": mission, "stacks": 0, "changed": 0, **{a: 0 for a in ACTIONS}, "refusals": 0, "errors": 0}
+
+
+def render(plan: Plan, fmt: str, *, full_report_hint: str | None = None) -> str:
+    if fmt == "json":
+        return json.dumps(plan.to_json(), indent=2) + "\n"
+    if fmt == "markdown":
+        return _markdown(plan, full_report_hint)
+    if fmt == "text":
+        return _text(plan)
+    raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def to_markdown(plan: Plan, full_report_hint: str | None = None) -> str:
+    return render(plan, "markdown", full_report_hint=full_report_hint)
+
+
+def to_json_text(plan: Plan) -> str:
+    return render(plan, "json")
+
+
+# -- values ---------------------------------------------------------------------------------------------
 
 
 def _short_type(type_: str) -> str:
@@ -86,10 +144,13 @@ def _readable(value: Any) -> Any:
     return value
 
 
-def _value(value: Any, limit: int | None = 200) -> str:
-    value = _readable(mask(value))
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+def _shown(value: Any) -> Any:
+    return _readable(mask(value))
+
+
+def _value(value: Any) -> str:
+    value = _shown(value)
+    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
 
 
 def _list_delta(old: Any, new: Any) -> str | None:
@@ -102,6 +163,22 @@ def _list_delta(old: Any, new: Any) -> str | None:
     return ", ".join(parts) if parts else "reordered"
 
 
+def _change_text(change) -> tuple[str, list[str] | None]:
+    """(inline text, diff lines or None): a long value is never cut, it becomes a diff of its lines."""
+    old, new = _shown(change.old), _shown(change.new)
+    if is_long(old) or is_long(new):
+        delta = _list_delta(change.old, change.new)
+        if delta is not None and not is_long(delta):
+            return delta, None
+        lines = unified(old, new, change.key)
+        changed = sum(1 for line in lines if line[:1] in "+-")
+        return f"{changed} changed line(s), diff below", lines
+    delta = _list_delta(change.old, change.new)
+    return (delta if delta is not None else f"{_value(change.old)} → {_value(change.new)}"), None
+
+
+# -- markdown --------------------------------------------------------------------------------------------
+
 # A stack created from scratch shows what each new resource will be, so that a reviewer sees the
 # security-relevant inputs (public access, encryption, policies); 30,000 new feedstock resources don't.
 CREATE_DETAILS_UP_TO = 150
@@ -109,44 +186,143 @@ CREATE_DETAILS_UP_TO = 150
 
 def _cell(lines) -> str:
     """Lines as one Markdown table cell: a newline or a `|` in a value would end the cell (or the table)."""
-    return "<br>".join(line.replace("\n", "<br>") for line in lines).replace("|", "\\|")
+    return "<br>".join(line.replace("\r", "").replace("\n", "<br>") for line in lines).replace("|", "\\|")
 
 
-def _inputs_cell(inputs: dict[str, Any]) -> str:
-    # in full: a policy cut short would hide exactly what a reviewer must see
-    return _cell(f"`{key}`: {_value(value, None)}" for key, value in sorted(inputs.items()))
+def _code(text: str) -> str:
+    """Inline code that a backtick in a (hostile) name cannot close early."""
+    ticks = "``" if "`" in text else "`"
+    return f"{ticks} {text} {ticks}" if ticks == "``" else f"`{text}`"
 
 
-def to_markdown(plan: Plan) -> str:
-    lines = [f"**{plan.summary()}**", ""]
-    for refusal in plan.refusals:
-        lines.append(f"> :no_entry: {refusal}")
-    for notice in plan.notices:
-        lines.append(f"> :warning: security: {notice}")
-    if plan.refusals or plan.notices:
-        lines.append("")
-    for d in plan.diffs:
-        if not d.changed:
-            continue
-        lines += [f"### `{d.stack}`: {len(d.creates)} to create, {len(d.updates)} to update, {len(d.deletes)} to delete", ""]
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _counts_phrase(d: StackDiff) -> str:
+    parts = [f"{len(d.of(a))} {a}" for a in ACTIONS if d.of(a)]
+    if d.error:
+        parts.append("FAILED")
+    return ", ".join(parts) or "no changes"
+
+
+def _stack_section(d: StackDiff) -> list[str]:
+    lines = [f"<details><summary><code>{_esc(d.stack)}</code>: {_counts_phrase(d)}</summary>", ""]
+    if d.error:
+        lines += ["**error:**", *fence(_lines(d.error), "text"), ""]
+    if d.diagnostics:
+        lines += ["diagnostics:", *fence([line for diag in d.diagnostics for line in _lines(diag)], "text"), ""]
+    diffs: list[str] = []
+    if d.changed:
         lines += ["| | type | name | details |", "|---|---|---|---|"]
-        show_inputs = len(d.creates) <= CREATE_DETAILS_UP_TO
-        for c in d.creates:
-            cell = _inputs_cell(c.resource.inputs) if show_inputs else ""
-            lines.append(f"| + | {_short_type(c.resource.type)} | `{c.resource.name}` | {cell} |")
-        for c in d.updates:
-            details = []
-            for change in c.changes:
-                delta = _list_delta(change.old, change.new)
-                shown = delta if delta is not None else f"{_value(change.old)} → {_value(change.new)}"
-                details.append(f"`{change.key}`: {shown}")
-            cell = _cell(details)
-            lines.append(f"| ~ | {_short_type(c.resource.type)} | `{c.resource.name}` | {cell} |")
-        for c in d.deletes:
-            lines.append(f"| - | {_short_type(c.resource.type)} | `{c.resource.name}` | |")
+        show_inputs = len(d.creates) + len(d.imports) <= CREATE_DETAILS_UP_TO
+        for c in d.steps:
+            details = _details(c, show_inputs, diffs)
+            lines.append(f"| {SYMBOL[c.action]} | {_cell([_short_type(c.resource.type)])} | {_cell([_code(c.resource.name)])} | {details} |")
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    lines += diffs
+    lines += ["</details>", ""]
+    return lines
 
 
-def to_json_text(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
+def _details(c: ResourceChange, show_inputs: bool, diffs: list[str]) -> str:
+    if c.action in ("create", "import"):
+        if not show_inputs:
+            return ""
+        # in full: a policy cut short would hide exactly what a reviewer must see
+        return _cell(f"`{key}`: {_value(value)}" for key, value in sorted(c.resource.inputs.items()))
+    if c.action == "delete":
+        return ""
+    details = []
+    if c.replace_reasons:
+        details.append("replace: " + ", ".join(f"`{k}`" for k in c.replace_reasons))
+    for change in c.changes:
+        text, lines = _change_text(change)
+        details.append(f"`{change.key}`: {text}")
+        if lines is not None:
+            diffs += [f"{_code(c.resource.name)} `{change.key}`:", "", *fence(lines), ""]
+    return _cell(details)
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines() or [""]
+
+
+def _summary_table(plan: Plan) -> list[str]:
+    header = ["mission", "stacks", "changed", *ACTIONS, "refusals", "errors"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in plan.groups():
+        lines.append("| " + " | ".join(_cell([str(row[k])]) for k in header) + " |")
+    return lines
+
+
+def _markdown(plan: Plan, hint: str | None) -> str:
+    head = [f"**{plan.summary()}**", "", *_summary_table(plan), ""]
+    for refusal in plan.refusals:
+        head.append(f"> :no_entry: {_cell([str(refusal)])}")
+    for notice in plan.notices:
+        head.append(f"> :warning: security: {_cell([notice])}")
+    if plan.refusals or plan.notices:
+        head.append("")
+    shown = [d for d in plan.diffs if d.changed or d.error or d.diagnostics]
+    sections = ["\n".join(_stack_section(d)) for d in shown]
+    return _fit(head, shown, sections, hint)
+
+
+def _fit(head: list[str], shown: list[StackDiff], sections: list[str], hint: str | None) -> str:
+    """Collapse the largest sections to their counts, with a pointer to the full report, until it fits."""
+    pointer = f" ({hint})" if hint else " (the full report: `--format json` or `--format text`)"
+    top = "\n".join(head) + "\n"
+
+    def total() -> int:
+        return len(top) + sum(len(s) + 1 for s in sections)
+
+    if total() > COMMENT_LIMIT:
+        for i in sorted(range(len(sections)), key=lambda i: len(sections[i]), reverse=True):
+            sections[i] = f"- {_code(shown[i].stack)}: {_counts_phrase(shown[i])}: collapsed to fit a comment{pointer}\n"
+            if total() <= COMMENT_LIMIT:
+                break
+    while total() > COMMENT_LIMIT and sections:
+        # even the counts do not fit (thousands of stacks): the rest is one line
+        dropped = 0
+        while sections and total() + 200 > COMMENT_LIMIT:
+            sections.pop()
+            dropped += 1
+        sections.append(f"- and {dropped} more stack(s){pointer}\n")
+        break
+    return (top + "\n".join(sections)).rstrip() + "\n"
+
+
+# -- text ------------------------------------------------------------------------------------------------
+
+
+def _text(plan: Plan) -> str:
+    lines: list[str] = []
+    for d in plan.diffs:
+        if not (d.changed or d.error or d.diagnostics):
+            continue
+        lines.append(f"{d.stack}: {_counts_phrase(d)}")
+        for c in d.steps:
+            name = f"{_short_type(c.resource.type)} {c.resource.name}"
+            if c.action == "replace":
+                lines.append(f"  -/+ {name} (replace: {', '.join(c.replace_reasons) or 'engine'})")
+            elif c.action in ("create", "delete", "import"):
+                lines.append(f"  {SYMBOL[c.action]} {name}")
+            if c.action in ("update", "replace", "drift"):
+                for change in c.changes:
+                    text, diff = _change_text(change)
+                    prefix = f"  {SYMBOL[c.action]} {name}" if c.action != "replace" else "      "
+                    lines.append(f"{prefix} {change.key}: {text.replace(', diff below', '')}")
+                    lines += [f"        {line}" for line in diff or []]
+                if not c.changes and c.action != "replace":
+                    lines.append(f"  {SYMBOL[c.action]} {name}")
+        for diag in d.diagnostics:
+            lines += [f"  warning: {line}" for line in _lines(diag)]
+        if d.error:
+            lines += [f"  error: {line}" for line in _lines(d.error)]
+    for refusal in plan.refusals:
+        lines.append(f"error: {refusal}")
+    for notice in plan.notices:
+        lines.append(f"security notice: {notice}")
+    lines.append(plan.summary())
+    return "\n".join(lines) + "\n"
