@@ -21,7 +21,7 @@ from ..compiler.resources import Resource
 from ..compiler.stacks import StackSpec
 from ..errors import CondainfraError
 from ..plan.diff import StackDiff, diff_stack
-from ..plan.safety import Allowances, Refusal, check
+from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
 from ..redact import redact
 
@@ -106,7 +106,7 @@ class Engine:
             raise CondainfraError(f"stack {spec.name}: cannot read its state: {_last_line(exc)}") from None
         desired = self.project.compile(spec)
         diff = diff_stack(spec.name, deployed, desired)
-        refusals = check([diff], {spec.name: spec.org or spec.name}, {spec.name: deployed}, {spec.name: desired}, allow)
+        refusals = Rails(self.project, allow, {spec.name: desired}).judge(spec.name, spec.org, deployed, desired)
         return diff, refusals
 
     def preview(self, spec: StackSpec, allow: Allowances) -> StackOutcome:

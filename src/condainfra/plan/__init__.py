@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from ..compiler import github as gh
 from ..compiler.resources import Resource
+from ..compiler.sharding import shard_stack_name
 from ..compiler.stacks import StackSpec
 from ..project import Project
 from .baseline import Baseline, load_baseline
 from .diff import diff_stack
 from .notices import runner_notices
 from .report import Plan
-from .safety import Allowances, check
+from .safety import Allowances, Rails
 
 __all__ = ["Allowances", "Plan", "make_plan"]
 
 
-def _org_of(resources: list[Resource]) -> str | None:
-    for r in resources:
-        if r.type == gh.PROVIDER:
-            return r.inputs.get("owner")
+def _org_of(spec: StackSpec | None, name: str, resources: list[Resource]) -> str | None:
+    """The org a stack belongs to: its own declaration says, here or at the baseline. A stack only a
+    saved render knows belongs to its provider's org if its name is one that org's stacks have."""
+    if spec is not None:
+        return spec.org
+    owner = next((r.inputs.get("owner") for r in resources if r.type == gh.PROVIDER), None)
+    shard = name.rsplit("-", 1)[-1]
+    if owner and (name == owner or (shard.isdigit() and name == shard_stack_name(owner, int(shard)))):
+        return owner
     return None
 
 
@@ -41,16 +47,17 @@ def make_plan(
     before = {name: baseline.resources(name, project, after) for name in names}
     label = baseline.label
     diffs = [diff_stack(name, before.get(name, []), after.get(name, [])) for name in names]
-    mission_of = {spec.name: spec.mission for spec in specs}
+    declared = {spec.name: spec for spec in (baseline.project.stacks() if baseline.project else [])}
+    declared.update({spec.name: spec for spec in specs})
     for d in diffs:
-        d.mission = mission_of.get(d.stack, "infra")
-    orgs_of = {spec.name: spec.org for spec in specs if spec.org}
-    for name in names:
-        if name not in orgs_of:
-            org = _org_of(before.get(name, []))
-            if org:
-                orgs_of[name] = org
-    refusals = check(diffs, orgs_of, before, after, allow or Allowances())
+        spec = declared.get(d.stack)
+        d.mission = spec.mission if spec else "infra"
+    rails = Rails(project, allow or Allowances(), after)
+    refusals = [
+        refusal
+        for name in names
+        for refusal in rails.judge(name, _org_of(declared.get(name), name, before[name]), before[name], after.get(name, []))
+    ]
     is_public = _public_in(project)
     notices = [n for name in names for n in runner_notices(before.get(name, []), after.get(name, []), is_public)]
     return Plan(label, diffs, refusals, notices)

@@ -2,18 +2,33 @@
 
 Modelled on what org-as-code tools (peribolos, safe-settings) refuse: mass
 removal of members or teams, losing the last owners, and deleting repositories.
+
+One rule for `plan` (any selection), `preview` and `up`: each stack is judged
+on its own, by what applying its desired state over its current state would
+do to it. Ratios are per stack, because that is what `up` applies: pooling an
+org's 32 feedstock shards with its org stack would let thousands of feedstock
+teams dilute the removal of most of the org's own teams. The org is consulted
+for one thing only: a resource deleted here that the org declares in another
+of its stacks (same type and name) moved between shards and is not lost. Only
+an org's own stacks (the org stack and its feedstock shards) belong to it;
+mirror, dashboard and runners stacks are judged alone, whatever their
+providers' owner.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..compiler import github as gh
 from ..compiler.resources import Resource
-from .diff import StackDiff
+from ..project import Project
 
 REMOVAL_LIMIT = 0.25
 MIN_OWNERS = 2
+
+# The resource kinds the rails count; a deleted one is "gone" unless its org declares it elsewhere.
+_GUARDED = (gh.MEMBERSHIP, gh.TEAM, gh.REPOSITORY)
 
 
 @dataclass(frozen=True)
@@ -30,50 +45,64 @@ class Refusal:
     rule: str
     flag: str
     message: str
+    stack: str = ""
 
     def __str__(self) -> str:
-        return f"refused ({self.org}): {self.message}; pass {self.flag} if this is intended"
+        where = self.org if self.stack in ("", self.org) else f"{self.org}, stack {self.stack}"
+        return f"refused ({where}): {self.message}; pass {self.flag} if this is intended"
 
 
-def check(
-    diffs: list[StackDiff],
-    orgs_of: dict[str, str],
-    before: dict[str, list[Resource]],
-    after: dict[str, list[Resource]],
-    allow: Allowances,
-) -> list[Refusal]:
-    refusals: list[Refusal] = []
-    for org in sorted(set(orgs_of.values())):
-        stacks = [s for s, o in orgs_of.items() if o == org]
-        old = [r for s in stacks for r in before.get(s, [])]
-        new = [r for s in stacks for r in after.get(s, [])]
-        deletes = [c.resource for d in diffs if d.stack in stacks for c in d.deletes]
-        # A resource that reappears under the same type and name elsewhere in the org moved shards.
-        kept = {(r.type, r.name) for r in new}
-        gone = [r for r in deletes if (r.type, r.name) not in kept]
+class Rails:
+    """The rails for one run over ``project`` (its current declaration). ``compiled`` holds the
+    stacks the caller compiled already, so the org's desired state is compiled once, and only
+    when a deletion needs it to tell a move from a loss."""
 
-        refusals += _ratio(org, "member-removal", "--allow-member-removal", "members", gh.MEMBERSHIP, old, gone, allow.member_removal)
-        refusals += _ratio(org, "team-removal", "--allow-team-removal", "teams", gh.TEAM, old, gone, allow.team_removal)
+    def __init__(self, project: Project, allow: Allowances, compiled: Mapping[str, list[Resource]] | None = None):
+        self.project = project
+        self.allow = allow
+        self.compiled = compiled or {}
+        self._declared: dict[str, set[tuple[str, str]]] = {}
 
-        owners_after = _owners(new)
-        org_stack_in_plan = any(r.type == gh.ORG_SETTINGS for r in old + new)
-        if org_stack_in_plan and owners_after < MIN_OWNERS and not allow.few_owners:
-            refusals.append(Refusal(org, "few-owners", "--allow-few-owners", f"the plan leaves {owners_after} owner(s); at least {MIN_OWNERS} are required"))
+    def judge(self, stack: str, org: str | None, before: list[Resource], after: list[Resource]) -> list[Refusal]:
+        """What applying ``after`` over ``before`` does to ``stack``; ``org`` is None for a stack
+        that is no org's own (it is then named by itself and nothing counts as moved into it)."""
+        kept = {(r.type, r.name) for r in after}
+        remaining = {r.urn for r in after}
+        deleted = [r for r in before if r.urn not in remaining and r.type in _GUARDED]
+        gone = [r for r in deleted if (r.type, r.name) not in kept]
+        if gone and org is not None:
+            declared = self._org_declares(org)
+            gone = [r for r in gone if (r.type, r.name) not in declared]
+        label = org or stack
+        refusals = _ratio(label, stack, "member-removal", "--allow-member-removal", "members", gh.MEMBERSHIP, before, gone, self.allow.member_removal)
+        refusals += _ratio(label, stack, "team-removal", "--allow-team-removal", "teams", gh.TEAM, before, gone, self.allow.team_removal)
+
+        if any(r.type == gh.ORG_SETTINGS for r in before + after):  # the stack that holds the org's owners
+            owners = sum(1 for r in after if r.type == gh.MEMBERSHIP and r.inputs.get("role") == "admin")
+            if owners < MIN_OWNERS and not self.allow.few_owners:
+                refusals.append(Refusal(label, "few-owners", "--allow-few-owners", f"the plan leaves {owners} owner(s); at least {MIN_OWNERS} are required", stack))
 
         repos = sorted(r.name for r in gone if r.type == gh.REPOSITORY)
-        if repos and not allow.repo_delete:
+        if repos and not self.allow.repo_delete:
             shown = ", ".join(repos[:10]) + (f" and {len(repos) - 10} more" if len(repos) > 10 else "")
-            refusals.append(Refusal(org, "repo-delete", "--allow-repo-delete", f"the plan deletes {len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} ({shown}); archive feedstocks with `archived: true` instead"))
-    return refusals
+            refusals.append(Refusal(label, "repo-delete", "--allow-repo-delete", f"the plan deletes {len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} ({shown}); archive feedstocks with `archived: true` instead", stack))
+        return refusals
+
+    def _org_declares(self, org: str) -> set[tuple[str, str]]:
+        """(type, name) of every guarded resource the org's stacks declare now."""
+        if org not in self._declared:
+            declared: set[tuple[str, str]] = set()
+            for spec in self.project.stacks():
+                if spec.org == org:
+                    resources = self.compiled[spec.name] if spec.name in self.compiled else self.project.compile(spec)
+                    declared.update((r.type, r.name) for r in resources if r.type in _GUARDED)
+            self._declared[org] = declared
+        return self._declared[org]
 
 
-def _owners(resources: list[Resource]) -> int:
-    return sum(1 for r in resources if r.type == gh.MEMBERSHIP and r.inputs.get("role") == "admin")
-
-
-def _ratio(org, rule, flag, what, type_, old, gone, allowed) -> list[Refusal]:
-    total = sum(1 for r in old if r.type == type_)
+def _ratio(org, stack, rule, flag, what, type_, before, gone, allowed) -> list[Refusal]:
+    total = sum(1 for r in before if r.type == type_)
     removed = sum(1 for r in gone if r.type == type_)
     if allowed or total == 0 or removed / total <= REMOVAL_LIMIT:
         return []
-    return [Refusal(org, rule, flag, f"the plan removes {removed} of {total} {what} ({removed / total:.0%}, more than {REMOVAL_LIMIT:.0%})")]
+    return [Refusal(org, rule, flag, f"the plan removes {removed} of {total} {what} ({removed / total:.0%}, more than {REMOVAL_LIMIT:.0%})", stack)]
