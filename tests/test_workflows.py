@@ -4,10 +4,12 @@ secrets, applies on merge, and no value from config or from a user reaches a she
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,201 @@ def _run_step_at(step: dict, env: dict[str, str], tmp_path: Path) -> list[str]:
     (venv_bin / "condainfra").chmod(0o755)
     subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={**env, "PATH": os.environ["PATH"]}, check=True, capture_output=True)
     return (tmp_path / "argv").read_text().splitlines()
+
+
+# --- comment.yml and drift.yml, run step by step against a recording `gh` ---------------------------------
+
+# Mock: GitHub's CLI and REST API (no GitHub here). It records each call (and the file it sends) and answers
+# from canned JSON, keyed "METHOD repos/..." or "issue list"; `--jq` runs the real jq on the answer.
+FAKE_GH = r'''
+import json, os, subprocess, sys
+args = sys.argv[1:]
+call = {"args": args}
+for flag, key in (("--input", "input"), ("--body-file", "body")):
+    if flag in args:
+        with open(args[args.index(flag) + 1], encoding="utf-8") as f:
+            call[key] = f.read()
+with open(os.environ["FAKE_GH_LOG"], "a") as log:
+    log.write(json.dumps(call) + "\n")
+answers = json.loads(os.environ.get("FAKE_GH_ANSWERS", "{}"))
+if args[0] == "api":
+    method = args[args.index("--method") + 1] if "--method" in args else "GET"
+    key = method + " " + next(a for a in args if a.startswith("repos/"))
+elif args[:2] == ["issue", "list"]:
+    key = "issue list"
+else:
+    sys.exit(0)
+if key not in answers:
+    if key.startswith("GET ") or key == "issue list":
+        sys.exit("HTTP 404: Not Found")
+    sys.exit(0)
+answer = json.dumps(answers[key])
+if "--jq" in args:
+    sys.exit(subprocess.run(["jq", "-r", args[args.index("--jq") + 1]], input=answer, text=True).returncode)
+print(answer)
+'''
+
+GH_REPO = "conda-forge/condainfra"
+PLAN_SHA = "a" * 40
+RUN_URL = "https://github.com/conda-forge/condainfra/actions/runs/42"
+
+
+def _step(workflow: str, job: str, name: str) -> dict:
+    _, parsed = load(workflow)
+    return next(s for s in parsed["jobs"][job]["steps"] if s.get("name") == name)
+
+
+def _run_with_gh(step: dict, env: dict[str, str], cwd: Path, answers: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    assert shutil.which("jq"), "jq is not installed (the workflows use it; GitHub's runners have it)"
+    bin_dir = cwd / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    (bin_dir / "gh").chmod(0o755)
+    log = cwd / "gh-calls.jsonl"
+    full_env = {**env, "FAKE_GH_LOG": str(log), "FAKE_GH_ANSWERS": json.dumps(answers), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=full_env, capture_output=True, text=True, check=False)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return result, calls
+
+
+def _comment(tmp_path: Path, number: str, plan: str = "**Plan: 1 to create**\n", head: str = PLAN_SHA, comments=()):
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "plan" / "pr-number.txt").write_text(number)
+    (tmp_path / "plan" / "plan.md").write_text(plan)
+    env = {"GH_TOKEN": "t", "REPO": GH_REPO, "HEAD_SHA": PLAN_SHA, "RUN_URL": RUN_URL}
+    answers = {f"GET repos/{GH_REPO}/pulls/7": {"number": 7, "head": {"sha": head}}, f"GET repos/{GH_REPO}/issues/7/comments": list(comments)}
+    return _run_with_gh(_step("comment.yml", "comment", "Comment"), env, tmp_path, answers)
+
+
+def _writes(calls: list[dict]) -> list[tuple[str, str]]:
+    return [(c["args"][c["args"].index("--method") + 1], next(a for a in c["args"] if a.startswith("repos/"))) for c in calls if "--method" in c["args"]]
+
+
+def test_the_comment_step_reads_its_values_from_the_triggering_run():
+    env = _step("comment.yml", "comment", "Comment")["env"]
+    assert env["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert env["RUN_URL"] == "${{ github.event.workflow_run.html_url }}"
+
+
+def test_the_plan_is_posted_once_on_the_pull_request_whose_head_made_it(tmp_path):
+    result, calls = _comment(tmp_path, "7\n")
+    assert result.returncode == 0, result.stderr
+    assert calls[0]["args"][:2] == ["api", f"repos/{GH_REPO}/pulls/7"]  # the head is checked before anything is written
+    assert _writes(calls) == [("POST", f"repos/{GH_REPO}/issues/7/comments")]
+    body = json.loads(calls[-1]["input"])["body"]
+    assert body.startswith("<!-- condainfra-plan -->\n**Plan: 1 to create**\n")
+    assert "`plan-report` artifact" in body and RUN_URL in body and PLAN_SHA in body
+
+
+def test_a_plan_made_from_another_commit_is_not_posted(tmp_path):
+    # a fork's artifact naming somebody else's pull request, or a pull request pushed to since
+    result, calls = _comment(tmp_path, "7", head="b" * 40)
+    assert result.returncode == 0
+    assert "::warning::" in result.stdout
+    assert _writes(calls) == []
+
+
+@pytest.mark.parametrize("number", ["", "7; id", "$(id)", "../7", "07", "7\n8", "1e3", "-7", "7 ", "12345678901", "７"])
+def test_a_number_that_is_not_one_is_refused_before_any_call(tmp_path, number):
+    result, calls = _comment(tmp_path, number)
+    assert result.returncode != 0
+    assert calls == []
+    assert number.strip() == "" or number.strip() not in result.stdout + result.stderr  # never echoed
+
+
+def test_our_earlier_comment_is_updated_instead_of_adding_one(tmp_path):
+    comments = [
+        {"id": 11, "user": {"login": "someone"}, "body": "<!-- condainfra-plan -->\nlooks like ours, is not"},
+        {"id": 12, "user": {"login": "github-actions[bot]"}, "body": "another bot comment"},
+        {"id": 13, "user": {"login": "github-actions[bot]"}, "body": "<!-- condainfra-plan -->\nthe old plan"},
+    ]
+    result, calls = _comment(tmp_path, "7", comments=comments)
+    assert result.returncode == 0, result.stderr
+    assert _writes(calls) == [("PATCH", f"repos/{GH_REPO}/issues/comments/13")]
+    (tmp_path / "other").mkdir()
+    _, calls = _comment(tmp_path / "other", "7", comments=comments[:2])  # only comments not ours: a new one
+    assert _writes(calls) == [("POST", f"repos/{GH_REPO}/issues/7/comments")]
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_at_a_line_and_keeps_its_footer(tmp_path):
+    plan = "**Plan**\n" + "".join(f"| row {i} | {'é' * 40} |\n" for i in range(3000))  # about 130 kB
+    result, calls = _comment(tmp_path, "7", plan=plan)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(calls[-1]["input"])["body"]
+    assert len(body) <= 65_536
+    cut = body.split("*(cut to fit a comment)*")[0]
+    assert cut.rstrip("\n").endswith(" |")  # whole lines only
+    assert body.rstrip().endswith(f"of {PLAN_SHA}.")
+
+
+def test_plan_uploads_the_full_report_that_the_comment_points_to():
+    _, workflow = load("plan.yml")
+    steps = workflow["jobs"]["plan"]["steps"]
+    uploads = {s["with"]["name"]: s["with"]["path"] for s in steps if s.get("uses", "").startswith("actions/upload-artifact")}
+    assert set(uploads) == {"plan", "plan-report"}
+    script = next(s["run"] for s in steps if s.get("name") == "Plan")
+    assert "--format text --out plan-report/plan.txt" in script and "--format json --out plan-report/plan.json" in script
+    _, comment = load("comment.yml")
+    assert comment["jobs"]["comment"]["steps"][0]["with"]["name"] == "plan"  # the small artifact only
+
+
+def test_drift_runs_on_a_schedule_with_least_privilege():
+    _, workflow = load("drift.yml")
+    assert "schedule" in workflow[True] and "workflow_dispatch" in workflow[True]
+    assert workflow["permissions"] == {}
+    drift, issue = workflow["jobs"]["drift"], workflow["jobs"]["issue"]
+    assert drift["permissions"] == {"contents": "read", "id-token": "write"}  # the credentials cannot write issues
+    assert issue["permissions"] == {"issues": "write"} and issue["needs"] == "drift"
+    assert "secrets." not in yaml.safe_dump(issue)  # the issue writer holds no secret
+
+
+@pytest.mark.parametrize("code, fails", [(0, False), (2, False), (1, True)])
+def test_the_drift_step_reports_drift_and_fails_on_an_error(tmp_path, code, fails):
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "condainfra").write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > {tmp_path / 'argv'}\nexit {code}\n")
+    (venv_bin / "condainfra").chmod(0o755)
+    output = tmp_path / "github-output"
+    step = _step("drift.yml", "drift", "Drift")
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output)}, capture_output=True, check=False)
+    assert (result.returncode != 0) == fails
+    assert (tmp_path / "argv").read_text().splitlines() == ["drift", "--all", "--format", "markdown", "--out", "drift.md"]
+    assert output.read_text() == f"code={code}\n"
+
+
+def _drift_issue(tmp_path: Path, code: str, open_issues: list[dict]):
+    (tmp_path / "drift").mkdir()
+    (tmp_path / "drift" / "drift.md").write_text("**Drift: 1 change in 1 of 37 stack(s)**\n")
+    env = {"GH_TOKEN": "t", "REPO": GH_REPO, "CODE": code, "RUN_URL": RUN_URL}
+    return _run_with_gh(_step("drift.yml", "issue", "Open, update or close the drift issue"), env, tmp_path, {"issue list": open_issues})
+
+
+def _verbs(calls: list[dict]) -> list[list[str]]:
+    return [c["args"][:3] for c in calls if c["args"][:2] != ["issue", "list"]]
+
+
+def test_drift_opens_one_labelled_issue(tmp_path):
+    result, calls = _drift_issue(tmp_path, "2", [])
+    assert result.returncode == 0, result.stderr
+    listing = calls[0]["args"]
+    assert listing[:2] == ["issue", "list"] and listing[listing.index("--label") + 1] == "drift" and listing[listing.index("--state") + 1] == "open"
+    assert _verbs(calls) == [["label", "create", "drift"], ["issue", "create", "--repo"]]
+    create = calls[-1]
+    assert create["args"][create["args"].index("--label") + 1] == "drift"
+    assert RUN_URL in create["body"] and "**Drift: 1 change in 1 of 37 stack(s)**" in create["body"]
+
+
+def test_drift_updates_the_open_issue(tmp_path):
+    result, calls = _drift_issue(tmp_path, "2", [{"number": 5}])
+    assert result.returncode == 0, result.stderr
+    assert _verbs(calls) == [["issue", "edit", "5"]]
+    assert "**Drift: 1 change" in calls[-1]["body"]
+
+
+def test_no_drift_closes_the_issue(tmp_path):
+    result, calls = _drift_issue(tmp_path, "0", [{"number": 5}])
+    assert result.returncode == 0, result.stderr
+    assert _verbs(calls) == [["issue", "close", "5"]]
+    (tmp_path / "none").mkdir()
+    result, calls = _drift_issue(tmp_path / "none", "0", [])
+    assert result.returncode == 0 and _verbs(calls) == []
