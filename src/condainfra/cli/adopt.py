@@ -1,0 +1,38 @@
+"""`condainfra adopt`: the Pulumi bulk-import file of a stack whose resources already exist (docs/adoption.md)."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import CondainfraError
+
+
+def register(app: typer.Typer) -> None:
+    """Add `adopt` to the main CLI (cli/main.py calls this once)."""
+    from .main import RootOption, load_project
+
+    @app.command(help="Write the Pulumi bulk-import file of a stack (every compiled resource with its documented import ID), "
+                 "for `pulumi import --file`; `condainfra up --adopt` does the import itself. Exit 0, 1 on error.")
+    def adopt(
+        stack: Annotated[str, typer.Option("--stack", help="The stack to adopt (adopt an org's stack before its feedstock shards).")],
+        out: Annotated[Optional[Path], typer.Option(help="Write here (default: STACK.import.json in the current folder).")] = None,
+        root: RootOption = None,
+    ) -> None:
+        from ..plan.adopt import build_import_file
+
+        project = load_project(root)
+        spec = project.stack(stack)
+        if out is None:
+            if spec.name.startswith(".") or "/" in spec.name:
+                raise CondainfraError(f"stack {spec.name!r}: give --out FILE")
+            out = Path(f"{spec.name}.import.json")
+        built = build_import_file(project, spec)
+        built.write(out)
+        for line in built.skipped_lines():
+            typer.echo(line)
+        counts = built.document["counts"]
+        typer.echo(
+            f"wrote {out}: {built.imported} existing resource(s) to import, {counts.get('component', 0)} component(s) and "
+            f"{counts.get('provider', 0)} provider(s) to create with them, {len(built.skipped)} left out (created by the first up)"
+        )
