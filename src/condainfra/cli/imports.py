@@ -36,3 +36,73 @@ def access(
         typer.echo(line, err=line.startswith(("left out", "skipped")))
     written = write_runners_config(project.root, project.orgs, org, report, out)
     typer.echo(f"wrote {len(report.groups)} runner group(s) of {org} to {written}")
+
+
+def _exit_2_on_bad_input(run) -> None:
+    """Bad input (a source or a config file that cannot be read as it should): one message, exit 2."""
+    from ..errors import ConfigError
+    from ..importers.sources import BadSource
+
+    try:
+        run()
+    except ConfigError as exc:
+        typer.echo(f"error: invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except BadSource as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _write(staged, report, org: str) -> None:
+    """Check the staged org as `validate` would, say what it finds, then move the files into place."""
+    issues = staged.check()
+    for line in report.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    if issues:
+        shown = issues[:20]
+        more = f"\n  ... and {len(issues) - len(shown)} more" if len(issues) > len(shown) else ""
+        typer.echo(f"warning: the imported config of {org} does not validate yet ({len(issues)} problem(s)); `condainfra validate` lists them:\n  "
+                   + "\n  ".join(str(i) for i in shown) + more, err=True)
+    staged.commit()
+
+
+RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root.", envvar="CONDAINFRA_ROOT")]
+
+
+@app.command()
+def feedstocks(
+    outputs: Annotated[Path, typer.Option("--outputs", help="feedstock-outputs' outputs/ folder, or a merged {output: [feedstocks]} JSON file.")],
+    maintainers: Annotated[Optional[Path], typer.Option("--maintainers", help="{feedstock: [logins or org/team]} JSON (the recipes' extra.recipe-maintainers).")] = None,
+    org: Annotated[str, typer.Option(help="The org whose feedstocks these are.")] = "conda-forge",
+    root: RootOption = None,
+) -> None:
+    """Feedstock files of stacks/ORG/feedstocks/ from feedstock-outputs and the recipes' maintainers:
+    sorted, one file per first letter, idempotent; hand-written files keep their comments."""
+    from ..config.models import GITHUB_LOGIN
+    from ..importers.feedstocks import SourceReport, feedstock_updates
+    from ..importers.writer import Staged, plan_feedstock_files
+    from ..project import STACKS_DIR, find_root
+
+    def run() -> None:
+        if not GITHUB_LOGIN.fullmatch(org):
+            raise CondainfraError(f"--org {org!r}: not a GitHub org name")
+        project_root = find_root() if root is None else root.resolve()
+        org_dir = project_root / STACKS_DIR / org
+        source = SourceReport()
+        updates = feedstock_updates(outputs, maintainers, source)
+        for line in source.skipped:
+            typer.echo(f"skipped: {line}", err=True)
+        files, report = plan_feedstock_files(org_dir, project_root, updates)
+        if report.kept:
+            typer.echo(f"kept as written: {len(report.kept)} declared feedstock(s) the sources do not name", err=True)
+        empty = sum(1 for u in updates.values() if u.maintainers is None)
+        with Staged(org_dir, project_root) as staged:
+            for name, text in files.items():
+                staged.put(f"feedstocks/{name}", text)
+            _write(staged, report, org)
+        typer.echo(
+            f"{org}: {source.feedstocks} feedstock(s) in the sources ({empty} without known maintainers); "
+            f"{len(report.added)} added, {len(report.changed)} changed, {len(report.files)} file(s) written"
+        )
+
+    _exit_2_on_bad_input(run)

@@ -1,0 +1,108 @@
+"""Feedstocks from the sources conda-forge keeps today: feedstock-outputs and the recipes' maintainers.
+
+* ``--outputs``: the conda-forge/feedstock-outputs repository's ``outputs/`` folder, one JSON file
+  per package output, sharded by its first three characters (``outputs/n/u/m/numpy.json``), each
+  ``{"feedstocks": ["numpy"]}``; or those files merged into one ``{output: [feedstocks]}`` JSON
+  file. Every feedstock named there is a feedstock of the org.
+* ``--maintainers``: ``{feedstock: [logins or org/team]}``, the recipes' ``extra.recipe-maintainers``.
+
+A feedstock without known maintainers is kept with an empty list (or with the maintainers already
+written, which the sources do not contradict). Archived-ness is not in these sources: an entry's
+``archived:`` is kept as written (``import github`` reads it from the repositories).
+
+Names are data: a feedstock name that is not one by the config's rule, or a maintainer that is
+neither a login nor an ``org/team``, is reported and left out, never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config.models import FEEDSTOCK_NAME, GITHUB_LOGIN, TEAM_REFERENCE
+from .sources import BadSource, read_json, shown
+from .writer import FeedstockUpdate, normalised
+
+OUTPUTS_SUFFIX = ".json"
+
+
+@dataclass
+class SourceReport:
+    feedstocks: int = 0
+    with_maintainers: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def skip(self, why: str) -> None:
+        if len(self.skipped) < 1000:  # a hostile source cannot flood the terminal
+            self.skipped.append(why)
+
+
+def _feedstock_list(path: Path, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadSource(f"{path}: {where}: expected a list of feedstock names")
+    return value
+
+
+def read_outputs(path: Path, report: SourceReport) -> set[str]:
+    """The feedstock names that feedstock-outputs lists, from its folder or its merged file."""
+    names: set[str] = set()
+    if path.is_dir():
+        for file in sorted(path.rglob(f"*{OUTPUTS_SUFFIX}")):
+            if file.is_symlink() or not file.is_file():
+                report.skip(f"{file}: not a regular file")
+                continue
+            data = read_json(file)
+            if not isinstance(data, dict) or "feedstocks" not in data:
+                raise BadSource(f"{file}: expected {{\"feedstocks\": [names]}}")
+            names.update(_feedstock_list(file, "feedstocks", data["feedstocks"]))
+    elif path.is_file():
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise BadSource(f"{path}: expected a mapping of output name to feedstock names")
+        for output, feedstocks in data.items():
+            names.update(_feedstock_list(path, shown(output), feedstocks))
+    else:
+        raise BadSource(f"{path}: no such file or folder")
+    valid = set()
+    for name in names:
+        if FEEDSTOCK_NAME.fullmatch(name):
+            valid.add(name)
+        else:
+            report.skip(f"{path}: {shown(name)} is not a feedstock name: left out")
+    return valid
+
+
+def _maintainer_key(value: Any) -> Any:
+    return normalised(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else value
+
+
+def read_maintainers(path: Path, report: SourceReport) -> dict[str, list[str]]:
+    """``{feedstock: [maintainers]}``; a feedstock listed twice must list the same maintainers."""
+    data = read_json(path, same=lambda a, b: _maintainer_key(a) == _maintainer_key(b))
+    if not isinstance(data, dict):
+        raise BadSource(f"{path}: expected a mapping of feedstock name to maintainers")
+    out: dict[str, list[str]] = {}
+    for name, maintainers in data.items():
+        if not isinstance(maintainers, list) or not all(isinstance(m, str) for m in maintainers):
+            raise BadSource(f"{path}: {shown(name)}: expected a list of logins or org/team references")
+        if not FEEDSTOCK_NAME.fullmatch(name):
+            report.skip(f"{path}: {shown(name)} is not a feedstock name: left out")
+            continue
+        kept = []
+        for login in maintainers:
+            if GITHUB_LOGIN.fullmatch(login) or TEAM_REFERENCE.fullmatch(login):
+                kept.append(login)
+            else:
+                report.skip(f"{path}: {name}: {shown(login)} is neither a GitHub login nor an org/team: left out")
+        out[name] = kept
+    return out
+
+
+def feedstock_updates(outputs: Path, maintainers: Path | None, report: SourceReport) -> dict[str, FeedstockUpdate]:
+    """Every feedstock the sources name, with its maintainers where the recipes say them."""
+    names = read_outputs(outputs, report)
+    known = read_maintainers(maintainers, report) if maintainers else {}
+    names |= known.keys()  # a feedstock that has published nothing yet is a feedstock all the same
+    report.feedstocks, report.with_maintainers = len(names), len(known)
+    return {name: FeedstockUpdate(maintainers=known.get(name)) for name in names}

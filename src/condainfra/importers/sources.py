@@ -1,0 +1,74 @@
+"""Reading an import's sources: JSON from elsewhere, checked before anything is believed.
+
+Everything read here is hostile input: a file that is not JSON, or that says one thing twice in
+two ways, is refused with one message naming the file (:class:`BadSource`, exit 2), so that a bot
+running an import never opens a pull request built on half a source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import CondainfraError
+
+
+class BadSource(CondainfraError):
+    """An import source that cannot be read as what it should be: the CLI exits 2."""
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: str, first: Any, second: Any):
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+def shown(value: Any) -> str:
+    """A value from a source as it goes into a message: quoted and escaped, so that a hostile
+    name cannot forge message lines or terminal escapes."""
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _pairs_strict(same: Any):
+    """An object hook that refuses a key given twice, unless ``same(a, b)`` says the two agree."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out and not same(out[key], value):
+                raise DuplicateKey(key, out[key], value)
+            out[key] = value
+        return out
+
+    return hook
+
+
+def key_line(text: str, key: str, occurrence: int = 2) -> int | None:
+    """The line of the ``occurrence``-th ``"key":`` in a JSON text (only used to point at an error)."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    for i, match in enumerate(pattern.finditer(text), 1):
+        if i == occurrence:
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def read_json(path: Path, same: Any = lambda a, b: a == b) -> Any:
+    """A JSON file, whole. A key given twice with values that ``same`` does not accept is refused
+    (JSON parsers silently keep the last one, which would drop half of what the source says)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadSource(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text, object_pairs_hook=_pairs_strict(same))
+    except json.JSONDecodeError as exc:
+        raise BadSource(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except DuplicateKey as dup:
+        line = key_line(text, dup.key)
+        where = f"{path}:{line}" if line else str(path)
+        raise BadSource(f"{where}: {shown(dup.key)} is listed twice, with different values ({shown(dup.first)} and {shown(dup.second)})") from None
+    except RecursionError:
+        raise BadSource(f"{path}: not valid JSON: nested too deeply") from None

@@ -1,0 +1,346 @@
+"""Writing imported feedstocks (and an org.yaml) deterministically, whole or not at all.
+
+File layout. The importer owns *generated* files, one per first character of the feedstock name
+(``a.yaml`` .. ``z.yaml``, ``0-9.yaml``, ``_.yaml``), each starting with :data:`GENERATED_MARK`.
+A name's file depends on the name alone, so a bot that re-runs an import changes only the lines
+of the feedstocks that really changed; entries are sorted by name, maintainers by login (case
+folded), keys of an entry alphabetically, lists in flow style. Rendering the same entries twice
+gives the same bytes.
+
+Any other ``*.yaml`` in ``feedstocks/`` is *hand-written* (the shipped ``core.yaml`` and
+``community.yaml``): an entry that lives there stays there, and is updated in place through a
+ruamel.yaml round trip, which keeps the file's comments and order; a hand-written file is not
+touched at all when none of its entries change. A comment inside a generated file would be lost,
+so the import refuses to run until it is moved (to a hand-written file, or to the entry's PR).
+
+Nothing is removed: a feedstock the sources no longer name keeps its entry (feedstocks are
+archived, never deleted). Keys the importer does not know (``team:``, ``previously:``) are kept.
+
+Writing: every file is rendered into a staging folder beside the target, the staged org is
+loaded with the project's loader, and only then are the changed files moved into place.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from ..config.loader import FEEDSTOCK_DIR, ORG_FILE, load_org
+from ..config.yamlfile import YamlDocument, load_yaml
+from ..errors import ConfigError, ConfigIssue, CondainfraError, display_path
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../../../docs/schemas/feedstocks.schema.json\n"
+GENERATED_MARK = "# Written by `condainfra import`"
+GENERATED_HEADER = SCHEMA_LINE + GENERATED_MARK + ": one file per first letter, sorted; edits to entries are kept, comments are not.\n"
+
+_RESOLVER = yaml.resolver.Resolver()
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
+_BOOL = TypeAdapter(bool)
+
+
+@dataclass
+class FeedstockUpdate:
+    """What a source says about one feedstock; None: the source does not know, keep what is written."""
+
+    maintainers: list[str] | None = None
+    archived: bool | None = None
+
+
+@dataclass
+class WriteReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # declared, not named by the sources: left as written
+    files: list[str] = field(default_factory=list)  # the files whose bytes changed
+    warnings: list[str] = field(default_factory=list)
+
+
+def generated_file(name: str) -> str:
+    first = name[0].lower()
+    if "a" <= first <= "z":
+        return f"{first}.yaml"
+    return "0-9.yaml" if first.isdigit() else "_.yaml"
+
+
+def normalised(maintainers: list[str]) -> list[str]:
+    """Sorted by login (case folded, then as written), each login once: the loader refuses a
+    maintainer listed twice in any case, and a recipe's own order carries no meaning."""
+    seen: set[str] = set()
+    out = []
+    for login in sorted(maintainers, key=lambda m: (m.lower(), m)):
+        if login.lower() not in seen:
+            seen.add(login.lower())
+            out.append(login)
+    return out
+
+
+def _scalar(value: str) -> str:
+    if _PLAIN.fullmatch(value) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str":
+        return value
+    return "'" + value.replace("'", "''") + "'"  # `yes`, `1e3`, `null`: strings to every YAML reader
+
+
+def _flow(items: list[str]) -> str:
+    return "[" + ", ".join(_scalar(i) for i in items) + "]"
+
+
+def render_entry(name: str, value: dict[str, Any]) -> str:
+    """One entry, canonical: ``name: [maintainers]`` when that is all it says, else a block mapping."""
+    extra = {k: v for k, v in value.items() if k != "maintainers" and not (k == "archived" and v is False)}
+    if not extra:
+        return f"{_scalar(name)}: {_flow(value['maintainers'])}\n"
+    lines = [f"{_scalar(name)}:\n"]
+    for key in sorted(value):
+        item = value[key]
+        if key == "archived":
+            if item:
+                lines.append("  archived: true\n")
+        elif isinstance(item, list):
+            lines.append(f"  {_scalar(key)}: {_flow(item)}\n")
+        else:
+            lines.append(f"  {_scalar(key)}: {_scalar(item)}\n")
+    return "".join(lines)
+
+
+def render_generated(entries: dict[str, dict[str, Any]]) -> str:
+    return GENERATED_HEADER + "".join(render_entry(n, entries[n]) for n in sorted(entries))
+
+
+@dataclass
+class _File:
+    name: str
+    text: str
+    doc: YamlDocument
+    generated: bool
+
+
+def _read_feedstock_files(folder: Path, root: Path) -> list[_File]:
+    files = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        shown_as = display_path(path, root)
+        if not path.is_file() or path.is_symlink():
+            raise CondainfraError(f"{shown_as}: not a regular file; the import writes feedstock files itself")
+        doc, issues = load_yaml(path, shown_as, strings_only=True)
+        if doc is None or issues:
+            raise ConfigError(issues)
+        if not isinstance(doc.data, (dict, type(None))) and doc.data != "":
+            raise ConfigError([doc.issue((), "expected a mapping of feedstock name to maintainers")])
+        text = path.read_text(encoding="utf-8")
+        generated = text.startswith(SCHEMA_LINE + GENERATED_MARK) or text.startswith(GENERATED_MARK)
+        files.append(_File(path.name, text, doc, generated))
+    return files
+
+
+def _comment_lines(file: _File) -> list[int]:
+    # names, logins and keys cannot hold '#': any '#' past the header starts a comment
+    header = GENERATED_HEADER.count("\n")
+    return [i for i, line in enumerate(file.text.splitlines(), 1) if i > header and "#" in line]
+
+
+def _entry(doc: YamlDocument, name: str, value: Any) -> dict[str, Any]:
+    """An entry as written, as a mapping with typed ``archived`` (the string-only reader sees text)."""
+    if isinstance(value, list):
+        return {"maintainers": list(value)}
+    if not isinstance(value, dict) or not isinstance(value.get("maintainers", []), list):
+        raise ConfigError([doc.issue((name,), f"{name}: expected a list of maintainers or a mapping with 'maintainers:'")])
+    out = dict(value)
+    out.setdefault("maintainers", [])
+    if "archived" in out:
+        try:
+            out["archived"] = _BOOL.validate_python(out["archived"])
+        except ValidationError:
+            raise ConfigError([doc.issue((name, "archived"), f"{name}.archived: expected true or false")]) from None
+    for key, item in out.items():
+        if key not in ("archived",) and not (isinstance(item, str) or (isinstance(item, list) and all(isinstance(i, str) for i in item))):
+            raise ConfigError([doc.issue((name, key), f"{name}.{key}: the import keeps only names and lists of names here; write it by hand elsewhere")])
+    return out
+
+
+def _apply(entry: dict[str, Any], update: FeedstockUpdate) -> dict[str, Any]:
+    out = dict(entry)
+    if update.maintainers is not None:
+        out["maintainers"] = normalised(update.maintainers)
+    if update.archived is not None:
+        out["archived"] = update.archived
+    return out
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def key(e: dict[str, Any]) -> tuple:
+        rest = {k: v for k, v in e.items() if k not in ("maintainers", "archived")}
+        return normalised(e.get("maintainers", [])), bool(e.get("archived", False)), sorted(rest.items())
+
+    return key(a) == key(b)
+
+
+def plan_feedstock_files(org_dir: Path, root: Path, updates: dict[str, FeedstockUpdate]) -> tuple[dict[str, str | None], WriteReport]:
+    """The new text of every feedstock file the updates change (file name -> text, None: remove
+    it), and a report."""
+    folder = org_dir / FEEDSTOCK_DIR
+    report = WriteReport()
+    files = _read_feedstock_files(folder, root)
+    generated: dict[str, dict[str, dict[str, Any]]] = {}  # file -> name -> entry
+    handwritten: dict[str, dict[str, dict[str, Any]]] = {}  # file -> name -> new entry (changed ones only)
+    where: dict[str, str] = {}
+    for file in files:
+        if file.generated:
+            lines = _comment_lines(file)
+            if lines:
+                raise CondainfraError(
+                    f"{file.doc.path}:{lines[0]}: a comment in a file that `condainfra import` writes would be lost; "
+                    "move it to a hand-written feedstock file (any other name than the letter files) and run the import again"
+                )
+        for name, value in (file.doc.data or {}).items():
+            if name in where:
+                raise ConfigError([file.doc.issue((name,), f"feedstock {name!r} is already declared in {FEEDSTOCK_DIR}/{where[name]}")])
+            where[name] = file.name
+            entry = _entry(file.doc, name, value)
+            new = _apply(entry, updates[name]) if name in updates else entry
+            if name not in updates:
+                report.kept.append(name)
+            elif not _same(entry, new):
+                report.changed.append(name)
+            if file.generated:
+                generated.setdefault(file.name, {})
+                generated.setdefault(generated_file(name), {})[name] = new
+            elif not _same(entry, new):
+                handwritten.setdefault(file.name, {})[name] = new
+    by_name = {f.name: f for f in files}
+    for name in sorted(updates.keys() - where.keys()):
+        report.added.append(name)
+        generated.setdefault(generated_file(name), {})[name] = _apply({"maintainers": []}, updates[name])
+    out: dict[str, str | None] = {}
+    for file_name, entries in generated.items():
+        existing = by_name.get(file_name)
+        if existing is not None and not existing.generated:
+            raise CondainfraError(
+                f"{existing.doc.path}: this hand-written file has the name `condainfra import` gives to the feedstocks starting "
+                f"with {file_name.removesuffix('.yaml')!r}; rename it (its entries stay where they are) and run the import again"
+            )
+        if not entries:  # a letter file whose entries were all misplaced ones, now in their own files
+            out[file_name] = None
+            continue
+        text = render_generated(entries)
+        if existing is None or existing.text != text:
+            out[file_name] = text
+    for file_name, entries in handwritten.items():
+        out[file_name] = _round_trip(by_name[file_name], entries)
+    report.files = sorted(out)
+    return out, report
+
+
+def round_trip_yaml():
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.width = 4096  # never fold a long list of maintainers
+    rt.preserve_quotes = True
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def flow_list(items: list[str]):
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def dump_round_trip(rt, data: Any) -> str:
+    buffer = io.StringIO()
+    rt.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def _round_trip(file: _File, entries: dict[str, dict[str, Any]]) -> str:
+    """A hand-written file with some entries changed, its comments, order and styles kept."""
+    from ruamel.yaml.comments import CommentedMap
+
+    rt = round_trip_yaml()
+    data = rt.load(file.text)
+    for name, entry in entries.items():
+        current = data[name]
+        maintainers = entry["maintainers"]
+        if isinstance(current, list):
+            if not entry.get("archived"):
+                current[:] = maintainers
+                continue
+            current = data[name] = CommentedMap([("maintainers", flow_list(maintainers))])
+        if isinstance(current.get("maintainers"), list):
+            current["maintainers"][:] = maintainers
+        else:
+            current["maintainers"] = flow_list(maintainers)
+        if entry.get("archived"):
+            current["archived"] = True
+        elif "archived" in current:
+            del current["archived"]
+    return dump_round_trip(rt, data)
+
+
+class Staged:
+    """Files rendered into a folder beside the org, checked, then moved into place together.
+
+    The stage is ``stacks/<org>/.import-*/<org>/`` holding a full copy of the org (so that the
+    project's loader, which wants the folder named as the org, checks exactly what would be
+    written); leaving the ``with`` block without :meth:`commit` removes it and changes nothing."""
+
+    def __init__(self, org_dir: Path, root: Path):
+        self.org_dir, self.root = org_dir, root
+        self.changed: dict[str, str] = {}  # path relative to the org folder -> text
+
+    def __enter__(self) -> Staged:
+        if not self.org_dir.is_dir():
+            raise CondainfraError(f"{display_path(self.org_dir, self.root)}: folder does not exist")
+        self._tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=self.org_dir))
+        self.stage = self._tmp / self.org_dir.name
+        (self.stage / FEEDSTOCK_DIR).mkdir(parents=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def put(self, relative: str, text: str | None) -> None:
+        """``text`` None: the file goes."""
+        self.changed[relative] = text
+
+    def check(self) -> list[ConfigIssue]:
+        """Write the whole org into the stage and load it as `validate` would: the problems found,
+        with the paths they will have once written."""
+        for relative, text in self.changed.items():
+            if text is not None:
+                (self.stage / relative).write_text(text, encoding="utf-8")
+        sources = [self.org_dir / ORG_FILE, *sorted((self.org_dir / FEEDSTOCK_DIR).glob("*.yaml"))]
+        for source in sources:
+            relative = source.relative_to(self.org_dir).as_posix()
+            if relative not in self.changed and source.is_file():
+                shutil.copyfile(source, self.stage / relative)
+        if not (self.stage / ORG_FILE).is_file():
+            raise CondainfraError(f"{display_path(self.org_dir / ORG_FILE, self.root)}: not found; declare the org first (or run `condainfra import github`)")
+        _, issues = load_org(self.stage, self.root)
+        staged, real = display_path(self.stage, self.root), display_path(self.org_dir, self.root)
+        self.checked = True
+        return [ConfigIssue(i.path.replace(staged, real, 1), i.line, i.message) for i in issues]
+
+    def commit(self, on_file: Callable[[str], None] = lambda _: None) -> None:
+        """Move the checked files into place: every one is already written, so all that is left
+        to fail is a rename on the same file system."""
+        if not getattr(self, "checked", False):
+            self.check()
+        (self.org_dir / FEEDSTOCK_DIR).mkdir(exist_ok=True)
+        for relative in sorted(self.changed):
+            target = self.org_dir / relative
+            if self.changed[relative] is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(self.stage / relative, target)
+            on_file(relative)

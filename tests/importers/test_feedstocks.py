@@ -1,0 +1,233 @@
+"""`condainfra import feedstocks`: feedstock-outputs and recipe maintainers into feedstock files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from condainfra.config.loader import load_orgs
+from condainfra.importers.writer import GENERATED_MARK, generated_file
+
+HAND_WRITTEN = """\
+# yaml-language-server: $schema=../../../docs/schemas/feedstocks.schema.json
+# Hand-kept: the core tools. This comment must survive an import.
+numpy: [alice, bob]  # numpy's own comment
+old-tool:
+  maintainers: [carol]
+  archived: true
+"""
+
+
+def feedstock_dir(root: Path) -> Path:
+    return root / "stacks" / "acme" / "feedstocks"
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under stacks/, by path: to tell that a refused import wrote nothing."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "stacks").rglob("*")) if p.is_file()}
+
+
+def write_json(path: Path, data) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> tuple[Path, Path]:
+    outputs = write_json(tmp_path / "outputs.json", {
+        "numpy": ["numpy"], "numpy-base": ["numpy"], "zlib": ["zlib"], "libzlib": ["zlib"],
+        "scipy": ["scipy"], "7zip": ["7zip"], "yes": ["yes"], "_private": ["_private"], "Old-Caps": ["Old-Caps"],
+    })
+    maintainers = write_json(tmp_path / "maintainers.json", {
+        "numpy": ["rgommers", "alice", "Bob"], "zlib": ["groutr"], "scipy": ["acme/core", "carol"], "new-thing": ["dave"],
+    })
+    return outputs, maintainers
+
+
+def run_import(cli, root: Path, outputs: Path, maintainers: Path | None = None, *more: str):
+    args = ["import", "feedstocks", "--outputs", str(outputs), "--org", "acme", "--root", str(root), *more]
+    if maintainers is not None:
+        args += ["--maintainers", str(maintainers)]
+    return cli(*args)
+
+
+def test_import_writes_sorted_letter_files_that_the_loader_accepts(cli, minimal, sources):
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 0, result.err
+    files = sorted(p.name for p in feedstock_dir(minimal).iterdir())
+    assert files == ["0-9.yaml", "_.yaml", "n.yaml", "o.yaml", "s.yaml", "y.yaml", "z.yaml"]
+    n = (feedstock_dir(minimal) / "n.yaml").read_text()
+    assert n.splitlines()[1].startswith(GENERATED_MARK)
+    # sorted entries, maintainers sorted case-folded; one without known maintainers kept with []
+    assert n.splitlines()[2:] == ["new-thing: [dave]", "numpy: [alice, Bob, rgommers]"]
+    assert (feedstock_dir(minimal) / "y.yaml").read_text().endswith("'yes': []\n")  # a YAML boolean word stays a string
+    assert "Old-Caps: []" in (feedstock_dir(minimal) / "o.yaml").read_text()
+    org = load_orgs(minimal / "stacks", minimal)["acme"]
+    assert org.feedstocks["numpy"].maintainers == ("alice", "Bob", "rgommers")
+    assert org.feedstocks["scipy"].maintainers == ("acme/core", "carol")
+    assert org.feedstocks["7zip"].maintainers == ()
+    assert org.feedstocks["yes"].maintainers == ()
+    assert set(org.feedstocks) == {"numpy", "zlib", "scipy", "7zip", "yes", "_private", "Old-Caps", "new-thing"}
+    assert "8 feedstock(s) in the sources" in result.out and "8 added" in result.out
+
+
+def test_second_run_is_byte_identical(cli, minimal, sources):
+    assert run_import(cli, minimal, *sources).code == 0
+    first = snapshot(minimal)
+    again = run_import(cli, minimal, *sources)
+    assert again.code == 0 and "0 file(s) written" in again.out
+    assert snapshot(minimal) == first
+
+
+def test_one_change_rewrites_only_its_file(cli, minimal, sources, tmp_path):
+    outputs, maintainers = sources
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    first = snapshot(minimal)
+    data = json.loads(maintainers.read_text())
+    data["zlib"] = ["groutr", "isuruf"]
+    write_json(maintainers, data)
+    result = run_import(cli, minimal, outputs, maintainers)
+    assert result.code == 0 and "1 changed" in result.out
+    after = snapshot(minimal)
+    changed = sorted(k for k in after if after[k] != first.get(k))
+    assert changed == ["stacks/acme/feedstocks/z.yaml"]
+    assert "zlib: [groutr, isuruf]" in after[changed[0]].decode()
+
+
+def test_hand_written_file_keeps_comments_and_entries_and_archived(cli, minimal, sources):
+    (feedstock_dir(minimal) / "core.yaml").write_text(HAND_WRITTEN)
+    outputs, maintainers = sources
+    old_tool = write_json(outputs.parent / "outputs2.json", {**json.loads(outputs.read_text()), "old-tool": ["old-tool"]})
+    assert run_import(cli, minimal, old_tool, maintainers).code == 0
+    text = (feedstock_dir(minimal) / "core.yaml").read_text()
+    # numpy stays where a person put it, updated in place, both comments kept; old-tool untouched
+    # (ruamel keeps the comment on its line; the gap before it may change)
+    expected = HAND_WRITTEN.replace("numpy: [alice, bob]  #", "numpy: [alice, Bob, rgommers] #")
+    assert [" ".join(line.split()) for line in text.splitlines()] == [" ".join(line.split()) for line in expected.splitlines()]
+    assert "numpy" not in (feedstock_dir(minimal) / "n.yaml").read_text()
+    org = load_orgs(minimal / "stacks", minimal)["acme"]
+    assert org.feedstocks["old-tool"].archived is True and org.feedstocks["old-tool"].maintainers == ("carol",)
+
+
+def test_archived_flag_and_unknown_keys_survive_in_generated_files(cli, minimal, sources):
+    outputs, maintainers = sources
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    z = feedstock_dir(minimal) / "z.yaml"
+    z.write_text(z.read_text().replace("zlib: [groutr]", "zlib:\n  maintainers: [groutr]\n  archived: true"))
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    assert z.read_text().endswith("zlib:\n  archived: true\n  maintainers: [groutr]\n")
+    assert load_orgs(minimal / "stacks", minimal)["acme"].feedstocks["zlib"].archived is True
+
+
+def test_feedstock_no_longer_in_the_sources_is_kept(cli, minimal, sources, tmp_path):
+    outputs, maintainers = sources
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    smaller = write_json(tmp_path / "smaller.json", {"numpy": ["numpy"]})
+    result = run_import(cli, minimal, smaller, maintainers)
+    assert result.code == 0
+    assert "kept as written" in result.err
+    assert "zlib" in load_orgs(minimal / "stacks", minimal)["acme"].feedstocks
+
+
+def test_outputs_folder_as_in_feedstock_outputs(cli, minimal, tmp_path):
+    folder = tmp_path / "outputs"
+    for output, feedstocks in {"numpy": ["numpy"], "numpy-base": ["numpy"], "libzlib": ["zlib"], "py": ["py", "pylib"]}.items():
+        shard = folder.joinpath(*[c for c in output if c.isalnum()][:3])
+        shard.mkdir(parents=True, exist_ok=True)
+        write_json(shard / f"{output}.json", {"feedstocks": feedstocks})
+    result = run_import(cli, minimal, folder)
+    assert result.code == 0, result.err
+    assert set(load_orgs(minimal / "stacks", minimal)["acme"].feedstocks) == {"numpy", "zlib", "py", "pylib"}
+
+
+def test_hostile_names_are_left_out_and_reported(cli, minimal, tmp_path):
+    outputs = write_json(tmp_path / "o.json", {"a": ["../../etc/passwd", "ok-name", "bad\nname", "-flag"]})
+    maintainers = write_json(tmp_path / "m.json", {"ok-name": ["alice", "a@b.example", "x/y/z"], "../up": ["alice"]})
+    result = run_import(cli, minimal, outputs, maintainers)
+    assert result.code == 0, result.err
+    assert "'../../etc/passwd' is not a feedstock name" in result.err and "'bad\\nname'" in result.err
+    assert "'a@b.example' is neither a GitHub login" in result.err
+    assert sorted(p.name for p in (minimal / "stacks" / "acme").rglob("*") if p.is_file()) == ["o.yaml", "org.yaml"]
+    assert load_orgs(minimal / "stacks", minimal)["acme"].feedstocks["ok-name"].maintainers == ("alice",)
+
+
+@pytest.mark.parametrize("broken", ["{\"numpy\": [\"numpy\"", "[1, 2]", "{\"numpy\": \"numpy\"}"])
+def test_malformed_outputs_exit_2_naming_the_file_nothing_written(cli, minimal, sources, tmp_path, broken):
+    before = snapshot(minimal)
+    bad = tmp_path / "bad-outputs.json"
+    bad.write_text(broken)
+    result = run_import(cli, minimal, bad, sources[1])
+    assert result.code == 2
+    assert str(bad) in result.err and "Traceback" not in result.err
+    assert snapshot(minimal) == before
+
+
+def test_malformed_file_inside_outputs_folder(cli, minimal, tmp_path):
+    folder = tmp_path / "outputs" / "n" / "u" / "m"
+    folder.mkdir(parents=True)
+    write_json(folder / "numpy.json", {"feedstocks": ["numpy"]})
+    (folder / "numba.json").write_text("{\"feedstocks\": [\"numba\",]}")
+    before = snapshot(minimal)
+    result = run_import(cli, minimal, tmp_path / "outputs")
+    assert result.code == 2 and "numba.json:1: not valid JSON" in result.err
+    assert snapshot(minimal) == before
+
+
+def test_feedstock_listed_twice_with_different_maintainers(cli, minimal, sources, tmp_path):
+    outputs, _ = sources
+    twice = tmp_path / "twice.json"
+    twice.write_text('{\n "numpy": ["alice"],\n "zlib": ["groutr"],\n "numpy": ["mallory"]\n}\n')
+    before = snapshot(minimal)
+    result = run_import(cli, minimal, outputs, twice)
+    assert result.code == 2
+    assert f"{twice}:4: 'numpy' is listed twice, with different values" in result.err
+    assert snapshot(minimal) == before
+    # the same maintainers twice (in another order) say one thing: accepted
+    twice.write_text('{"numpy": ["alice", "bob"], "numpy": ["bob", "alice"]}')
+    assert run_import(cli, minimal, outputs, twice).code == 0
+
+
+def test_comment_in_generated_file_is_refused(cli, minimal, sources):
+    assert run_import(cli, minimal, *sources).code == 0
+    z = feedstock_dir(minimal) / "z.yaml"
+    z.write_text(z.read_text() + "# keep zlib pinned\n")
+    before = snapshot(minimal)
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 1 and "z.yaml:4: a comment in a file that `condainfra import` writes would be lost" in result.err
+    assert snapshot(minimal) == before
+
+
+def test_hand_written_file_with_a_letter_name_is_refused(cli, minimal, sources):
+    (feedstock_dir(minimal) / "z.yaml").write_text("zstd: [alice]\n")
+    before = snapshot(minimal)
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 1 and "hand-written file has the name" in result.err
+    assert snapshot(minimal) == before
+
+
+def test_broken_existing_feedstock_file_exit_2(cli, minimal, sources):
+    (feedstock_dir(minimal) / "core.yaml").write_text("numpy: [alice\n")
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 2 and "core.yaml:" in result.err and "YAML syntax error" in result.err
+
+
+def test_result_that_does_not_validate_is_written_with_a_warning(cli, minimal, tmp_path):
+    # a feedstock whose team slug is the declared team `core`: the import says so, validate refuses
+    outputs = write_json(tmp_path / "o.json", {"core": ["core"]})
+    result = run_import(cli, minimal, outputs)
+    assert result.code == 0
+    assert "does not validate yet (1 problem(s))" in result.err and "c.yaml:3: feedstock 'core'" in result.err
+
+
+def test_no_staging_folder_is_left_behind(cli, minimal, sources, tmp_path):
+    assert run_import(cli, minimal, *sources).code == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert run_import(cli, minimal, bad).code == 2
+    assert not [p for p in (minimal / "stacks" / "acme").iterdir() if p.name.startswith(".import-")]
+
+
+def test_generated_file_layout_depends_on_the_name_only():
+    assert [generated_file(n) for n in ("numpy", "Numpy", "7zip", "_x", "zlib")] == ["n.yaml", "n.yaml", "0-9.yaml", "_.yaml", "z.yaml"]
