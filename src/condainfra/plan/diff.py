@@ -35,10 +35,13 @@ class ResourceChange:
     resource: Resource
     changes: list[Change] = field(default_factory=list)
     replace_reasons: list[str] = field(default_factory=list)  # the keys that force a replacement
+    renamed_from: str | None = None  # the deployed URN this resource takes over through an alias (a rename)
 
     def to_json(self) -> dict[str, Any]:
         r = self.resource
         out: dict[str, Any] = {"action": self.action, "urn": r.urn, "type": r.type, "name": r.name}
+        if self.renamed_from:
+            out["renamed_from"] = self.renamed_from
         if self.action in ("update", "replace", "drift"):
             out["changes"] = [{"key": c.key, "old": mask(c.old), "new": mask(c.new)} for c in self.changes]
         elif self.action in ("create", "import"):
@@ -91,22 +94,42 @@ def _input_changes(old: Resource, new: Resource) -> list[Change]:
     return changes
 
 
+def _renamed(resource: Resource, before: dict[str, Resource], after: dict[str, Resource], taken: set[str]) -> Resource | None:
+    """The deployed resource that ``resource`` renames: the first of its aliases (full old URNs, from
+    `previously:`) that is deployed and no longer desired under its own URN. Pulumi then updates it in
+    place; without the alias it would delete it and create a new one, losing its members and history."""
+    for alias in getattr(resource, "aliases", ()):
+        if alias in before and alias not in after and alias not in taken:
+            return before[alias]
+    return None
+
+
 def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDiff:
     result = StackDiff(stack)
     before = {r.urn: r for r in old}
     after = {r.urn: r for r in new}
+    renamed: set[str] = set()  # deployed URNs taken over by a rename: neither deleted nor renamed twice
     for urn, resource in after.items():
         previous = before.get(urn)
         if previous is resource:
             continue  # reused from the other side's compile: nothing can differ
         if previous is None:
-            result.creates.append(ResourceChange("create", resource))
+            previous = _renamed(resource, before, after, renamed) if before else None
+            if previous is None:
+                result.creates.append(ResourceChange("create", resource))
+                continue
+            renamed.add(previous.urn)
+            changes = [Change("(name)", previous.name, resource.name)] if previous.name != resource.name else []
+            if previous.parent != resource.parent:
+                changes.append(Change("(parent)", previous.parent, resource.parent))
+            changes += _input_changes(previous, resource)
+            result.updates.append(ResourceChange("update", resource, changes, renamed_from=previous.urn))
         elif previous.inputs != resource.inputs or previous.protect != resource.protect or previous.provider != resource.provider:
             changes = _input_changes(previous, resource)
             if changes:
                 result.updates.append(ResourceChange("update", resource, changes))
     # Children are deleted before their parents, as the engine does.
     for urn in reversed(list(before)):
-        if urn not in after:
+        if urn not in after and urn not in renamed:
             result.deletes.append(ResourceChange("delete", before[urn]))
     return result
