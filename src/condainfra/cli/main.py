@@ -203,50 +203,11 @@ def schema(
     typer.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
-def _engine_run(action: str, stack: list[str] | None, every: bool, root: Path | None, allow=None) -> None:
-    from ..engine.automation import Engine
+from .engine import register as _register_engine_commands  # noqa: E402 (needs the options above)
 
-    project = load_project(root)
-    specs = select_stacks(project, stack, every)
-    engine = Engine(project, on_output=lambda line: typer.echo(line.rstrip("\n")))
-    failed = changed = False
-    for spec in specs:
-        typer.echo(f"== {action} {spec.name}")
-        outcome = engine.drift(spec) if action == "drift" else getattr(engine, action)(spec, allow)
-        for refusal in outcome.refusals:
-            typer.echo(f"error: {spec.name}: {refusal}", err=True)
-        if outcome.error:
-            typer.echo(f"error: {spec.name}: {outcome.error}", err=True)
-        failed |= bool(outcome.refusals or outcome.error)
-        changed |= outcome.changed
-        summary = ", ".join(f"{n} {op}" for op, n in sorted(outcome.changes.items()) if op != "same") or "no changes"
-        typer.echo(f"{spec.name}: {summary}")
-    if failed:
-        raise typer.Exit(1)
-    if action in ("preview", "drift") and changed:
-        raise typer.Exit(2)
-
-
-def _guarded(action: str):
-    """preview and up take the same options: the stacks and the safety-rail allowances."""
-
-    @with_allowances
-    def command(stack: StackOption = None, every: AllOption = False, root: RootOption = None, allow: Any = None) -> None:
-        _engine_run(action, stack, every, root, allow)
-
-    return command
-
-
-app.command("preview", help="`pulumi preview` of each stack, after the safety rails checked its deployed state. "
-            "Exit 0 no changes, 2 changes, 1 error or refused. Needs the Pulumi CLI and credentials.")(_guarded("preview"))
-app.command("up", help="Apply each stack with `pulumi up`; a stack refused by the safety rails is not touched. "
-            "Needs the Pulumi CLI and credentials.")(_guarded("up"))
-
-
-@app.command()
-def drift(stack: StackOption = None, every: AllOption = False, root: RootOption = None) -> None:
-    """What changed outside condainfra (a refresh preview). Exit 0 none, 2 drift, 1 error. Needs credentials."""
-    _engine_run("drift", stack, every, root)
+_register_engine_commands(app)
+from .adopt import register as _register_adopt_command  # noqa: E402
+_register_adopt_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:

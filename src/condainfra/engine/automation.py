@@ -1,43 +1,55 @@
 """preview, up and drift through Pulumi's Automation API, guarded by the same rails as `plan`.
 
-Each command selects (or creates) the stack in a LocalWorkspace rooted at the
-project, so the Pulumi CLI runs the program named in Pulumi.yaml. Before
-`preview` and `up`, the stack's current state is exported and diffed against
-the compiled resources: the safety rails then judge what the engine is about
-to do, not what git says.
+Each stack gets its own LocalWorkspace rooted at the project, so the Pulumi CLI runs the program
+named in Pulumi.yaml with the stack's config from stacks/Pulumi.<stack>.yaml. Before `preview`
+and `up`, the stack's current state is exported and diffed against the compiled resources: the
+safety rails then judge what the engine is about to do, not what git says. The report is built
+from the engine's own events (engine/events.py), never from its text output.
 
-Not exercised on the development machines (no Pulumi CLI there): a real
-engine run. Contract tests drive this module against a recording fake
-`pulumi` executable that answers as the CLI documents.
+Only `up` and `init` create a stack; `preview`, `drift`, `outputs` and `secrets` select an
+existing one, so a typo in a stack name is an error, not a new empty stack.
+
+Not exercised on the development machines (no Pulumi CLI there): a real engine run. Contract
+tests drive this module against a recording fake `pulumi` executable that answers as the CLI
+documents (docs/operations.md says what they do not cover).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from ..compiler.resources import Resource
 from ..compiler.stacks import StackSpec
 from ..errors import CondainfraError
-from ..plan.diff import StackDiff, diff_stack
+from ..plan.diff import MASK, StackDiff, diff_stack
 from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
 from ..redact import redact
+from .backend import Backend, needs_passphrase, passphrase_env
+from .events import ROOT_STACK, EventCollector
 
-ROOT_STACK = "pulumi:pulumi:Stack"
+KINDS = ("preview", "up", "drift")
 
 
 @dataclass
-class StackOutcome:
-    stack: str
-    changes: dict[str, int] = field(default_factory=dict)
+class StackRun:
+    """One stack's part of a run: its report (steps, error, diagnostics) and the rails' refusals."""
+
+    diff: StackDiff
     refusals: list[Refusal] = field(default_factory=list)
-    error: str | None = None
+    notices: list[str] = field(default_factory=list)
 
     @property
-    def changed(self) -> bool:
-        return any(count for op, count in self.changes.items() if op != "same")
+    def failed(self) -> bool:
+        return bool(self.refusals or self.diff.error)
 
 
 def _scrub(value: Any) -> Any:
@@ -72,83 +84,195 @@ def state_resources(deployment: dict[str, Any] | None) -> list[Resource]:
 
 
 class Engine:
-    """Runs the Pulumi CLI for one project checkout."""
+    """Runs the Pulumi CLI for one project checkout against one backend; safe to share between threads."""
 
-    def __init__(self, project: Project, on_output: Callable[[str], None] | None = None):
+    def __init__(self, project: Project, backend: Backend):
         self.project = project
-        self.on_output = on_output or (lambda line: None)
+        self.backend = backend
         self.pulumi_command = shutil.which("pulumi")
         if not self.pulumi_command:
             raise CondainfraError(
-                "the Pulumi CLI is not installed (needed by preview, up and drift); "
+                "the Pulumi CLI is not installed (needed by preview, up, drift, init, outputs and secrets); "
                 "`condainfra plan` works without it"
             )
+        backend.ensure()
+        self.env = {"PULUMI_BACKEND_URL": backend.url}
+        self._command = None
+        self._lock = threading.Lock()
+        self._unlocked = False
 
-    def _stack(self, spec: StackSpec):
+    def unlock_secrets(self, stacks: list[str]) -> None:
+        """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it."""
+        if not self._unlocked and needs_passphrase(self.project, stacks, self.backend):
+            self.env.update(passphrase_env())
+        self._unlocked = True
+
+    # -- workspaces and stacks ------------------------------------------------------------------------
+
+    def _pulumi(self):
         from pulumi import automation as auto
 
-        try:
-            command = auto.PulumiCommand()  # `pulumi` from PATH
-            workspace = auto.LocalWorkspace(work_dir=str(self.project.root), pulumi_command=command)
-            return auto.Stack.create_or_select(spec.name, workspace)
-        except auto.CommandError as exc:
-            raise CondainfraError(f"stack {spec.name}: pulumi could not select the stack: {_last_line(exc)}") from None
-        except (OSError, ValueError) as exc:
-            raise CondainfraError(f"stack {spec.name}: cannot run {self.pulumi_command}: {exc}") from None
+        with self._lock:  # one `pulumi version` per run, not one per stack
+            if self._command is None:
+                try:
+                    self._command = auto.PulumiCommand()  # `pulumi` from PATH
+                except (OSError, ValueError, auto.CommandError) as exc:
+                    raise CondainfraError(f"cannot run {self.pulumi_command}: {self._clean(exc)}") from None
+            return self._command
 
-    def guard(self, spec: StackSpec, stack, allow: Allowances) -> tuple[StackDiff, list[Refusal]]:
+    def _workspace(self):
+        from pulumi import automation as auto
+
+        return auto.LocalWorkspace(
+            work_dir=str(self.project.root),
+            pulumi_command=self._pulumi(),
+            env_vars=dict(self.env),
+            secrets_provider=self.backend.secrets_provider,
+        )
+
+    def stack(self, name: str, create: bool = False):
+        """The stack, selected; created only when ``create`` (up and init)."""
+        from pulumi import automation as auto
+
+        workspace = self._workspace()
+        try:
+            if create:
+                return auto.Stack.create_or_select(name, workspace)
+            return auto.Stack.select(name, workspace)
+        except auto.StackNotFoundError:
+            raise CondainfraError(
+                f"stack {name} does not exist in {self.backend.shown}: "
+                f"run `condainfra init --stack {name}` or `condainfra up --stack {name}` first"
+            ) from None
+        except auto.CommandError as exc:
+            raise CondainfraError(f"stack {name}: pulumi could not select the stack: {self._clean(exc)}") from None
+
+    def _clean(self, exc: Exception) -> str:
+        return self.backend.scrub(_last_line(exc))
+
+    # -- the rails ------------------------------------------------------------------------------------
+
+    def guard(self, spec: StackSpec, stack, allow: Allowances, compiled: dict[str, list[Resource]]) -> tuple[StackDiff, list[Refusal], list[Resource]]:
         """Diff the compiled stack against its deployed state and apply the safety rails."""
         from pulumi import automation as auto
 
         try:
             deployed = state_resources(stack.export_stack().deployment)
         except auto.CommandError as exc:
-            raise CondainfraError(f"stack {spec.name}: cannot read its state: {_last_line(exc)}") from None
-        desired = self.project.compile(spec)
+            raise CondainfraError(f"stack {spec.name}: cannot read its state: {self._clean(exc)}") from None
+        desired = compiled[spec.name] if spec.name in compiled else self.project.compile(spec)
         diff = diff_stack(spec.name, deployed, desired)
-        refusals = Rails(self.project, allow, {spec.name: desired}).judge(spec.name, spec.org, deployed, desired)
-        return diff, refusals
+        diff.mission = spec.mission
+        refusals = Rails(self.project, allow, compiled).judge(spec.name, spec.org, deployed, desired)
+        return diff, refusals, deployed
 
-    def preview(self, spec: StackSpec, allow: Allowances) -> StackOutcome:
+    # -- one stack ------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        kind: str,
+        spec: StackSpec,
+        allow: Allowances,
+        compiled: dict[str, list[Resource]] | None = None,
+        on_step: Callable[[str], None] | None = None,
+        adopt: bool = False,
+    ) -> StackRun:
+        """preview, up or drift of one stack; an engine failure is the stack's error, not an exception."""
         from pulumi import automation as auto
 
-        stack = self._stack(spec)
-        _, refusals = self.guard(spec, stack, allow)
+        compiled = compiled if compiled is not None else {}
+        events = EventCollector(spec.name, spec.mission, kind, on_step, self.backend.scrub)
+        refusals: list[Refusal] = []
+        notices: list[str] = []
         try:
-            result = stack.preview(diff=True, color="never", on_output=self.on_output)
+            stack = self.stack(spec.name, create=kind == "up")
+            if kind == "drift":
+                stack.preview_refresh(color="never", on_event=events)
+            else:
+                planned, refusals, deployed = self.guard(spec, stack, allow, compiled)
+                if kind == "up" and refusals:
+                    return StackRun(planned, refusals)  # not touched: the report shows what it would have done
+                if kind == "preview":
+                    stack.preview(diff=True, color="never", on_event=events)
+                else:
+                    if adopt:
+                        notices.append(self._adopt(spec, stack, deployed))
+                    stack.up(color="never", on_event=events, show_secrets=False)
+        except CondainfraError as exc:
+            return StackRun(events.diff(error=self.backend.scrub(str(exc))))
         except auto.CommandError as exc:
-            return StackOutcome(spec.name, refusals=refusals, error=_last_line(exc))
-        return StackOutcome(spec.name, dict(result.change_summary), refusals)
+            return StackRun(events.diff(error=self._clean(exc)), refusals)
+        return StackRun(events.diff(), refusals, notices)
 
-    def up(self, spec: StackSpec, allow: Allowances) -> StackOutcome:
+    def _adopt(self, spec: StackSpec, stack, deployed: list[Resource]) -> str:
+        """Import every compiled resource that already exists upstream, before the stack's first apply."""
         from pulumi import automation as auto
 
-        stack = self._stack(spec)
-        _, refusals = self.guard(spec, stack, allow)
-        if refusals:
-            return StackOutcome(spec.name, refusals=refusals)
-        try:
-            result = stack.up(color="never", on_output=self.on_output, show_secrets=False)
-        except auto.CommandError as exc:
-            return StackOutcome(spec.name, error=_last_line(exc))
-        return StackOutcome(spec.name, dict(result.summary.resource_changes or {}))
+        from ..plan.adopt import write_import_file
 
-    def drift(self, spec: StackSpec) -> StackOutcome:
-        """What a refresh would change: the live org against the recorded state."""
+        if deployed:
+            return f"{spec.name}: --adopt skipped, the stack already has {len(deployed)} resource(s) in its state"
+        with tempfile.TemporaryDirectory(prefix="condainfra-adopt-") as folder:
+            path = Path(folder) / f"{spec.name}.import.json"
+            count = write_import_file(self.project, spec, path)
+            document = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            # the program decides `protect` on the next up; the CLI's default (protect all) would diff
+            stack.import_resources(
+                resources=document["resources"], name_table=document.get("nameTable"), protect=False, generate_code=False, show_secrets=False
+            )
+        except auto.CommandError as exc:
+            raise CondainfraError(f"stack {spec.name}: the import of {count} resource(s) failed: {self._clean(exc)}") from None
+        return f"{spec.name}: imported {count} existing resource(s) before the first apply"
+
+    # -- stack management -----------------------------------------------------------------------------
+
+    def init(self, spec: StackSpec) -> bool:
+        """Create the stack (with the backend's secrets provider); False if it existed already."""
         from pulumi import automation as auto
 
-        stack = self._stack(spec)
+        workspace = self._workspace()
         try:
-            result = stack.preview_refresh(color="never", on_output=self.on_output)
+            auto.Stack.create(spec.name, workspace)
+        except auto.StackAlreadyExistsError:
+            return False
         except auto.CommandError as exc:
-            return StackOutcome(spec.name, error=_last_line(exc))
-        return StackOutcome(spec.name, dict(result.change_summary))
+            raise CondainfraError(f"stack {spec.name}: pulumi could not create the stack: {self._clean(exc)}") from None
+        return True
+
+    def set_secret(self, spec: StackSpec, name: str, value: str) -> None:
+        """`pulumi config set --secret NAME` with the value on the CLI's standard input.
+
+        The SDK's Stack.set_config passes the value as an argument (visible in the process table
+        and in audit logs); the CLI reads the value from stdin when none is given, so this one
+        command is run directly, with the workspace's own command and environment."""
+        self.stack(spec.name)  # an existing stack only, with the usual message if it is missing
+        command = self._pulumi()
+        args = [command.command, "--non-interactive", "config", "set", name, "--secret", "--stack", spec.name]
+        env = {**os.environ, **self.env, "PULUMI_AUTOMATION_API": "true"}
+        try:
+            done = subprocess.run(args, input=value, cwd=self.project.root, env=env, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise CondainfraError(f"cannot run {command.command}: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            text = done.stderr.replace(value, MASK) if value else done.stderr
+            raise CondainfraError(f"stack {spec.name}: pulumi could not set {name}: {self.backend.scrub(_last_line(text))}")
+
+    def outputs(self, spec: StackSpec, show_secrets: bool = False) -> dict[str, Any]:
+        from pulumi import automation as auto
+
+        stack = self.stack(spec.name)
+        try:
+            values = stack.outputs()
+        except auto.CommandError as exc:
+            raise CondainfraError(f"stack {spec.name}: cannot read its outputs: {self._clean(exc)}") from None
+        return {key: (out.value if show_secrets or not out.secret else MASK) for key, out in sorted(values.items())}
 
 
-def _last_line(exc: Exception) -> str:
+def _last_line(exc: Exception | str) -> str:
     """The CLI's own last word: a CommandError's text is the whole result, code and stdout included."""
     text = str(exc)
     if "stderr:" in text:
         text = text.split("stderr:", 1)[1]
     lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else type(exc).__name__
+    return lines[-1].strip() if lines else "the command failed without a message"
