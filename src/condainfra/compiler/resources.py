@@ -50,6 +50,10 @@ class Resource:
     provider: str | None = None
     protect: bool = False
     custom: bool = True
+    # the FULL URNs this resource had under earlier names (`previously:`): the engine moves it, no replace
+    aliases: tuple[str, ...] = ()
+    # inputs (engine-side names) the config does not manage: after an import, GitHub's value stays
+    ignore_changes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -61,6 +65,10 @@ class Resource:
             out["protect"] = True
         if not self.custom:
             out["custom"] = False
+        if self.aliases:
+            out["aliases"] = list(self.aliases)
+        if self.ignore_changes:
+            out["ignoreChanges"] = list(self.ignore_changes)
         return out
 
     @classmethod
@@ -75,6 +83,8 @@ class Resource:
             provider=data.get("provider"),
             protect=bool(data.get("protect", False)),
             custom=bool(data.get("custom", True)),
+            aliases=tuple(data.get("aliases", ())),
+            ignore_changes=tuple(data.get("ignoreChanges", ())),
         )
 
 
@@ -95,6 +105,11 @@ class StackBuilder:
     def __post_init__(self) -> None:
         self._prefix = f"urn:pulumi:{self.stack}::{self.project}::"
 
+    def urn_of(self, type_: str, name: str, parent: Resource | None = None) -> str:
+        """The URN a resource of this type and name under ``parent`` has (or had: an alias's old URN)."""
+        qualified = f"{self._qualified[parent.urn]}${type_}" if parent else type_
+        return f"{self._prefix}{qualified}::{name}"
+
     def adopt(self, resources: list[Resource]) -> None:
         """Take resources compiled elsewhere for the same stack (identical inputs give identical resources)."""
         for resource in resources:
@@ -114,6 +129,8 @@ class StackBuilder:
         provider: Resource | None = None,
         protect: bool = False,
         custom: bool = True,
+        aliases: tuple[str, ...] = (),
+        ignore_changes: tuple[str, ...] = (),
     ) -> Resource:
         # called ~200,000 times for conda-forge: positional construction, one prefix string
         qualified = f"{self._qualified[parent.urn]}${type_}" if parent else type_
@@ -131,6 +148,8 @@ class StackBuilder:
             provider.urn if provider else None,
             protect,
             custom,
+            aliases,
+            ignore_changes,
         )
         self.resources.append(resource)
         return resource

@@ -117,6 +117,9 @@ class BuildContext:
             depends_on=[self.created[urn] for urn in spec.dependencies] or None,
             provider=self.created[spec.provider] if spec.provider else None,
             protect=spec.protect or None,
+            # full old URNs: the SDK sends a string alias to the engine as is
+            aliases=list(spec.aliases) or None,
+            ignore_changes=[snake(k) for k in spec.ignore_changes] or None,
         )
 
     def build(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.Resource:
