@@ -106,3 +106,97 @@ def feedstocks(
         )
 
     _exit_2_on_bad_input(run)
+
+
+class _Progress:
+    """A bar of GitHub requests on a terminal (rich), nothing elsewhere; what is said goes to stderr
+    either way, above the bar when there is one."""
+
+    def __init__(self, interactive: bool):
+        self.bar = None
+        if interactive:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("GitHub requests"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task("requests", total=None)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(line, markup=False, highlight=False)
+        else:
+            typer.echo(line, err=True)
+
+    def total(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=n)
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+
+@app.command()
+def github(
+    org: Annotated[str, typer.Option("--org", help="The GitHub org to read.")],
+    api_url: Annotated[str, typer.Option("--api-url", help="The GitHub REST API (GitHub Enterprise, or a stand-in for tests).")] = "https://api.github.com",
+    jobs: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight at once.")] = 4,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask for every answer in full (no ETag cache under .condainfra/cache).")] = False,
+    root: RootOption = None,
+) -> None:
+    """org.yaml and feedstock files from a live org, through the GitHub REST API (token from
+    GITHUB_TOKEN). Comments and keys it does not read are kept; secret values are never read."""
+    import asyncio
+    import os
+    import sys
+
+    from ..config.models import GITHUB_LOGIN
+    from ..importers.github import existing_org_text, fetch
+    from ..importers.github_api import CACHE_DIR, GitHubClient
+    from ..importers.writer import Staged, plan_feedstock_files
+    from ..project import STACKS_DIR, find_root
+
+    def run() -> None:
+        if not GITHUB_LOGIN.fullmatch(org):
+            raise CondainfraError(f"--org {org!r}: not a GitHub org name")
+        project_root = find_root() if root is None else root.resolve()
+        org_dir = project_root / STACKS_DIR / org
+        token = os.environ.get("GITHUB_TOKEN") or None
+        if token is None:
+            typer.echo("warning: GITHUB_TOKEN is not set: reading without a token (60 requests an hour, public data only)", err=True)
+        existing = existing_org_text(org_dir)
+        with _Progress(sys.stderr.isatty()) as progress:
+            client = GitHubClient(api_url, token, None if no_cache else project_root / CACHE_DIR, progress.say, progress.advance, jobs)
+
+            async def read():
+                async with client:
+                    return await fetch(client, org, existing, progress.total)
+
+            imported = asyncio.run(read())
+        files, report = plan_feedstock_files(org_dir, project_root, imported.feedstocks)
+        report.warnings += imported.warnings
+        for what in imported.removed:
+            typer.echo(f"removed: {what} (no longer in the org on GitHub)", err=True)
+        with Staged(org_dir, project_root) as staged:
+            if imported.org_yaml != existing:
+                staged.put("org.yaml", imported.org_yaml)
+            for name, text in files.items():
+                staged.put(f"feedstocks/{name}", text)
+            _write(staged, report, org)
+            written = len(staged.changed)
+        c = client.counters
+        typer.echo(
+            f"{org}: {len(imported.feedstocks)} feedstock(s) ({len(report.added)} added, {len(report.changed)} changed); "
+            f"{written} file(s) written; {c.requests} request(s), {c.not_modified} unchanged (304), {c.waits} rate-limit wait(s)"
+        )
+
+    _exit_2_on_bad_input(run)

@@ -11,7 +11,7 @@ written, which the sources do not contradict). Archived-ness is not in these sou
 ``archived:`` is kept as written (``import github`` reads it from the repositories).
 
 Names are data: a feedstock name that is not one by the config's rule, or a maintainer that is
-neither a login nor an ``org/team``, is reported and left out, never written.
+not one by the config's rule (a login, an ``org/team``), is reported and left out, never written.
 """
 
 from __future__ import annotations
@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config.models import FEEDSTOCK_NAME, GITHUB_LOGIN, TEAM_REFERENCE
+from pydantic import TypeAdapter, ValidationError
+
+from ..config.models import FEEDSTOCK_NAME, Maintainer
 from .sources import BadSource, read_json, shown
 from .writer import FeedstockUpdate, normalised
 
 OUTPUTS_SUFFIX = ".json"
+_MAINTAINER = TypeAdapter(Maintainer)  # the config's own rule for a maintainer, whatever it accepts
+
+
+def _is_maintainer(value: str) -> bool:
+    try:
+        _MAINTAINER.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -91,10 +102,10 @@ def read_maintainers(path: Path, report: SourceReport) -> dict[str, list[str]]:
             continue
         kept = []
         for login in maintainers:
-            if GITHUB_LOGIN.fullmatch(login) or TEAM_REFERENCE.fullmatch(login):
+            if _is_maintainer(login):
                 kept.append(login)
             else:
-                report.skip(f"{path}: {name}: {shown(login)} is neither a GitHub login nor an org/team: left out")
+                report.skip(f"{path}: {name}: {shown(login)} is not a maintainer by the config's rule (a login, an org/team): left out")
         out[name] = kept
     return out
 

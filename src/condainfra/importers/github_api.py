@@ -1,0 +1,238 @@
+"""A small reader of the GitHub REST API, for `condainfra import github`.
+
+* The token comes from ``GITHUB_TOKEN`` and goes only to the API's own host: a ``Link`` header
+  that points elsewhere is refused, so a hostile server cannot collect it.
+* Lists follow ``Link: <...>; rel="next"`` until there is none.
+* Every answer is cached on disk under ``.condainfra/cache/github/`` with its ``ETag`` (URL, ETag
+  and body only, never a request header), and asked again with ``If-None-Match``: a ``304`` costs
+  nothing of the rate limit, so a second import of a 29,000-repository org is cheap.
+* Rate limits: a ``403``/``429`` with ``x-ratelimit-remaining: 0`` waits until
+  ``x-ratelimit-reset``; one with ``retry-after`` waits that long; a secondary limit without either
+  waits a minute, then longer. Each wait is said on stderr before it starts.
+* 5xx answers and dropped connections are retried by the mirror's retry policy; when it gives up
+  the import stops with one message, before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from ..errors import CondainfraError
+from ..mirror.retry import RetryableStatus, raise_if_retryable, retrying
+from ..output import write_atomic
+
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+CACHE_DIR = Path(".condainfra") / "cache" / "github"
+RATE_LIMIT_STATUSES = (403, 429)
+SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute" when it gives no time
+MAX_WAIT = 3700.0  # the primary limit resets within the hour
+ATTEMPTS = 5
+
+
+class GitHubError(CondainfraError):
+    """An answer the import cannot go on without; ``status`` says which."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    not_modified: int = 0
+    waits: int = 0
+
+
+class ETagCache:
+    """Answers by URL: ``{"url", "etag", "body"}`` files, named by the URL's hash."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def _path(self, url: str) -> Path:
+        assert self.folder is not None
+        return self.folder / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        if self.folder is None:
+            return None
+        try:
+            entry = json.loads(self._path(url).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # no entry, or a damaged one: ask GitHub for the whole answer
+        return entry if isinstance(entry, dict) and entry.get("url") == url and isinstance(entry.get("etag"), str) else None
+
+    def put(self, url: str, etag: str, body: Any, next_url: str | None) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._path(url), json.dumps({"url": url, "etag": etag, "next": next_url, "body": body}))
+
+
+def _rate_limit_wait(response: httpx.Response, attempt: int, now: float) -> float | None:
+    """How long a "too many requests" answer asks to wait; None when it is no rate limit."""
+    if response.status_code not in RATE_LIMIT_STATUSES:
+        return None
+    headers = response.headers
+    retry_after = headers.get("retry-after", "")
+    if retry_after.isdigit():
+        return float(retry_after)
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset", "")
+        return max(float(reset) - now, 0.0) + 1.0 if reset.isdigit() else SECONDARY_WAIT
+    message = ""
+    try:
+        message = str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        pass
+    if response.status_code == 429 or "rate limit" in message.lower():
+        return SECONDARY_WAIT * 2 ** min(attempt, 4)
+    return None  # a 403 that is a refusal, not a limit
+
+
+class GitHubClient:
+    """Reads ``GET`` resources of one API host; use as ``async with``."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        cache_dir: Path | None,
+        say: Callable[[str], None],
+        on_request: Callable[[], None] = lambda: None,
+        jobs: int = 4,
+        attempts: int = ATTEMPTS,
+    ):
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise CondainfraError(f"--api-url {api_url!r}: expected http(s)://HOST[:PORT][/PATH]")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise CondainfraError(f"--api-url {api_url!r}: plain http only to this machine (the token would travel in clear)")
+        self.base = api_url.rstrip("/")
+        self._origin = (parts.scheme, parts.netloc)
+        self._token = token
+        self.cache = ETagCache(cache_dir)
+        self.say, self.on_request = say, on_request
+        self.counters = Counters()
+        self._jobs = asyncio.Semaphore(jobs)
+        self._attempts = attempts
+
+    async def __aenter__(self) -> GitHubClient:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": "condainfra-import"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0), follow_redirects=False)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._http.aclose()
+
+    @staticmethod
+    def segment(name: str) -> str:
+        """A name from an answer as one path segment: `../x` or `a?b` cannot reach another resource."""
+        return quote(name, safe="")
+
+    def url(self, path: str, **params: Any) -> str:
+        query = urlencode(sorted(params.items()))
+        return f"{self.base}{path}" + (f"?{query}" if query else "")
+
+    def _own(self, url: str) -> str:
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) != self._origin:
+            raise GitHubError(f"GitHub's answer points to {parts.scheme}://{parts.netloc}, not {self._origin[0]}://{self._origin[1]}: refused (the token goes to the API host only)")
+        return url
+
+    async def _fetch(self, url: str, keep: Callable[[Any], Any] = lambda body: body) -> tuple[Any, str | None]:
+        """One page: its body and the next page's URL, from the cache when GitHub says 304.
+        ``keep`` cuts the body down to what is used before it is cached or returned."""
+        cached = self.cache.get(url)
+        headers = {"If-None-Match": cached["etag"]} if cached else {}
+        attempt = 0
+        async with self._jobs:
+            while True:
+                try:
+                    async for tried in retrying(self._attempts):
+                        with tried:
+                            response = await self._http.get(url, headers=headers)
+                            self.counters.requests += 1
+                            self.on_request()
+                            wait = _rate_limit_wait(response, attempt, time.time())
+                            if wait is None:
+                                await raise_if_retryable(response)
+                except httpx.TransportError as exc:
+                    raise GitHubError(f"lost the connection to {urlsplit(url).netloc} ({type(exc).__name__}: {exc or 'no answer'}); nothing was written") from None
+                except RetryableStatus as exc:
+                    raise GitHubError(f"GitHub kept failing: {exc}; nothing was written", exc.response.status_code) from None
+                if wait is None:
+                    break
+                attempt += 1
+                wait = min(wait, MAX_WAIT)
+                until = datetime.fromtimestamp(time.time() + wait, timezone.utc).strftime("%H:%M:%S UTC")
+                self.counters.waits += 1
+                self.say(f"GitHub rate limit reached ({response.status_code} on {urlsplit(url).path}); waiting {wait:.0f} s, until {until}")
+                await asyncio.sleep(wait)
+        if response.status_code == 304 and cached:
+            self.counters.not_modified += 1
+            return cached["body"], cached.get("next")
+        if response.status_code != 200:
+            raise GitHubError(_refusal(response, url), response.status_code)
+        try:
+            body = keep(response.json())
+        except ValueError:
+            raise GitHubError(f"GET {urlsplit(url).path}: the answer is not JSON") from None
+        next_url = response.links.get("next", {}).get("url")
+        next_url = self._own(next_url) if next_url else None
+        etag = response.headers.get("etag")
+        if etag:
+            self.cache.put(url, etag, body, next_url)
+        return body, next_url
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return (await self._fetch(self.url(path, **params)))[0]
+
+    async def list(self, path: str, key: str | None = None, fields: tuple[str, ...] | None = None, **params: Any) -> list[Any]:
+        """Every item of a paginated list; ``key`` names the list in an object answer (``secrets``).
+        With ``fields``, only those fields of each item are kept, in memory and in the cache:
+        whatever else an answer carries (for secrets: anything but a name) is never stored."""
+
+        def keep(body: Any) -> Any:
+            page = body.get(key) if key and isinstance(body, dict) else body
+            if not isinstance(page, list):
+                raise GitHubError(f"GET {path}: expected a list{f' under {key!r}' if key else ''}")
+            if fields is not None:
+                page = [{f: item[f] for f in fields if f in item} if isinstance(item, dict) else None for item in page]
+            return page
+
+        url: str | None = self.url(path, per_page=PER_PAGE, **params)
+        items: list[Any] = []
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen:
+                raise GitHubError(f"GET {path}: the pages link back to one already read")
+            seen.add(url)
+            page, url = await self._fetch(url, keep)
+            items.extend(page)
+        return items
+
+
+def _refusal(response: httpx.Response, url: str) -> str:
+    path = urlsplit(url).path
+    try:
+        message = str(response.json().get("message", ""))[:200]
+    except (ValueError, AttributeError):
+        message = ""
+    hint = {401: "the token was refused; set GITHUB_TOKEN", 403: "the token may not read this", 404: "not found, or not visible to this token"}
+    detail = "; ".join(x for x in (hint.get(response.status_code), repr(message) if message else "") if x)
+    return f"GET {path}: HTTP {response.status_code}" + (f" ({detail})" if detail else "")

@@ -1,0 +1,173 @@
+"""`condainfra import github`, against a stand-in for the GitHub REST API (github_stand_in, a mock
+of GitHub served on 127.0.0.1): pagination, ETags, rate limits, a lost network, no secret written."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from condainfra.config.loader import load_orgs
+from tests.importers.github_stand_in import SECRET_VALUE, TOKEN, StandIn, acme
+
+
+@pytest.fixture
+def github():
+    """The stand-in GitHub on a free port of 127.0.0.1, stopped after the test."""
+    server = StandIn(acme(extra_members=250)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def token(monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Path:
+    """A project with no org declared yet."""
+    root = tmp_path / "fresh"
+    (root / "stacks").mkdir(parents=True)
+    (root / "Pulumi.yaml").write_text("name: condainfra\nruntime: python\nstackConfigDir: stacks\n")
+    return root
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "Pulumi.yaml" not in p.name}
+
+
+def stacks(root: Path) -> dict[str, bytes]:
+    return {k: v for k, v in files(root).items() if k.startswith("stacks/")}
+
+
+def run(cli, root: Path, github: StandIn, *more: str):
+    return cli("import", "github", "--org", "acme", "--api-url", github.url, "--root", str(root), *more)
+
+
+def test_fresh_import_writes_a_config_the_loader_accepts(cli, empty, github, token):
+    result = run(cli, empty, github)
+    assert result.code == 0, result.err
+    org = load_orgs(empty / "stacks", empty)["acme"]
+    cfg = org.config
+    assert cfg.settings.billing_email == "admin@acme.example" and cfg.settings.repository_creation == "owners"
+    assert cfg.owners == ["alice", "bob"]
+    # three pages of 100 members (Link: rel="next" followed to the end)
+    assert len(cfg.members) == 253 and "user249" in cfg.members
+    assert any("page=3" in path for path, _ in github.behaviour.requests)
+    assert set(cfg.teams) == {"core", "reviewers"}  # numpy and zlib are the feedstocks' own teams
+    assert cfg.teams["core"].maintainers == ["alice"] and cfg.teams["core"].members == ["bob", "carol"]
+    assert cfg.teams["core"].repositories == {"website": "admin"}
+    assert cfg.teams["reviewers"].parent == "core" and cfg.teams["reviewers"].repositories == {"website": "triage"}
+    assert set(cfg.repositories) == {"website"} and cfg.repositories["website"].features.has_wiki is True
+    assert cfg.repositories["website"].topics == ["web"]
+    assert cfg.secrets["DEPLOY_TOKEN"].visibility == "selected" and cfg.secrets["DEPLOY_TOKEN"].repositories == ["website"]
+    assert cfg.secrets["ANACONDA_TOKEN"].visibility == "private"
+    fs = org.feedstocks
+    assert fs["numpy"].maintainers == ("alice", "carol", "Dave") and not fs["numpy"].archived
+    assert fs["zlib"].archived and fs["zlib"].maintainers == ("carol",)
+    assert fs["scipy"].maintainers == ("acme/core",)  # core's push on scipy-feedstock: an org/team maintainer
+    assert all(headers.get("authorization") == f"Bearer {TOKEN}" for _, headers in github.behaviour.requests)
+
+
+def test_no_secret_value_and_no_token_is_written_anywhere(cli, empty, github, token):
+    assert run(cli, empty, github).code == 0
+    written = files(empty)
+    assert any(k.startswith(".condainfra/cache/github/") for k in written)  # the ETag cache is there ...
+    for path, data in written.items():  # ... and neither it nor the config holds the token or a value
+        assert SECRET_VALUE.encode() not in data, path
+        assert TOKEN.encode() not in data, path
+
+
+def test_second_run_is_byte_identical_and_asks_with_etags(cli, empty, github, token):
+    assert run(cli, empty, github).code == 0
+    first = stacks(empty)
+    before = len(github.behaviour.requests)
+    again = run(cli, empty, github)
+    assert again.code == 0 and "0 file(s) written" in again.out
+    asked = github.behaviour.requests[before:]
+    assert asked and all("if-none-match" in headers for _, headers in asked)
+    assert f"{len(asked)} unchanged (304)" in again.out
+    assert stacks(empty) == first
+
+
+def test_a_change_on_github_changes_only_its_lines(cli, empty, github, token):
+    assert run(cli, empty, github).code == 0
+    first = stacks(empty)
+    github.data.team_members["numpy"]["member"].append("erin")
+    assert run(cli, empty, github).code == 0
+    after = stacks(empty)
+    assert [k for k in after if after[k] != first.get(k)] == ["stacks/acme/feedstocks/n.yaml"]
+    assert b"numpy: [alice, carol, Dave, erin]" in after["stacks/acme/feedstocks/n.yaml"]
+
+
+def test_merge_keeps_comments_bots_and_keys_it_does_not_read(cli, minimal, github, token):
+    org_yaml = minimal / "stacks" / "acme" / "org.yaml"
+    org_yaml.write_text(
+        "# Acme, by hand. This comment stays.\n"
+        + org_yaml.read_text().replace("members: [carol]\n", "members: [carol]\nbots: [acme-bot]  # the bot stays a bot\n", 1)
+        + "secrets:\n  DEPLOY_TOKEN:\n    visibility: selected\n    repositories: [website]\n    source: env:DEPLOY_TOKEN\n"
+    )
+    result = run(cli, minimal, github)
+    assert result.code == 0, result.err
+    text = org_yaml.read_text()
+    assert text.startswith("# Acme, by hand. This comment stays.\n")
+    assert "bots: [acme-bot]  # the bot stays a bot" in text
+    assert "  shards: 2" in text  # feedstocks defaults: not read from GitHub, kept
+    cfg = load_orgs(minimal / "stacks", minimal)["acme"].config
+    assert cfg.bots == ["acme-bot"] and "acme-bot" not in cfg.members
+    assert cfg.secrets["DEPLOY_TOKEN"].source == "env:DEPLOY_TOKEN"
+    assert cfg.teams["core"].maintainers == ["alice"]
+
+
+def test_a_team_gone_from_github_is_removed_and_said(cli, empty, github, token):
+    assert run(cli, empty, github).code == 0
+    github.data.teams = [t for t in github.data.teams if t["slug"] != "reviewers"]
+    result = run(cli, empty, github)
+    assert result.code == 0 and "removed: team reviewers (no longer in the org on GitHub)" in result.err
+    assert "reviewers" not in load_orgs(empty / "stacks", empty)["acme"].config.teams
+
+
+def test_rate_limit_waits_and_says_so(cli, empty, github, token):
+    github.behaviour.rate_limit_at = 3
+    started = time.monotonic()
+    result = run(cli, empty, github, "--jobs", "1")
+    assert result.code == 0, result.err
+    assert "GitHub rate limit reached (403 on /orgs/acme/" in result.err and "waiting" in result.err
+    assert time.monotonic() - started >= 1.0  # it did wait for the reset, a second or two ahead
+    assert "1 rate-limit wait(s)" in result.out
+    assert "acme" in load_orgs(empty / "stacks", empty)
+
+
+def test_lost_network_stops_with_nothing_written(cli, minimal, github, token):
+    assert run(cli, minimal, github, "--no-cache").code == 0  # a first import, to have files to keep
+    before = stacks(minimal)
+    github.data.team_members["numpy"]["member"].append("erin")
+    github.behaviour.die_at = len(github.behaviour.requests) + 6  # the server goes away mid-run
+    result = run(cli, minimal, github, "--no-cache")
+    assert result.code == 1
+    assert "lost the connection to 127.0.0.1" in result.err and "nothing was written" in result.err
+    assert "Traceback" not in result.err
+    assert stacks(minimal) == before
+    assert not [p for p in (minimal / "stacks").rglob(".import-*")]
+
+
+def test_refused_token_is_one_message(cli, empty, github, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    result = run(cli, empty, github)
+    assert result.code == 1 and "HTTP 401" in result.err and "set GITHUB_TOKEN" in result.err
+    assert "wrong" not in result.err
+    assert stacks(empty) == {}
+
+
+def test_api_url_must_be_https_or_this_machine(cli, empty, token):
+    result = cli("import", "github", "--org", "acme", "--api-url", "http://example.com", "--root", str(empty))
+    assert result.code == 1 and "plain http only to this machine" in result.err
+
+
+def test_pages_pointing_to_another_host_are_refused(cli, empty, github, token, monkeypatch):
+    monkeypatch.setattr(StandIn, "page_url", lambda self, path, query, page: f"http://evil.example{path}?page={page}")
+    result = run(cli, empty, github)
+    assert result.code == 1 and "points to http://evil.example" in result.err
+    assert stacks(empty) == {}
