@@ -232,3 +232,21 @@ def test_no_staging_folder_is_left_behind(cli, minimal, sources, tmp_path):
 
 def test_generated_file_layout_depends_on_the_name_only():
     assert [generated_file(n) for n in ("numpy", "Numpy", "7zip", "_x", "zlib")] == ["n.yaml", "n.yaml", "0-9.yaml", "_.yaml", "z.yaml"]
+
+
+def test_shipped_org_with_thousands_of_imported_feedstocks_validates(cli, workdir, tmp_path):
+    # names of the real list's shape (generated: the tests run without ../shared), none of them a
+    # declared team's slug, with maintainers for some, and the shipped hand-written files beside them
+    names = [f"{stem}{i}" for i in range(3000) for stem in ("py-", "r-")][:5000] + ["numpy", "jax"]
+    outputs = write_json(tmp_path / "o.json", {n: [n] for n in names})
+    maintainers = write_json(tmp_path / "m.json", {f"py-{i}": ["alice", f"dev-{i}"] for i in range(0, 3000, 7)} | {"jax": ["ngam", "conda-forge/core"]})
+    result = cli("import", "feedstocks", "--outputs", str(outputs), "--maintainers", str(maintainers), "--root", str(workdir))
+    assert result.code == 0, result.err
+    assert "does not validate" not in result.err
+    assert cli("validate", "--root", str(workdir)).code == 0
+    org = load_orgs(workdir / "stacks", workdir)["conda-forge"]
+    assert org.feedstocks["py-7"].maintainers == ("alice", "dev-7")
+    assert org.feedstocks["jax"].maintainers == ("conda-forge/core", "ngam")  # updated in the shipped community.yaml
+    assert org.feedstocks["anyjson"].archived  # a shipped archived entry, not in the sources: kept
+    changed = [line for line in (workdir / "stacks/conda-forge/feedstocks/community.yaml").read_text().splitlines() if line.startswith("jax:")]
+    assert changed == ["jax: [conda-forge/core, ngam]"]

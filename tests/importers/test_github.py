@@ -171,3 +171,21 @@ def test_pages_pointing_to_another_host_are_refused(cli, empty, github, token, m
     result = run(cli, empty, github)
     assert result.code == 1 and "points to http://evil.example" in result.err
     assert stacks(empty) == {}
+
+
+def _answer(status: int, headers: dict[str, str] | None = None, body: dict | None = None):
+    import httpx
+
+    return httpx.Response(status, headers=headers or {}, json=body or {"message": "x"}, request=httpx.Request("GET", "http://127.0.0.1/x"))
+
+
+def test_how_long_each_kind_of_limit_waits():
+    from condainfra.importers.github_api import SECONDARY_WAIT, _rate_limit_wait
+
+    now = 1_000_000.0
+    assert _rate_limit_wait(_answer(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 30)}), 0, now) == 31.0
+    assert _rate_limit_wait(_answer(429, {"retry-after": "7"}), 0, now) == 7.0
+    assert _rate_limit_wait(_answer(403, body={"message": "You have exceeded a secondary rate limit."}), 1, now) == SECONDARY_WAIT * 2
+    assert _rate_limit_wait(_answer(429), 0, now) == SECONDARY_WAIT
+    assert _rate_limit_wait(_answer(403, body={"message": "Resource not accessible by integration"}), 0, now) is None
+    assert _rate_limit_wait(_answer(500), 0, now) is None

@@ -227,10 +227,6 @@ def _repository(repo: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _sorted_logins(logins: list[str]) -> list[str]:
-    return sorted(set(logins), key=lambda m: (m.lower(), m))
-
-
 def _set_list(target: Any, key: str, values: list[str]) -> None:
     """A list the import owns: left alone when it already says the same (in any order)."""
     current = target.get(key)
@@ -288,12 +284,12 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     doc["settings"] = existing_settings
 
     bots_before = {str(b).lower() for b in doc.get("bots") or []}
-    owners = _sorted_logins(live.owners)
+    owners = normalised(live.owners)
     owner_keys = {o.lower() for o in owners}
     members = [m for m in live.members if m.lower() not in owner_keys]
-    bots = _sorted_logins([m for m in members if m.lower() in bots_before])
+    bots = normalised([m for m in members if m.lower() in bots_before])
     _set_list(doc, "owners", owners)
-    _set_list(doc, "members", _sorted_logins([m for m in members if m.lower() not in bots_before]))
+    _set_list(doc, "members", normalised([m for m in members if m.lower() not in bots_before]))
     if bots or "bots" in doc:
         _set_list(doc, "bots", bots)
 
@@ -341,7 +337,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
         elif "parent" in entry:
             del entry["parent"]
         maintainer_keys = {m.lower() for m in team.maintainers}
-        _set_fields(entry, {"maintainers": _sorted_logins(team.maintainers), "members": _sorted_logins([m for m in team.members if m.lower() not in maintainer_keys])}, {"maintainers": [], "members": []})
+        _set_fields(entry, {"maintainers": normalised(team.maintainers), "members": normalised([m for m in team.members if m.lower() not in maintainer_keys])}, {"maintainers": [], "members": []})
         repos = entry.get("repositories") if isinstance(entry.get("repositories"), dict) else CommentedMap()
         for repo in [r for r in repos if r not in team.repositories]:
             del repos[repo]

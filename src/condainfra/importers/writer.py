@@ -299,9 +299,12 @@ class Staged:
         self.changed: dict[str, str] = {}  # path relative to the org folder -> text
 
     def __enter__(self) -> Staged:
-        if not self.org_dir.is_dir():
-            raise CondainfraError(f"{display_path(self.org_dir, self.root)}: folder does not exist")
-        self._tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=self.org_dir))
+        # beside the files it replaces (same file system, so the moves are renames); a new org's
+        # folder is made only at commit
+        beside = self.org_dir if self.org_dir.is_dir() else self.org_dir.parent
+        if not beside.is_dir():
+            raise CondainfraError(f"{display_path(beside, self.root)}: folder does not exist")
+        self._tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=beside))
         self.stage = self._tmp / self.org_dir.name
         (self.stage / FEEDSTOCK_DIR).mkdir(parents=True)
         return self
@@ -329,14 +332,14 @@ class Staged:
         _, issues = load_org(self.stage, self.root)
         staged, real = display_path(self.stage, self.root), display_path(self.org_dir, self.root)
         self.checked = True
-        return [ConfigIssue(i.path.replace(staged, real, 1), i.line, i.message) for i in issues]
+        return [ConfigIssue(i.path.replace(staged, real, 1), i.line, i.message.replace(staged, real)) for i in issues]
 
     def commit(self, on_file: Callable[[str], None] = lambda _: None) -> None:
         """Move the checked files into place: every one is already written, so all that is left
         to fail is a rename on the same file system."""
         if not getattr(self, "checked", False):
             self.check()
-        (self.org_dir / FEEDSTOCK_DIR).mkdir(exist_ok=True)
+        (self.org_dir / FEEDSTOCK_DIR).mkdir(parents=True, exist_ok=True)
         for relative in sorted(self.changed):
             target = self.org_dir / relative
             if self.changed[relative] is None:
