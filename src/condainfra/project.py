@@ -132,8 +132,8 @@ class Project:
         if spec.org not in self._shards:
             shards: dict[int, list[Feedstock]] = defaultdict(list)
             count = org.config.feedstocks.shards
-            for feedstock in sorted(org.feedstocks.values(), key=lambda f: f.name):
-                shards[shard_of(feedstock.name, count)].append(feedstock)
+            for name, feedstock in sorted(org.feedstocks.items()):
+                shards[shard_of(name, count)].append(feedstock)
             self._shards[spec.org] = shards
         return self._shards[spec.org].get(spec.shard, [])
 

@@ -51,6 +51,19 @@ def test_github_import_ids(type_, inputs, expected):
     assert _id(type_, inputs) == expected
 
 
+def test_vulnerability_alerts_are_imported_by_repository():
+    assert _id("github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts", {"repository": "numpy-feedstock", "enabled": True}) == "numpy-feedstock"
+
+
+def test_a_team_reference_is_imported_by_the_team_slug():
+    # the org stack names its own Team resource's id; a feedstock shard looks another stack's team up by slug
+    by_ref = _id(gh.TEAM_REPOSITORY, {"teamId": ("ref", "t", "id"), "repository": "infra"}, extra=[(gh.TEAM, "t", {"name": "Core Devs"})])
+    assert by_ref == "core-devs:infra"
+    looked_up = {"$lookup": "github:index/getTeam:getTeam", "args": {"slug": "cuda", "summaryOnly": True}, "output": "id"}
+    assert _id(gh.TEAM_REPOSITORY, {"teamId": looked_up, "repository": "cupy-feedstock"}) == "cuda:cupy-feedstock"
+    assert isinstance(_id(gh.TEAM_REPOSITORY, {"teamId": {"$lookup": "x", "args": {}}, "repository": "r"}), Skip)
+
+
 AWS_IDS = [
     ("aws:s3/bucket:Bucket", {"bucket": "mirror-store"}, [], "mirror-store"),
     ("aws:s3/bucketVersioning:BucketVersioning", {"bucket": "mirror-store"}, [], "mirror-store"),

@@ -9,11 +9,14 @@ new shard. See docs/sharding.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 _MASK = (1 << 64) - 1
 
 
+# A plan places every feedstock twice (its checkout and its baseline): the second time is a lookup.
+@functools.lru_cache(maxsize=1 << 17)
 def shard_of(name: str, shards: int) -> int:
     if shards < 1:
         raise ValueError("shards must be at least 1")

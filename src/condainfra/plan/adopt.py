@@ -25,6 +25,11 @@ from typing import Any, Callable
 
 from ..compiler import github as gh
 from ..compiler.resources import REF, SECRET, Resource
+
+try:  # a data-source lookup marker (helper G's compiler change); absent before it lands
+    from ..compiler.resources import LOOKUP
+except ImportError:  # pragma: no cover
+    LOOKUP = "$lookup"
 from ..compiler.stacks import StackSpec
 from ..config.checks import team_slug
 from ..output import write_atomic
@@ -81,10 +86,7 @@ def _assigned(by: str, find: str) -> Rule:
     return rule
 
 
-def _slug_of(r: Resource, key: str) -> str | Skip:
-    raw = r.inputs.get(key)
-    if not isinstance(raw, str) or not raw:
-        return Skip(f"its `{key}` is not a plain name")
+def _slug(raw: str) -> str | Skip:
     slug = team_slug(raw)
     # the provider reads an all-digit import ID as a numeric team id, never as a slug (getTeamID)
     if slug.isdigit():
@@ -92,16 +94,30 @@ def _slug_of(r: Resource, key: str) -> str | Skip:
     return slug
 
 
+def _team_of(r: Resource, key: str, stack: _Stack) -> str | Skip:
+    """The slug of the team an input names: a slug, a reference to the stack's Team resource (its
+    `id` output), or a lookup of another stack's team by its slug (a feedstock shard's grants)."""
+    raw = r.inputs.get(key)
+    if isinstance(raw, dict) and REF in raw:
+        team = stack.by_urn.get(raw[REF])
+        raw = team.inputs.get("name") if team is not None else None
+    elif isinstance(raw, dict) and LOOKUP in raw:
+        raw = (raw.get("args") or {}).get("slug")
+    if not isinstance(raw, str) or not raw:
+        return Skip(f"its `{key}` names no team known before it exists")
+    return _slug(raw)
+
+
 def _team(r: Resource, stack: _Stack) -> str | Skip:
-    return _slug_of(r, "name")  # "the GitHub team ID or name": the provider looks a non-number up as a slug
+    return _team_of(r, "name", stack)  # "the GitHub team ID or name": the provider looks a non-number up as a slug
 
 
 def _team_members(r: Resource, stack: _Stack) -> str | Skip:
-    return _slug_of(r, "teamSlug")
+    return _team_of(r, "teamSlug", stack)
 
 
 def _team_repository(r: Resource, stack: _Stack) -> str | Skip:
-    slug = _slug_of(r, "teamId")
+    slug = _team_of(r, "teamId", stack)
     repo = stack.value(r, "repository")
     if isinstance(slug, Skip) or repo is None:
         return slug if isinstance(slug, Skip) else Skip("its `repository` is not a plain name")
@@ -142,6 +158,7 @@ RULES: dict[str, Rule] = {
     gh.TEAM_MEMBERS: _team_members,
     gh.TEAM_REPOSITORY: _team_repository,
     gh.MEMBERSHIP: _membership,
+    "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts": _input("repository"),
     gh.ORG_SECRET: _input("secretName"),
     gh.ORG_SECRET_REPOSITORIES: _input("secretName"),
     "github:index/repositoryFile:RepositoryFile": _repository_file,
@@ -201,7 +218,7 @@ def _entry_name(r: Resource) -> str:
 
 def _plain(inputs: dict[str, Any]) -> dict[str, Any]:
     """A provider's configuration without the values only the program resolves (secrets come from its environment)."""
-    return {k: v for k, v in sorted(inputs.items()) if not (isinstance(v, dict) and (SECRET in v or REF in v))}
+    return {k: v for k, v in sorted(inputs.items()) if not (isinstance(v, dict) and (SECRET in v or REF in v or LOOKUP in v))}
 
 
 @dataclass

@@ -6,17 +6,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..compiler.resources import Resource
-from ..redact import redact
+from ..redact import is_secret, redact
 
 MASK = "[secret]"
 
 
 def mask(value: Any) -> Any:
-    """The value with every secret replaced: a plan never carries secret material."""
-    return redact(value, MASK)
+    """The value with every secret replaced: a plan never carries secret material. A value without
+    one is returned as is: copying 145,000 resources' inputs to replace nothing was half a plan's time."""
+    return redact(value, MASK) if _holds_secret(value) else value
 
 
-@dataclass
+def _holds_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        if is_secret(value):
+            return True
+        for v in value.values():
+            if isinstance(v, (dict, list)) and _holds_secret(v):
+                return True
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and _holds_secret(v):
+                return True
+    return False
+
+
+@dataclass(slots=True)
 class Change:
     key: str
     old: Any
@@ -29,7 +44,7 @@ class Change:
 ACTIONS = ("create", "update", "replace", "delete", "import", "drift")
 
 
-@dataclass
+@dataclass(slots=True)  # one per resource of a from-scratch plan: 145,000 for conda-forge
 class ResourceChange:
     action: str  # one of ACTIONS
     resource: Resource
@@ -106,6 +121,9 @@ def _renamed(resource: Resource, before: dict[str, Resource], after: dict[str, R
 
 def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDiff:
     result = StackDiff(stack)
+    if not old:  # from scratch: everything is created, in registration order
+        result.creates = [ResourceChange("create", r) for r in new]
+        return result
     before = {r.urn: r for r in old}
     after = {r.urn: r for r in new}
     renamed: set[str] = set()  # deployed URNs taken over by a rename: neither deleted nor renamed twice
@@ -114,7 +132,7 @@ def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDif
         if previous is resource:
             continue  # reused from the other side's compile: nothing can differ
         if previous is None:
-            previous = _renamed(resource, before, after, renamed) if before else None
+            previous = _renamed(resource, before, after, renamed)
             if previous is None:
                 result.creates.append(ResourceChange("create", resource))
                 continue

@@ -76,6 +76,9 @@ class Plan:
         return [rows[k] for k in sorted(rows)]
 
     def to_json(self) -> dict[str, Any]:
+        return {**self._head(), "stacks": [_stack_json(d) for d in self.diffs]}
+
+    def _head(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "kind": self.kind,
@@ -86,17 +89,29 @@ class Plan:
             "missions": self.groups(),
             "refusals": [{"org": r.org, "rule": r.rule, "flag": r.flag, "message": r.message} for r in self.refusals],
             "notices": list(self.notices),
-            "stacks": [
-                {
-                    "stack": d.stack,
-                    "mission": d.mission or "infra",
-                    "error": d.error,
-                    "diagnostics": list(d.diagnostics),
-                    **{action: [c.to_json() for c in d.of(action)] for action in ACTIONS},
-                }
-                for d in self.diffs
-            ],
         }
+
+
+def _stack_json(d: StackDiff) -> dict[str, Any]:
+    return {
+        "stack": d.stack,
+        "mission": d.mission or "infra",
+        "error": d.error,
+        "diagnostics": list(d.diagnostics),
+        **{action: [c.to_json() for c in d.of(action)] for action in ACTIONS},
+    }
+
+
+def _json(plan: Plan) -> str:
+    """The JSON document, one stack per line: each stack's dicts are built, encoded by the C encoder
+    (an indented dump runs the pure-Python one) and dropped before the next, so a from-scratch plan of
+    145,000 resources never holds the whole document as objects."""
+    head = json.dumps(plan._head(), indent=1)
+    parts = [head[:-2], ',\n "stacks": [\n']  # head ends in "\n}"
+    for i, d in enumerate(plan.diffs):
+        parts.append(("" if i == 0 else ",\n") + json.dumps(_stack_json(d)))
+    parts.append("\n ]\n}\n")
+    return "".join(parts)
 
 
 def _row(mission: str) -> dict[str, Any]:
@@ -105,7 +120,7 @@ def _row(mission: str) -> dict[str, Any]:
 
 def render(plan: Plan, fmt: str, *, full_report_hint: str | None = None) -> str:
     if fmt == "json":
-        return json.dumps(plan.to_json(), indent=2) + "\n"
+        return _json(plan)
     if fmt == "markdown":
         return _markdown(plan, full_report_hint)
     if fmt == "text":
@@ -265,13 +280,40 @@ def _markdown(plan: Plan, hint: str | None) -> str:
     if plan.refusals or plan.notices:
         head.append("")
     shown = [d for d in plan.diffs if d.changed or d.error or d.diagnostics]
-    sections = ["\n".join(_stack_section(d)) for d in shown]
+    # A section whose table rows alone exceed a comment is collapsed by _fit whatever else is shown:
+    # collapse it before rendering thousands of rows only to drop them (a from-scratch shard has ~4,500).
+    sections = [_collapsed(d, hint) if _rows_at_least(d) > COMMENT_LIMIT else "\n".join(_stack_section(d)) for d in shown]
     return _fit(head, shown, sections, hint)
+
+
+_ROW = len("| + |  | `` |  |")
+
+
+def _rows_at_least(d: StackDiff) -> int:
+    """A lower bound of the length of a section's table: each row holds at least its type and name."""
+    short: dict[str, int] = {}
+    total = 0
+    for c in d.steps:
+        t = c.resource.type
+        if t not in short:
+            short[t] = len(_short_type(t))
+        total += _ROW + short[t] + len(c.resource.name)
+        if total > COMMENT_LIMIT:
+            break
+    return total
+
+
+def _pointer(hint: str | None) -> str:
+    return f" ({hint})" if hint else " (the full report: `--format json` or `--format text`)"
+
+
+def _collapsed(d: StackDiff, hint: str | None) -> str:
+    return f"- {_code(d.stack)}: {_counts_phrase(d)}: collapsed to fit a comment{_pointer(hint)}\n"
 
 
 def _fit(head: list[str], shown: list[StackDiff], sections: list[str], hint: str | None) -> str:
     """Collapse the largest sections to their counts, with a pointer to the full report, until it fits."""
-    pointer = f" ({hint})" if hint else " (the full report: `--format json` or `--format text`)"
+    pointer = _pointer(hint)
     top = "\n".join(head) + "\n"
 
     def total() -> int:
@@ -279,7 +321,7 @@ def _fit(head: list[str], shown: list[StackDiff], sections: list[str], hint: str
 
     if total() > COMMENT_LIMIT:
         for i in sorted(range(len(sections)), key=lambda i: len(sections[i]), reverse=True):
-            sections[i] = f"- {_code(shown[i].stack)}: {_counts_phrase(shown[i])}: collapsed to fit a comment{pointer}\n"
+            sections[i] = _collapsed(shown[i], hint)
             if total() <= COMMENT_LIMIT:
                 break
     while total() > COMMENT_LIMIT and sections:
