@@ -37,9 +37,10 @@ def fake_pulumi(tmp_path, monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
 
-    def calls(imported: bool = False) -> list[dict[str, Any]]:
+    def calls(kind: str = "args") -> list[dict[str, Any]]:
+        """The recorded calls ("args"), or the fake's other records: "imported" files, "finished" runs."""
         entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-        return [e for e in entries if ("imported" in e) == imported]
+        return [e for e in entries if kind in e]
 
     return calls
 

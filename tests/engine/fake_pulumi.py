@@ -21,6 +21,7 @@ Behaviour knobs (environment):
   FAKE_PULUMI_DELAY    seconds each preview/up/refresh takes (the parallel benchmark)
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -44,8 +45,21 @@ def option(name):
     return None
 
 
+def positional(after):
+    """The arguments after the command words that are neither flags nor a flag's value."""
+    out, skip = [], False
+    for a in args[after:]:
+        if skip:
+            skip = False
+        elif a in ("--stack", "--path-separator", "--cwd"):
+            skip = True
+        elif not a.startswith("-"):
+            out.append(a)
+    return out
+
+
 stdin_text = None
-if args[:2] == ["config", "set"] and len([a for a in args[2:] if not a.startswith("-")]) == 1:
+if args[:2] == ["config", "set"] and len(positional(2)) == 1:
     # `config set NAME --secret` without a value: the CLI reads it from standard input
     stdin_text = sys.stdin.read()
 
@@ -58,6 +72,7 @@ with open(os.environ["FAKE_PULUMI_LOG"], "a", encoding="utf-8") as log:
         "passphrase": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")),
         "has_github_token": "GITHUB_TOKEN" in os.environ,
         "stdin_chars": None if stdin_text is None else len(stdin_text),
+        "t": time.time(),
     }) + "\n")
 
 
@@ -128,22 +143,43 @@ def scenario(name):
 
 
 def send_events(events):
-    """Events in sequence, with a prelude first and a summary last, as the engine sends them."""
+    """Events in sequence, as the engine sends them: a prelude first, the summary, then a cancel event,
+    which tells the SDK's file watcher that the stream is over."""
     target = option("--event-log")
     if not target:
         return
     numbered = [{"sequence": i, "timestamp": int(time.time()), **e} for i, e in enumerate(events)]
     lines = [json.dumps(e) for e in numbered]
     if target.startswith("tcp://"):
-        import grpc
-        from pulumi.runtime.proto import events_pb2, events_pb2_grpc
-
-        with grpc.insecure_channel(target[len("tcp://"):]) as channel:
-            events_pb2_grpc.EventsStub(channel).StreamEvents(iter([events_pb2.EventRequest(event=line) for line in lines]))
+        with grpc_channel(target[len("tcp://"):]) as channel:
+            stream = channel.stream_unary("/pulumirpc.Events/StreamEvents", request_serializer=events_pb2().EventRequest.SerializeToString)
+            stream(iter([events_pb2().EventRequest(event=line) for line in lines]))
     else:
         with open(target, "a", encoding="utf-8") as log:
             for line in lines:
                 log.write(line + "\n")
+
+
+def grpc_channel(address):
+    import grpc
+
+    return grpc.insecure_channel(address)
+
+
+@functools.cache
+def events_pb2():
+    """Pulumi's generated EventRequest message, loaded by path: importing the pulumi package would cost
+    the fake most of a second per call, which the parallel benchmark would then measure."""
+    import importlib.util
+
+    import grpc  # noqa: F401  (sets up protobuf's runtime as the SDK has it)
+
+    spec = importlib.util.find_spec("pulumi")
+    path = Path(spec.submodule_search_locations[0]) / "runtime" / "proto" / "events_pb2.py"
+    module_spec = importlib.util.spec_from_file_location("fake_events_pb2", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
 
 
 def summary(steps):
@@ -190,8 +226,8 @@ elif args[:2] == ["stack", "history"]:
 elif args[:2] == ["config", "set"]:
     need_stack(stack)
     need_passphrase(stack)
-    name = [a for a in args[2:] if not a.startswith("-") and a != stack][0]
-    value = stdin_text if stdin_text is not None else args[3]
+    name, *given = positional(2)
+    value = stdin_text if stdin_text is not None else given[0]
     key = name if ":" in name else f"{PROJECT}:{name}"
     path = stack_config(stack)
     config = read_yaml(path)
@@ -206,12 +242,15 @@ elif command in ("preview", "up", "refresh"):
     steps = plan.get(command, [])
     events = [{"preludeEvent": {"config": {}}}] + steps
     events.append({"summaryEvent": {"maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": summary(steps), "PolicyPacks": {}}})
+    events.append({"cancelEvent": {}})
     send_events(events)
     print(f"{'Previewing update' if command != 'up' else 'Updating'} ({stack})")
     if command == "up":
         state["outputs"] = plan.get("outputs", state.get("outputs", {}))
         state["last_changes"] = summary(steps)
         stack_file(stack).write_text(json.dumps(state))
+    with open(os.environ["FAKE_PULUMI_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"finished": command, "stack": stack, "t": time.time()}) + "\n")
     failure = plan.get(f"{command}_error")
     if failure:
         fail(failure)

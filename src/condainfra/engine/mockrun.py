@@ -13,14 +13,31 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pulumi
-from pulumi.runtime import mocks, settings
-from pulumi.runtime import rpc
 
 from ..compiler.resources import Resource
 from ..redact import redact
 from ..components.factory import build_stack
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def sdk_internals() -> tuple[type, Callable[[Any], dict[str, Any]]]:
+    """The one place this module reaches past the names Pulumi's SDK exports.
+
+    ``set_mocks(monitor=...)`` takes a MockMonitor, but pulumi.runtime does not export the class;
+    and a registration's inputs arrive as a protobuf Struct that only the SDK's own deserializer
+    reads as the engine does (secrets, unknowns, assets). tests/engine/test_mockrun.py checks
+    both on every install, so a Pulumi upgrade that moves them fails there, by name."""
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+
+    def inputs_of(struct: Any) -> dict[str, Any]:
+        return rpc.deserialize_properties(struct, keep_unknowns=True)
+
+    return MockMonitor, inputs_of
+
+
+_MockMonitor, _inputs_of = sdk_internals()
 
 
 @dataclass
@@ -67,7 +84,7 @@ def mock_repo_id(name: str) -> int:
     return sum(ord(c) for c in name) * 1000 + len(name)
 
 
-class RecordingMonitor(mocks.MockMonitor):
+class RecordingMonitor(_MockMonitor):
     """Records each RegisterResource request and names resources as the engine does."""
 
     def __init__(self, mocks_: pulumi.runtime.Mocks):
@@ -89,7 +106,7 @@ class RecordingMonitor(mocks.MockMonitor):
             parent = request.parent or None
             if parent and parent.split("::")[2] == ROOT_STACK_TYPE:
                 parent = None
-            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs = _inputs_of(request.object)
             self.registrations.append(
                 Registration(
                     urn=response.urn,
@@ -122,8 +139,8 @@ def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], c
     # Pulumi's mock runtime uses the thread's current event loop; an earlier asyncio.run() in this
     # thread leaves none behind.
     asyncio.set_event_loop(asyncio.new_event_loop())
-    settings.set_root_resource(None)
+    pulumi.runtime.reset_options(project=project_name, stack=stack)  # a fresh root stack for this run
     pulumi.runtime.set_all_config(config or {})
-    mocks.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
-    mocks.test(program)()
+    pulumi.runtime.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.test(program)()
     return monitor.registrations
