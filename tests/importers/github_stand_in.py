@@ -118,6 +118,7 @@ def acme(extra_members: int = 0) -> OrgData:
 class Behaviour:
     rate_limit_at: int | None = None  # answer this request (1-based) with a primary rate limit
     die_at: int | None = None  # from this request on, drop the connection and stop serving
+    forbidden: set[str] = field(default_factory=set)  # paths this token may not read (403)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -216,6 +217,8 @@ class StandIn:
             return self.send(request, 403, {"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
                              {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000", "x-ratelimit-reset": str(reset), "x-ratelimit-resource": "core"})
         url = urlsplit(request.path)
+        if url.path in b.forbidden:
+            return self.send(request, 403, {"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest"})
         status, body = self.route(url.path)
         if status != 200 or body is not None:
             return self.send(request, status, body)

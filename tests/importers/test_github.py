@@ -189,3 +189,30 @@ def test_how_long_each_kind_of_limit_waits():
     assert _rate_limit_wait(_answer(429), 0, now) == SECONDARY_WAIT
     assert _rate_limit_wait(_answer(403, body={"message": "Resource not accessible by integration"}), 0, now) is None
     assert _rate_limit_wait(_answer(500), 0, now) is None
+
+
+def test_bots_on_feedstock_teams_are_no_maintainers(cli, minimal, github, token):
+    # GitHub makes a team's creator its maintainer: the bot that created numpy's team is not a recipe maintainer
+    github.data.team_members["numpy"]["maintainer"].append("acme-bot")
+    org_yaml = minimal / "stacks" / "acme" / "org.yaml"
+    org_yaml.write_text(org_yaml.read_text().replace("members: [carol]\n", "members: [carol]\nbots: [acme-bot]\n", 1))
+    assert run(cli, minimal, github).code == 0
+    assert load_orgs(minimal / "stacks", minimal)["acme"].feedstocks["numpy"].maintainers == ("alice", "carol", "Dave")
+
+
+def test_secrets_not_readable_are_left_as_written(cli, minimal, github, token):
+    org_yaml = minimal / "stacks" / "acme" / "org.yaml"
+    org_yaml.write_text(org_yaml.read_text() + "repositories:\n  website: {}\nsecrets:\n  KEPT:\n    visibility: private\n")
+    github.behaviour.forbidden.add("/orgs/acme/actions/secrets")
+    result = run(cli, minimal, github)
+    assert result.code == 0, result.err
+    assert "org secrets are not readable with this token" in result.err
+    assert set(load_orgs(minimal / "stacks", minimal)["acme"].config.secrets) == {"KEPT"}
+
+
+def test_broken_org_yaml_exit_2_before_any_request(cli, minimal, github, token):
+    (minimal / "stacks" / "acme" / "org.yaml").write_text("org: acme\nowners: [alice\n")
+    before = stacks(minimal)
+    result = run(cli, minimal, github)
+    assert result.code == 2 and "stacks/acme/org.yaml:" in result.err and "YAML syntax error" in result.err
+    assert github.behaviour.requests == [] and stacks(minimal) == before

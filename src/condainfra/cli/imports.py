@@ -173,7 +173,7 @@ def github(
         token = os.environ.get("GITHUB_TOKEN") or None
         if token is None:
             typer.echo("warning: GITHUB_TOKEN is not set: reading without a token (60 requests an hour, public data only)", err=True)
-        existing = existing_org_text(org_dir)
+        existing = existing_org_text(org_dir, project_root)
         with _Progress(sys.stderr.isatty()) as progress:
             client = GitHubClient(api_url, token, None if no_cache else project_root / CACHE_DIR, progress.say, progress.advance, jobs)
 

@@ -35,7 +35,8 @@ from typing import Any, Callable
 from ..config.checks import team_slug
 from ..config.loader import ORG_FILE
 from ..config.models import FEEDSTOCK_NAME, GITHUB_LOGIN, REPO_NAME, TEAM_REFERENCE, FeedstockDefaults, OrgSettings, Repository, RepositoryFeatures
-from ..errors import CondainfraError
+from ..config.yamlfile import declared, load_yaml, not_a_file
+from ..errors import ConfigError, CondainfraError, display_path
 from .github_api import GitHubClient, GitHubError
 from .sources import shown
 from .writer import FeedstockUpdate, dump_round_trip, flow_list, normalised, round_trip_yaml
@@ -269,7 +270,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     from ruamel.yaml.comments import CommentedMap
 
     rt = round_trip_yaml()
-    doc = rt.load(existing_text) if existing_text else None
+    doc = _load_round_trip(rt, existing_text, org) if existing_text else None
     if doc is None:
         doc = CommentedMap()
     if not isinstance(doc, dict):
@@ -299,13 +300,17 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     for repo in live.repos:
         if repo["name"].endswith(FEEDSTOCK_SUFFIX) and repo["name"] not in feedstock_repos:
             warnings.append(f"repository {shown(repo['name'])}: not a valid feedstock name: left out")
+    # GitHub makes whoever creates a team its maintainer: the org's bots (and the identity that
+    # applies the config) sit on every feedstock team without being anyone's recipe maintainer
+    identity = existing_settings.get("apply_identity")
+    machines = bots_before | ({str(identity).lower()} if identity else set())
     updates: dict[str, FeedstockUpdate] = {}
     for repo_name, repo in feedstock_repos.items():
         name = feedstock_name(repo_name)
         assert name is not None
         own = live.teams.get(team_slug(name)) if team_slug(name) in live.feedstock_teams else None
         # a feedstock whose slug is a team org.yaml declares: its maintainers stay as written
-        maintainers = list(own.members) if own else (None if team_slug(name) in live.teams else [])
+        maintainers = [m for m in own.members if m.lower() not in machines] if own else (None if team_slug(name) in live.teams else [])
         updates[name] = FeedstockUpdate(maintainers=maintainers, archived=bool(repo.get("archived")))
 
     org_teams: dict[str, LiveTeam] = {}
@@ -398,22 +403,37 @@ def _ordered(doc: Any) -> Any:
     return ordered
 
 
+def _load_round_trip(rt: Any, text: str, org: str) -> Any:
+    from ruamel.yaml import YAMLError
+
+    try:
+        return rt.load(text)
+    except YAMLError as exc:  # the project's loader read it; ruamel is stricter about a few things
+        raise CondainfraError(f"{org}/{ORG_FILE}: cannot be merged keeping its comments ({str(exc).splitlines()[0]}); fix it by hand first") from None
+
+
 async def fetch(client: GitHubClient, org: str, existing_text: str | None, on_total: Callable[[int], None] = lambda _: None) -> GitHubImport:
     warnings: list[str] = []
     declared: set[str] = set()
     if existing_text:
-        data = round_trip_yaml().load(existing_text)
+        data = _load_round_trip(round_trip_yaml(), existing_text, org)
         if isinstance(data, dict) and isinstance(data.get("teams"), dict):
             declared = {str(t) for t in data["teams"]}
     live = await read_org(client, org, declared, warnings, on_total)
     return build_import(live, existing_text, org, warnings)
 
 
-def existing_org_text(org_dir: Path) -> str | None:
+def existing_org_text(org_dir: Path, root: Path) -> str | None:
+    """The org.yaml to merge into, checked by the project's reader first (``file:line`` on bad
+    YAML, before a single request is made); None when the org is new."""
     path = org_dir / ORG_FILE
-    if not path.exists():
+    if not declared(path):
         return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CondainfraError(f"{path}: cannot read: {exc}") from None
+    if not path.is_file():
+        raise ConfigError([not_a_file(path, root)])
+    doc, issues = load_yaml(path, display_path(path, root))
+    if doc is None or issues:
+        raise ConfigError(issues)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.issue((), "expected a mapping of org settings")])
+    return path.read_text(encoding="utf-8")

@@ -268,7 +268,11 @@ def _round_trip(file: _File, entries: dict[str, dict[str, Any]]) -> str:
 
     rt = round_trip_yaml()
     data = rt.load(file.text)
+    keys = {str(k): k for k in data}  # ruamel reads `1.0` or `null` as other types; the loader as text
     for name, entry in entries.items():
+        if name not in keys:
+            raise CondainfraError(f"{file.doc.path}: cannot update {name!r} in place (YAML reads that name as another type); quote it: '{name}'")
+        name = keys[name]
         current = data[name]
         maintainers = entry["maintainers"]
         if isinstance(current, list):
