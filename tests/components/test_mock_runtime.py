@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from condainfra.compiler.resources import JSON, REF, SECRET
+from condainfra.compiler.resources import JSON, LOOKUP, REF, SECRET
+from condainfra.engine import mockrun
 from condainfra.engine.mockrun import mock_output, render_with_mocks
 from condainfra.project import Project
 
@@ -19,8 +20,21 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project.load(REPO)
 
 
+def looked_up(token, args):
+    """What the mocked data source answers: a team's id from its slug."""
+    return {"id": f"{args['slug']}-team-id", "slug": args["slug"]} if token == "github:index/getTeam:getTeam" else {}
+
+
+@pytest.fixture(autouse=True)
+def mocked_data_sources(monkeypatch):
+    # Mock: the Pulumi engine's invoke of a data source (the stock mock answers nothing)
+    monkeypatch.setattr(mockrun.RecordingMocks, "call", lambda self, args: looked_up(args.token, args.args))
+
+
 def expected_value(value, resources_by_urn):
     if isinstance(value, dict):
+        if LOOKUP in value:
+            return looked_up(value[LOOKUP], value["args"])[value["output"]]
         if SECRET in value:
             return {"$secret": "***"}
         if REF in value:

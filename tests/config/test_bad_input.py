@@ -68,9 +68,20 @@ def test_undeclared_team_reference(cli, minimal):
     assert_reported(cli, minimal, [f"{FEED}/a.yaml:4: feedstock 'numpy': team 'acme/ghosts' is neither declared"])
 
 
-def test_team_reference_to_another_org(cli, minimal):
-    write(minimal, f"{FEED}/a.yaml", "numpy: [alice, other-org/core]\n")
-    assert_reported(cli, minimal, [f"{FEED}/a.yaml:1: feedstock 'numpy': team reference 'other-org/core' names another org"])
+def test_team_reference_to_another_org_and_an_email_are_warnings_not_grants(minimal):
+    # recipes list both (bioconda's data has `RECETOX/conda` and addresses): kept, reported, granted nothing
+    from condainfra.compiler import github as gh
+    from condainfra.project import Project
+
+    write(minimal, f"{FEED}/a.yaml", "numpy:\n  - alice\n  - other-org/core\n  - Some One <someone@example.org>\n")
+    project = Project.load(minimal)
+    warnings = [str(w) for w in project.orgs["acme"].warnings]
+    assert f"{FEED}/a.yaml:3: feedstock 'numpy': 'other-org/core' is a team of another org; GitHub grants only 'acme''s teams access, so it is granted nothing" in warnings
+    assert f"{FEED}/a.yaml:4: feedstock 'numpy': 'Some One <someone@example.org>' is an e-mail address, not a GitHub account; it is granted nothing" in warnings
+    resources = [r for s in project.stacks() if s.kind == "feedstocks" for r in project.compile(s)]
+    assert [r.name for r in resources if r.type == gh.TEAM_REPOSITORY] == ["numpy-feedstock/numpy"]
+    members = next(r for r in resources if r.type == gh.TEAM_MEMBERS).inputs["members"]
+    assert [m["username"] for m in members] == ["alice"]
 
 
 def test_undeclared_parent_team(cli, minimal):
@@ -84,7 +95,7 @@ def test_invalid_maintainer_login(cli, minimal):
     assert_reported(cli, minimal, [f"{FEED}/a.yaml:4: scipy.1: 'not a login' is not a valid GitHub login"])
 
 
-@pytest.mark.parametrize("login", ["-leading", "trailing-", "double--hyphen", "x" * 40, "someone@example.org"])
+@pytest.mark.parametrize("login", ["-leading", "trailing-", "double--hyphen", "x" * 40, "someone@", "<a@b>"])
 def test_logins_github_would_refuse(cli, minimal, login):
     write(minimal, f"{FEED}/a.yaml", f"numpy: ['{login}']\n")
     assert_reported(cli, minimal, [f"{FEED}/a.yaml:1: numpy.0: '{login}' is not a valid GitHub login"])

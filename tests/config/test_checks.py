@@ -53,7 +53,7 @@ def test_a_clean_declaration_has_no_issue(tmp_path):
         ("    members: [alice]", "    parent: nowhere", "acme/org.yaml:9: teams.core.parent: team 'nowhere' is not declared"),
         ("    members: [alice]", "    parent: core", "acme/org.yaml:9: teams.core.parent: parent teams form a cycle"),
         ("    members: [alice]", "    maintainers: [alice]\n    members: [alice]", "acme/org.yaml:10: teams.core: 'alice' is already listed in maintainers"),
-        ("    members: [alice]", "    repositories: {elsewhere: push}", "acme/org.yaml:9: teams.core.repositories: repository 'elsewhere' is not declared"),
+        ("    members: [alice]", "    repositories: {elsewhere: push}", "acme/org.yaml:9: teams.core.repositories: repository 'elsewhere' is not declared (declare it, with `manage: false` if the config should only refer to it)"),
     ],
     ids=["two-roles", "listed-twice", "slug-collision", "undeclared-parent", "parent-cycle", "two-team-roles", "undeclared-repo"],
 )
@@ -90,9 +90,12 @@ def test_secret_rules(tmp_path, secret, expected):
     [
         ({"tools": [], "x": []}, []),  # a feedstock named like a repository gets `tools-feedstock`: no clash
         ({"x": [], "tools-feedstock": []}, []),
-        ({"core": ["alice"]}, ["acme/feedstocks/a.yaml:1: feedstock 'core': its team slug 'core' collides with declared team 'core'"]),
-        ({"a.b": [], "a-b": []}, ["acme/feedstocks/a.yaml:2: feedstock 'a-b': its team slug 'a-b' collides with feedstock 'a.b'"]),
-        ({"numpy": ["other/core"]}, ["acme/feedstocks/a.yaml:1: feedstock 'numpy': team reference 'other/core' names another org; only teams of 'acme' can be referenced"]),
+        ({"core": ["alice"]}, []),  # the team org.yaml declares is the feedstock's team too (conda-forge's `r`, `cuda`)
+        ({"Core": ["alice"]}, ["acme/feedstocks/a.yaml:1: feedstock 'Core': its team 'Core' has the slug 'core' of declared team 'core'; "
+                               "to share that team write `team: core`, else give the feedstock a team of its own with `team: <name>`"]),
+        ({"a.b": [], "a-b": []}, ["acme/feedstocks/a.yaml:2: feedstocks 'a.b' (acme/feedstocks/a.yaml:1), 'a-b' (acme/feedstocks/a.yaml:2) would all have the team slug 'a-b'; "
+                                  "give all but one the team it has on GitHub with `team: <name>`, or remove the entries of feedstocks that no longer exist"]),
+        ({"numpy": ["other/core"]}, []),  # a warning, see test_bad_input
         ({"numpy": ["acme/ghost"]}, ["acme/feedstocks/a.yaml:1: feedstock 'numpy': team 'acme/ghost' is neither declared in acme/org.yaml nor a feedstock's team"]),
         ({"numpy": ["ACME/core"]}, []),  # org logins are case-insensitive
     ],

@@ -132,7 +132,7 @@ REPO_TOOLS = "repositories:\n  tools:\n"
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("teams:\n", "teams:\n  " + "t" * 256 + ":\n    members: [carol]\n", f"{ORG}:6: teams: '{'t' * 256}' is longer than GitHub's 255 characters for a team name"),
+        ("teams:\n", "teams:\n  " + "t" * 256 + ":\n    members: [carol]\n", f"{ORG}:7: teams: '{'t' * 256}' is longer than GitHub's 255 characters for a team name"),
         ("", "repositories:\n  " + "r" * 101 + ": {}\n", f"{ORG}:12: repositories.{'r' * 101}: '{'r' * 101}' is not a valid repository name"),
         ("", REPO_TOOLS + "    description: " + "d" * 351 + "\n", f"{ORG}:13: repositories.tools.description: String should have at most 350 characters"),
         ("", REPO_TOOLS + "    topics: [" + "t" * 51 + "]\n", f"{ORG}:13: repositories.tools.topics.0: '{'t' * 51}' is not a valid topic"),

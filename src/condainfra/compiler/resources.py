@@ -11,6 +11,9 @@ REF = "$ref"  # {"$ref": URN, "output": "repoId"}: an output of another resource
 # {"$json": value}: a JSON document (an IAM policy, ECS container definitions) that holds markers;
 # the program serialises it (sorted keys) once the markers resolve. Keys inside are kept as written.
 JSON = "$json"
+# {"$lookup": function token, "args": {...}, "output": "id"}: an output of a data source the program reads
+# with the resource's provider (a team another stack owns, found by its slug)
+LOOKUP = "$lookup"
 
 
 def secret(source: str) -> dict[str, str]:
@@ -19,6 +22,10 @@ def secret(source: str) -> dict[str, str]:
 
 def ref(resource: Resource, output: str) -> dict[str, str]:
     return {REF: resource.urn, "output": output}
+
+
+def lookup(function: str, args: dict[str, Any], output: str) -> dict[str, Any]:
+    return {LOOKUP: function, "args": args, "output": output}
 
 
 def json_document(value: Any) -> dict[str, Any]:

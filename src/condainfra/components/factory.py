@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
-from ..compiler.resources import JSON, REF, SECRET, Resource
+from ..compiler.resources import JSON, LOOKUP, REF, SECRET, Resource
 from ..errors import CondainfraError
 
 SDKS = {"aws": aws, "github": github}
@@ -43,6 +43,20 @@ def custom_class(type_token: str) -> type[pulumi.CustomResource]:
     if cls is None or getattr(cls, "pulumi_type", None) != type_token:
         raise CondainfraError(f"{type_token}: not a resource type of the installed {package} SDK")
     return cls
+
+
+@functools.lru_cache(maxsize=None)
+def lookup_function(token: str) -> Callable[..., pulumi.Output]:
+    """The SDK's output form of a data source (``github:index/getTeam:getTeam`` -> ``pulumi_github.get_team_output``)."""
+    package, _, rest = token.partition(":")
+    module_path, _, name = rest.partition(":")
+    sdk = SDKS.get(package)
+    module = module_path.split("/", 1)[0]
+    target = sdk if module == "index" else getattr(sdk, module, None) if sdk else None
+    function = getattr(target, f"{snake(name)}_output", None) if target is not None else None
+    if function is None:
+        raise CondainfraError(f"{token}: not a data source of the installed {package} SDK")
+    return function
 
 
 def input_names(type_token: str) -> set[str]:
@@ -91,25 +105,38 @@ class BuildContext:
     config: pulumi.Config = field(default_factory=pulumi.Config)
     created: dict[str, pulumi.Resource] = field(default_factory=dict)
     children: dict[str | None, list[Resource]] = field(default_factory=dict)
+    # one invoke per data source, arguments and provider, however many resources read it
+    lookups: dict[tuple, pulumi.Output] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for spec in self.resources:
             self.children.setdefault(spec.parent, []).append(spec)
 
-    def value(self, value: Any, keys=snake) -> Any:
+    def value(self, value: Any, keys=snake, provider: str | None = None) -> Any:
         """An input for the SDK: markers resolved, object keys turned into the SDK's argument names
-        (left as written inside a JSON document)."""
+        (left as written inside a JSON document). ``provider`` is the URN data sources are read with."""
         if isinstance(value, dict):
             if SECRET in value:
                 return resolve_secret(value[SECRET], self.config)
             if REF in value:
                 return getattr(self.created[value[REF]], snake(value["output"]))
+            if LOOKUP in value:
+                return self.lookup(value, provider)
             if JSON in value:
-                return pulumi.Output.json_dumps(pulumi.Output.from_input(self.value(value[JSON], keys=str)), sort_keys=True)
-            return {keys(k): self.value(v, keys) for k, v in value.items()}
+                return pulumi.Output.json_dumps(pulumi.Output.from_input(self.value(value[JSON], keys=str, provider=provider)), sort_keys=True)
+            return {keys(k): self.value(v, keys, provider) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.value(v, keys) for v in value]
+            return [self.value(v, keys, provider) for v in value]
         return value
+
+    def lookup(self, marker: dict[str, Any], provider: str | None) -> pulumi.Output:
+        args = {snake(k): v for k, v in sorted(marker["args"].items())}
+        key = (marker[LOOKUP], tuple(args.items()), provider)
+        if key not in self.lookups:
+            opts = pulumi.InvokeOutputOptions(provider=self.created[provider]) if provider else None
+            self.lookups[key] = lookup_function(marker[LOOKUP])(**args, opts=opts)
+        output = snake(marker["output"])
+        return self.lookups[key].apply(lambda result: getattr(result, output))
 
     def options(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(
@@ -125,7 +152,7 @@ class BuildContext:
     def build(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.Resource:
         if spec.custom:
             cls = custom_class(spec.type)
-            kwargs = {snake(k): self.value(v) for k, v in spec.inputs.items()}
+            kwargs = {snake(k): self.value(v, provider=spec.provider) for k, v in spec.inputs.items()}
             resource = cls(spec.name, **kwargs, opts=self.options(spec, parent))
         else:
             cls = COMPONENT_TYPES[spec.type]

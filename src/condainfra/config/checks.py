@@ -1,35 +1,58 @@
-"""Checks that span fields or files, which a single pydantic model cannot see."""
+"""Checks that span fields or files, which a single pydantic model cannot see.
+
+Errors stop a plan; warnings (``OrgDeclaration.warnings``) are config that loads but does not do all it
+says, or that GitHub would report differently on every refresh.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigIssue
-from .models import MAX_REPO_DESCRIPTION
+from .models import EMAIL_MAINTAINER, MAX_REPO_DESCRIPTION, MAX_TEAM_NAME, TEAM_NAME
 
 if TYPE_CHECKING:
     from .loader import OrgDeclaration
 
 
-_SLUG_SAFE = re.compile(r"[a-z0-9_][a-z0-9_-]*[a-z0-9_]|[a-z0-9_]")
+_SLUG = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
 
 
 def team_slug(name: str) -> str:
-    """GitHub's slug for a team name: lower case, other characters folded to '-'."""
+    """GitHub's slug for a team name. GitHub does not document the rule; what it does is Rails'
+    ``parameterize``: letters transliterated to ASCII (``ä`` -> ``a``), lower case, every run of
+    characters other than ``a-z 0-9 _ -`` (``/``, ``.``, spaces included) one ``-``, repeated ``-``
+    squeezed, none at either end: ``pdfminer.six`` -> ``pdfminer-six``, ``sig/Node`` -> ``sig-node``."""
     lowered = name.lower()
-    if _SLUG_SAFE.fullmatch(lowered):
+    if _SLUG.fullmatch(lowered):  # nearly every feedstock name: no work
         return lowered
-    return re.sub(r"[^a-z0-9_-]+", "-", lowered).strip("-")
+    ascii_text = "".join(
+        c if c.isascii() else "-" for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c)
+    )
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", ascii_text.lower())).strip("-")
 
 
 def feedstock_repo(name: str) -> str:
     return f"{name}-feedstock"
 
 
+def maintainer_kind(maintainer: str, org: str) -> str:
+    """``login``, ``team`` (a team of ``org``), ``other-org`` (``org/team`` of another org) or ``email``;
+    only logins and teams of the org itself are granted anything."""
+    if "@" in maintainer and EMAIL_MAINTAINER.fullmatch(maintainer):
+        return "email"
+    if "/" in maintainer:
+        return "team" if maintainer.split("/", 1)[0].lower() == org.lower() else "other-org"
+    return "login"
+
+
 def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
+    """Every error of the org's files; warnings go to ``decl.warnings``."""
     cfg, doc = decl.config, decl.source
     issues: list[ConfigIssue] = []
+    warn = decl.warnings.append
 
     # A login may hold one org role only: GitHub stores a single membership.
     role_of: dict[str, str] = {}
@@ -41,9 +64,16 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
                 issues.append(doc.issue((role, i), f"{role}: {login!r} is {where}"))
             else:
                 role_of[key] = role
+    identity = cfg.settings.apply_identity
+    if identity is not None:
+        # a bot account need not be an owner here: its token may carry org admin rights by other means
+        if identity.lower() not in role_of:
+            issues.append(doc.issue(("settings", "apply_identity"), f"settings.apply_identity: {identity!r} is not listed in owners, members or bots"))
+    owners = {o.lower() for o in cfg.owners}
 
     slugs: dict[str, str] = {}
     for name, team in cfg.teams.items():
+        issues += _team_name_issues(doc, ("teams", name), f"teams: {name!r}", name)
         slug = team_slug(name)
         if slug in slugs:
             issues.append(doc.issue(("teams", name), f"teams: {name!r} has the same slug {slug!r} as team {slugs[slug]!r}"))
@@ -56,10 +86,25 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
                 if login.lower() in seen:
                     issues.append(doc.issue(("teams", name, role, i), f"teams.{name}: {login!r} is already listed in {seen[login.lower()]}"))
                 seen[login.lower()] = role
+                if role == "members" and login.lower() in owners:
+                    warn(doc.issue(("teams", name, role, i), f"teams.{name}: {login!r} is an org owner, which GitHub reports as a team maintainer; it is applied as one (list it under maintainers)"))
+        if not team.maintainers and not any(m.lower() in owners for m in team.members) and identity is None:
+            warn(doc.issue(("teams", name), f"teams.{name}: no maintainer, and GitHub makes whoever creates the team one: a refresh will always differ; set settings.apply_identity"))
         for repo in team.repositories:
             if repo not in cfg.repositories and not _is_feedstock_repo(decl, repo):
-                issues.append(doc.issue(("teams", name, "repositories", repo), f"teams.{name}.repositories: repository {repo!r} is not declared"))
+                issues.append(doc.issue(("teams", name, "repositories", repo), f"teams.{name}.repositories: repository {repo!r} is not declared (declare it, with `manage: false` if the config should only refer to it)"))
+    for name, team in cfg.teams.items():
+        for i, old in enumerate(team.previously):
+            loc = ("teams", name, "previously", i)
+            issues += _team_name_issues(doc, loc, f"teams.{name}.previously: {old!r}", old)
+            if team_slug(old) in slugs:
+                issues.append(doc.issue(loc, f"teams.{name}.previously: {old!r} is the name of team {slugs[team_slug(old)]!r}, which exists"))
     issues += _parent_cycles(decl)
+
+    for name, repo in cfg.repositories.items():
+        for i, old in enumerate(repo.previously):
+            if old in cfg.repositories:
+                issues.append(doc.issue(("repositories", name, "previously", i), f"repositories.{name}.previously: {old!r} is declared as a repository of its own"))
 
     for name, secret in cfg.secrets.items():
         if secret.visibility == "selected":
@@ -68,11 +113,21 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
             for i, repo in enumerate(secret.repositories):
                 if repo not in cfg.repositories:
                     issues.append(doc.issue(("secrets", name, "repositories", i), f"secrets.{name}.repositories: repository {repo!r} is not declared in repositories"))
+                elif not cfg.repositories[repo].manage:
+                    issues.append(doc.issue(("secrets", name, "repositories", i), f"secrets.{name}.repositories: {repo!r} is reference-only (manage: false); a secret is scoped to managed repositories"))
         elif secret.repositories:
             issues.append(doc.issue(("secrets", name, "repositories"), f"secrets.{name}: repositories are only allowed with visibility 'selected'"))
 
     issues += _check_feedstocks(decl, slugs)
     return issues
+
+
+def _team_name_issues(doc, loc: tuple, what: str, name: str) -> list[ConfigIssue]:
+    if len(name) > MAX_TEAM_NAME:
+        return [doc.issue(loc, f"{what} is longer than GitHub's {MAX_TEAM_NAME} characters for a team name")]
+    if not TEAM_NAME.fullmatch(name) or not team_slug(name):
+        return [doc.issue(loc, f"{what} is not a valid team name (it needs a letter or digit; no control characters, no space at either end)")]
+    return []
 
 
 def _is_feedstock_repo(decl: OrgDeclaration, repo: str) -> bool:
@@ -98,7 +153,8 @@ def _parent_cycles(decl: OrgDeclaration) -> list[ConfigIssue]:
 def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[ConfigIssue]:
     cfg = decl.config
     issues = []
-    feedstock_slugs: dict[str, str] = {}
+    # each feedstock team's slug -> the feedstocks whose own team it would be, for collisions
+    own_teams: dict[str, list[str]] = {}
     for name, feedstock in decl.feedstocks.items():
         where = decl.feedstock_origin[name]
         repo = feedstock_repo(name)
@@ -106,22 +162,68 @@ def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: repository {repo!r} is also declared in repositories"))
         if cfg.feedstocks is not None and len(cfg.feedstocks.description_of(name)) > MAX_REPO_DESCRIPTION:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its description is longer than GitHub's {MAX_REPO_DESCRIPTION} characters"))
-        slug = team_slug(name)
+        team = feedstock.team_name
+        slug = team_slug(team)
+        if team in cfg.teams:
+            continue  # a team org.yaml declares: shared, checked below
         if slug in team_slugs:
-            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its team slug {slug!r} collides with declared team {team_slugs[slug]!r}"))
-        elif slug in feedstock_slugs:
-            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its team slug {slug!r} collides with feedstock {feedstock_slugs[slug]!r}"))
-        feedstock_slugs[slug] = name
+            line = _line(decl, name, "team") if feedstock.team else where.line
+            issues.append(ConfigIssue(where.path, line, f"feedstock {name!r}: its team {team!r} has the slug {slug!r} of declared team {team_slugs[slug]!r}; "
+                                      f"to share that team write `team: {team_slugs[slug]}`, else give the feedstock a team of its own with `team: <name>`"))
+            continue
+        own_teams.setdefault(slug, []).append(name)
+
+    for slug, names in own_teams.items():
+        if len(names) > 1:
+            issues.append(_collision(decl, slug, names))
+
+    feedstock_teams = {team_slug(f.team_name) for f in decl.feedstocks.values()}
+    for name, feedstock in decl.feedstocks.items():
+        issues += _check_previously(decl, name)
+        where = decl.feedstock_origin[name]
+        shared = cfg.teams.get(feedstock.team_name)
+        granted = {m.lower() for m in shared.maintainers + shared.members} if shared is not None else None
         for maintainer in feedstock.maintainers:
-            if "/" not in maintainer:
+            kind = maintainer_kind(maintainer, cfg.org)
+            if kind == "login":
+                if granted is not None and maintainer.lower() not in granted:
+                    decl.warnings.append(ConfigIssue(where.path, _maintainer_line(decl, name, maintainer, where.line),
+                                                     f"feedstock {name!r}: {maintainer!r} is not in team {feedstock.team_name!r}, which org.yaml declares and owns; add them there to grant access"))
                 continue
-            org, team = maintainer.split("/", 1)
             line = _maintainer_line(decl, name, maintainer, where.line)
-            if org.lower() != cfg.org.lower():
-                issues.append(ConfigIssue(where.path, line, f"feedstock {name!r}: team reference {maintainer!r} names another org; only teams of {cfg.org!r} can be referenced"))
-            elif team not in cfg.teams and team not in decl.feedstocks:
-                issues.append(ConfigIssue(where.path, line, f"feedstock {name!r}: team {maintainer!r} is neither declared in {cfg.org}/org.yaml nor a feedstock's team"))
+            if kind == "email":
+                decl.warnings.append(ConfigIssue(where.path, line, f"feedstock {name!r}: {maintainer!r} is an e-mail address, not a GitHub account; it is granted nothing"))
+            elif kind == "other-org":
+                decl.warnings.append(ConfigIssue(where.path, line, f"feedstock {name!r}: {maintainer!r} is a team of another org; GitHub grants only {cfg.org!r}'s teams access, so it is granted nothing"))
+            else:
+                team = maintainer.split("/", 1)[1]
+                if team_slug(team) not in team_slugs and team_slug(team) not in feedstock_teams:
+                    issues.append(ConfigIssue(where.path, line, f"feedstock {name!r}: team {maintainer!r} is neither declared in {cfg.org}/org.yaml nor a feedstock's team"))
     return issues
+
+
+def _collision(decl: OrgDeclaration, slug: str, names: list[str]) -> ConfigIssue:
+    first, *rest = sorted(names, key=lambda n: (decl.feedstock_origin[n].path, decl.feedstock_origin[n].line))
+    where = decl.feedstock_origin[rest[0]]
+    others = ", ".join(f"{n!r} ({decl.feedstock_origin[n].path}:{decl.feedstock_origin[n].line})" for n in [first, *rest])
+    # Archiving one does not help: an archived feedstock keeps its team (dropping it from the config would delete it).
+    return ConfigIssue(where.path, where.line, f"feedstocks {others} would all have the team slug {slug!r}; "
+                       "give all but one the team it has on GitHub with `team: <name>`, or remove the entries of feedstocks that no longer exist")
+
+
+def _check_previously(decl: OrgDeclaration, name: str) -> list[ConfigIssue]:
+    issues = []
+    where = decl.feedstock_origin[name]
+    for i, old in enumerate(decl.feedstocks[name].previously):
+        if old in decl.feedstocks:
+            issues.append(ConfigIssue(where.path, _line(decl, name, "previously", i), f"feedstock {name!r}: previously {old!r} is declared as a feedstock of its own"))
+    return issues
+
+
+def _line(decl: OrgDeclaration, name: str, *loc) -> int:
+    where = decl.feedstock_origin[name]
+    doc = decl.feedstock_docs.get(where.path)
+    return doc.line((name, *loc)) if doc is not None else where.line
 
 
 def _maintainer_line(decl: OrgDeclaration, name: str, maintainer: str, fallback: int) -> int:

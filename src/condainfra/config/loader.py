@@ -7,6 +7,7 @@ once, not one per CI run.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,17 @@ class OrgDeclaration:
     # each feedstock's value as written, so that loading another version of the same files
     # (a plan's baseline) can reuse the models of entries that did not change
     feedstock_raw: dict[str, Any] = field(default_factory=dict)
+    # config that loads but does not do all it says, or that GitHub reports otherwise (validate shows them)
+    warnings: list[ConfigIssue] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.config.org
+
+    @property
+    def unmaintained(self) -> int:
+        """How many feedstocks have no known maintainer: no login and no team of the org."""
+        return sum(1 for f in self.feedstocks.values() if not f.maintainers)
 
 
 def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = (), hidden: str | None = None) -> list[ConfigIssue]:
@@ -73,6 +81,51 @@ def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix:
         return None, pydantic_issues(doc, exc, prefix, hidden)
 
 
+def validate_partially(model: type[BaseModel], doc: YamlDocument, data: Any, rounds: int = 4):
+    """Like validate_model; on bad input, also the model of what remains once each bad value is dropped
+    (a list item, a key, or the entry holding a missing key), so that the cross-file checks still run and
+    one `validate` reports every problem. Only ever used to find more problems: never compiled."""
+    found, issues = validate_model(model, doc, data)
+    if found is not None:
+        return found, issues, True
+    pruned = copy.deepcopy(data)
+    for _ in range(rounds):
+        try:
+            return model.model_validate(pruned), issues, False
+        except ValidationError as exc:
+            paths = {_droppable(err["loc"], err["type"]) for err in exc.errors(include_url=False)}
+            if None in paths or not any(_drop(pruned, p) for p in sorted(paths, reverse=True, key=lambda p: [str(x).zfill(9) if isinstance(x, int) else str(x) for x in p])):
+                break
+    return None, issues, False
+
+
+def _droppable(loc: tuple, kind: str) -> tuple | None:
+    if "[key]" in loc:
+        loc = loc[: loc.index("[key]")]
+    elif kind == "missing":
+        loc = loc[:-1]
+    # a top-level key cannot go: the rest would fail for want of it
+    return tuple(loc) if len(loc) >= 2 else None
+
+
+def _drop(data: Any, loc: tuple) -> bool:
+    for part in loc[:-1]:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False
+    last = loc[-1]
+    if isinstance(data, dict) and last in data:
+        del data[last]
+        return True
+    if isinstance(data, list) and isinstance(last, int) and 0 <= last < len(data):
+        del data[last]
+        return True
+    return False
+
+
 def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> tuple[OrgDeclaration | None, list[ConfigIssue]]:
     org_file = org_dir / ORG_FILE
     doc, issues = load_yaml(org_file, display_path(org_file, root))
@@ -80,7 +133,7 @@ def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> 
         return None, issues
     if not isinstance(doc.data, dict):
         return None, [*issues, doc.issue((), "expected a mapping of org settings")]
-    config, model_issues = validate_model(OrgConfig, doc, doc.data)
+    config, model_issues, _ = validate_partially(OrgConfig, doc, doc.data)
     issues += model_issues
     if config is None:
         return None, issues
@@ -150,7 +203,9 @@ def _load_feedstocks(
                 loc = (name, "maintainers", i) if isinstance(doc.data[name], dict) else (name, i)
                 issues.append(doc.issue(loc, f"{name}: maintainer {maintainer!r} is listed twice"))
             seen.add(maintainer.lower())
-        feedstocks[name] = Feedstock(name=name, maintainers=tuple(entry.maintainers), archived=entry.archived)
+        feedstocks[name] = Feedstock(
+            name=name, maintainers=tuple(entry.maintainers), archived=entry.archived, team=entry.team, previously=tuple(entry.previously)
+        )
     return issues
 
 

@@ -10,14 +10,18 @@ import re
 import string
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Python's `$` also matches before a trailing newline: every regex here is applied with fullmatch.
 # GitHub's rule for new accounts: 1-39 alphanumerics or single inner hyphens.
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 # An `org/team` reference in a recipe's maintainers list.
 TEAM_REFERENCE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)$")
-TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+# A team name as GitHub accepts it: any printable text (`/`, `.`, spaces included) that does not start
+# or end with a space; its slug (checks.team_slug) must not be empty.
+TEAM_NAME = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
+# A recipe maintainer written as an e-mail address (`a@b.org` or `Some One <a@b.org>`): kept, never granted.
+EMAIL_MAINTAINER = re.compile(r"^(?:[^<>@]*<)?[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+>?$")
 REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 # conda package names, which feedstock names follow (a few old ones carry capitals).
 _PACKAGE_CHARS = "A-Za-z0-9._-"
@@ -57,6 +61,8 @@ def _login(value: str) -> str:
 
 
 def _maintainer(value: str) -> str:
+    if "@" in value and EMAIL_MAINTAINER.fullmatch(value):
+        return value  # validate warns: an address is not a GitHub account, nothing is granted
     if "/" in value:
         if not TEAM_REFERENCE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid org/team reference")
@@ -82,9 +88,23 @@ Topic = Annotated[str, matching(TOPIC, "topic")]
 Topics = Annotated[list[Topic], Field(max_length=MAX_TOPICS)]
 RepoDescription = Annotated[str, Field(max_length=MAX_REPO_DESCRIPTION)]
 Permission = Literal["pull", "triage", "push", "maintain", "admin"]
+FeedstockName = Annotated[str, matching(FEEDSTOCK_NAME, "feedstock name")]
+
+
+def _unique(value: list[str]) -> list[str]:
+    if len({v.lower() for v in value}) != len(value):
+        raise ValueError("names are listed more than once")
+    return value
+
+
+# earlier names of a team, repository or feedstock (as peribolos' `previously`): a rename, not delete + create
+Previously = Annotated[list[str], AfterValidator(_unique)]
 
 
 class Strict(BaseModel):
+    """Defaults here only shape validation: the compiler sends a field only when the YAML sets it
+    (`model_fields_set`), so adopting an org never overwrites what the config does not mention."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -98,6 +118,17 @@ class OrgSettings(Strict):
     web_commit_signoff_required: bool = False
     description: str = ""
     blog: str = ""
+    # the org's profile: display name, public e-mail, location, company
+    name: str = ""
+    email: str = Field(default="", pattern=r"^(?:[^@\s]+@[^@\s]+)?$")
+    location: str = ""
+    company: str = ""
+    # projects: the org's own (projects v2 boards) and those of its repositories
+    has_organization_projects: bool = True
+    has_repository_projects: bool = True
+    # the login `up` runs as: GitHub makes it a maintainer of each team it creates, so every team
+    # that declares no other maintainer gets it as its maintainer (else a refresh always differs)
+    apply_identity: Login | None = None
 
 
 class Ruleset(Strict):
@@ -123,7 +154,7 @@ class RepositoryFeatures(Strict):
 class FeedstockDefaults(Strict):
     default_branch: str = "main"
     features: RepositoryFeatures = RepositoryFeatures()
-    ruleset: Ruleset | None = Ruleset()
+    ruleset: Ruleset | None = None
     description: str = "A conda-smithy repository for {name}."
     homepage: str = "https://conda-forge.org"
     topics: Topics = []
@@ -149,6 +180,9 @@ class FeedstockDefaults(Strict):
 
 
 class Repository(Strict):
+    # false: a repository of the org that the config only refers to (team grants); never created or changed
+    manage: bool = True
+    previously: Annotated[list[RepoName], AfterValidator(_unique)] = []
     description: RepoDescription = ""
     homepage: str = ""
     visibility: Literal["public", "private"] = "public"
@@ -156,7 +190,13 @@ class Repository(Strict):
     default_branch: str = "main"
     topics: Topics = []
     features: RepositoryFeatures = RepositoryFeatures()
-    ruleset: Ruleset | None = Ruleset()
+    ruleset: Ruleset | None = None
+
+    @model_validator(mode="after")
+    def _reference_only(self) -> Repository:
+        if not self.manage and self.model_fields_set - {"manage"}:
+            raise ValueError("a reference-only repository (manage: false) takes no other settings")
+        return self
 
 
 class Team(Strict):
@@ -166,6 +206,7 @@ class Team(Strict):
     maintainers: list[Login] = []
     members: list[Login] = []
     repositories: dict[RepoName, Permission] = {}
+    previously: Previously = []
 
 
 class Secret(Strict):
@@ -201,16 +242,6 @@ class OrgConfig(Strict):
             raise ValueError("an org needs at least one owner")
         return value
 
-    @field_validator("teams")
-    @classmethod
-    def _team_names(cls, value: dict[str, Team]) -> dict[str, Team]:
-        for name in value:
-            if len(name) > MAX_TEAM_NAME:
-                raise ValueError(f"{name!r} is longer than GitHub's {MAX_TEAM_NAME} characters for a team name")
-            if not TEAM_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not a valid team name")
-        return value
-
     @field_validator("secrets")
     @classmethod
     def _secret_names(cls, value: dict[str, Secret]) -> dict[str, Secret]:
@@ -223,6 +254,10 @@ class OrgConfig(Strict):
 class FeedstockEntry(Strict):
     maintainers: list[Maintainer]
     archived: bool = False
+    # the team the feedstock's maintainers form, when not named after the feedstock: a team org.yaml
+    # declares (shared, owned by the org stack) or a name of its own (to resolve a slug collision)
+    team: str | None = Field(default=None, pattern=TEAM_NAME.pattern, max_length=MAX_TEAM_NAME)
+    previously: Annotated[list[FeedstockName], AfterValidator(_unique)] = []
 
 
 class Feedstock(Strict):
@@ -231,6 +266,12 @@ class Feedstock(Strict):
     name: str
     maintainers: tuple[str, ...]
     archived: bool = False
+    team: str | None = None
+    previously: tuple[str, ...] = ()
+
+    @property
+    def team_name(self) -> str:
+        return self.team or self.name
 
 
 # AWS names shared by the stacks that have AWS resources
