@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from ..compiler.resources import Resource
 from ..redact import is_secret, redact
@@ -48,8 +48,9 @@ ACTIONS = ("create", "update", "replace", "delete", "import", "drift")
 class ResourceChange:
     action: str  # one of ACTIONS
     resource: Resource
-    changes: list[Change] = field(default_factory=list)
-    replace_reasons: list[str] = field(default_factory=list)  # the keys that force a replacement
+    # read-only once made; the empty default is shared, not two new lists per created resource (18 MiB at 170,000)
+    changes: Sequence[Change] = ()
+    replace_reasons: Sequence[str] = ()  # the keys that force a replacement
     renamed_from: str | None = None  # the deployed URN this resource takes over through an alias (a rename)
 
     def to_json(self) -> dict[str, Any]:
