@@ -53,9 +53,9 @@ def _exit_2_on_bad_input(run) -> None:
         raise typer.Exit(2) from None
 
 
-def _write(staged, report, org: str) -> None:
-    """Check the staged org as `validate` would, say what it finds, then move the files into place."""
-    issues = staged.check()
+def _say_issues(report, issues, org: str) -> None:
+    """What the staged org's check found: warnings, since `validate` in the pull request refuses
+    what cannot be applied, and the import writes what the sources say."""
     for line in report.warnings:
         typer.echo(f"warning: {line}", err=True)
     if issues:
@@ -63,7 +63,24 @@ def _write(staged, report, org: str) -> None:
         more = f"\n  ... and {len(issues) - len(shown)} more" if len(issues) > len(shown) else ""
         typer.echo(f"warning: the imported config of {org} does not validate yet ({len(issues)} problem(s)); `condainfra validate` lists them:\n  "
                    + "\n  ".join(str(i) for i in shown) + more, err=True)
-    staged.commit()
+
+
+def _root(root: Optional[Path]) -> Path:
+    from ..project import PROJECT_FILE, find_root
+
+    if root is None:
+        return find_root()
+    if not (root / PROJECT_FILE).is_file():
+        raise CondainfraError(f"--root {root}: no {PROJECT_FILE} there")
+    return root.resolve()
+
+
+def _org_name(org: str) -> str:
+    from ..config.models import GITHUB_LOGIN
+
+    if not GITHUB_LOGIN.fullmatch(org):
+        raise CondainfraError(f"--org {org!r}: not a GitHub org name")
+    return org
 
 
 RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root.", envvar="CONDAINFRA_ROOT")]
@@ -78,30 +95,17 @@ def feedstocks(
 ) -> None:
     """Feedstock files of stacks/ORG/feedstocks/ from feedstock-outputs and the recipes' maintainers:
     sorted, one file per first letter, idempotent; hand-written files keep their comments."""
-    from ..config.models import GITHUB_LOGIN
-    from ..importers.feedstocks import SourceReport, feedstock_updates
-    from ..importers.writer import Staged, plan_feedstock_files
-    from ..project import STACKS_DIR, find_root
+    from ..importers.feedstocks import import_feedstocks
 
     def run() -> None:
-        if not GITHUB_LOGIN.fullmatch(org):
-            raise CondainfraError(f"--org {org!r}: not a GitHub org name")
-        project_root = find_root() if root is None else root.resolve()
-        org_dir = project_root / STACKS_DIR / org
-        source = SourceReport()
-        updates = feedstock_updates(outputs, maintainers, source)
+        source, report, issues = import_feedstocks(_root(root), _org_name(org), outputs, maintainers)
         for line in source.skipped:
             typer.echo(f"skipped: {line}", err=True)
-        files, report = plan_feedstock_files(org_dir, project_root, updates)
         if report.kept:
             typer.echo(f"kept as written: {len(report.kept)} declared feedstock(s) the sources do not name", err=True)
-        empty = sum(1 for u in updates.values() if u.maintainers is None)
-        with Staged(org_dir, project_root) as staged:
-            for name, text in files.items():
-                staged.put(f"feedstocks/{name}", text)
-            _write(staged, report, org)
+        _say_issues(report, issues, org)
         typer.echo(
-            f"{org}: {source.feedstocks} feedstock(s) in the sources ({empty} without known maintainers); "
+            f"{org}: {source.feedstocks} feedstock(s) in the sources ({source.feedstocks - source.with_maintainers} without maintainers in the sources); "
             f"{len(report.added)} added, {len(report.changed)} changed, {len(report.files)} file(s) written"
         )
 
@@ -159,17 +163,14 @@ def github(
     import os
     import sys
 
-    from ..config.models import GITHUB_LOGIN
     from ..importers.github import existing_org_text, fetch
     from ..importers.github_api import CACHE_DIR, GitHubClient
     from ..importers.writer import Staged, plan_feedstock_files
-    from ..project import STACKS_DIR, find_root
+    from ..project import STACKS_DIR
 
     def run() -> None:
-        if not GITHUB_LOGIN.fullmatch(org):
-            raise CondainfraError(f"--org {org!r}: not a GitHub org name")
-        project_root = find_root() if root is None else root.resolve()
-        org_dir = project_root / STACKS_DIR / org
+        project_root = _root(root)
+        org_dir = project_root / STACKS_DIR / _org_name(org)
         token = os.environ.get("GITHUB_TOKEN") or None
         if token is None:
             typer.echo("warning: GITHUB_TOKEN is not set: reading without a token (60 requests an hour, public data only)", err=True)
@@ -191,7 +192,8 @@ def github(
                 staged.put("org.yaml", imported.org_yaml)
             for name, text in files.items():
                 staged.put(f"feedstocks/{name}", text)
-            _write(staged, report, org)
+            _say_issues(report, staged.check(), org)
+            staged.commit()
             written = len(staged.changed)
         c = client.counters
         typer.echo(

@@ -24,7 +24,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..config.models import FEEDSTOCK_NAME, Maintainer
 from .sources import BadSource, read_json, shown
-from .writer import FeedstockUpdate, normalised
+from ..config.loader import FEEDSTOCK_DIR
+from ..errors import ConfigIssue
+from .writer import FeedstockUpdate, Staged, WriteReport, normalised, plan_feedstock_files
 
 OUTPUTS_SUFFIX = ".json"
 _MAINTAINER = TypeAdapter(Maintainer)  # the config's own rule for a maintainer, whatever it accepts
@@ -117,3 +119,23 @@ def feedstock_updates(outputs: Path, maintainers: Path | None, report: SourceRep
     names |= known.keys()  # a feedstock that has published nothing yet is a feedstock all the same
     report.feedstocks, report.with_maintainers = len(names), len(known)
     return {name: FeedstockUpdate(maintainers=known.get(name)) for name in names}
+
+
+def import_feedstocks(
+    root: Path, org: str, outputs: Path, maintainers: Path | None, check: bool = True
+) -> tuple[SourceReport, WriteReport, list[ConfigIssue]]:
+    """Read the sources, write the org's feedstock files (staged, then moved into place) and return
+    what was read, what was written, and what the project's loader says of the result (``check``
+    False: not asked, for a caller that validates the whole project next)."""
+    source = SourceReport()
+    updates = feedstock_updates(outputs, maintainers, source)
+    from ..project import STACKS_DIR
+
+    org_dir = root / STACKS_DIR / org
+    files, report = plan_feedstock_files(org_dir, root, updates)
+    with Staged(org_dir, root) as staged:
+        for name, text in files.items():
+            staged.put(f"{FEEDSTOCK_DIR}/{name}", text)
+        issues = staged.check() if check else []
+        staged.commit()
+    return source, report, issues

@@ -165,6 +165,9 @@ def _entry(doc: YamlDocument, name: str, value: Any) -> dict[str, Any]:
     return out
 
 
+_NOTHING = FeedstockUpdate()  # a source that names the feedstock and says nothing more
+
+
 def _apply(entry: dict[str, Any], update: FeedstockUpdate) -> dict[str, Any]:
     out = dict(entry)
     if update.maintainers is not None:
@@ -204,15 +207,17 @@ def plan_feedstock_files(org_dir: Path, root: Path, updates: dict[str, Feedstock
                 raise ConfigError([file.doc.issue((name,), f"feedstock {name!r} is already declared in {FEEDSTOCK_DIR}/{where[name]}")])
             where[name] = file.name
             entry = _entry(file.doc, name, value)
-            new = _apply(entry, updates[name]) if name in updates else entry
-            if name not in updates:
+            update = updates.get(name)
+            if update is None:
                 report.kept.append(name)
-            elif not _same(entry, new):
+            new = entry if update is None or update == _NOTHING else _apply(entry, update)
+            changed = new is not entry and not _same(entry, new)
+            if changed:
                 report.changed.append(name)
             if file.generated:
                 generated.setdefault(file.name, {})
                 generated.setdefault(generated_file(name), {})[name] = new
-            elif not _same(entry, new):
+            elif changed:
                 handwritten.setdefault(file.name, {})[name] = new
     by_name = {f.name: f for f in files}
     for name in sorted(updates.keys() - where.keys()):
@@ -335,14 +340,15 @@ class Staged:
             raise CondainfraError(f"{display_path(self.org_dir / ORG_FILE, self.root)}: not found; declare the org first (or run `condainfra import github`)")
         _, issues = load_org(self.stage, self.root)
         staged, real = display_path(self.stage, self.root), display_path(self.org_dir, self.root)
-        self.checked = True
         return [ConfigIssue(i.path.replace(staged, real, 1), i.line, i.message.replace(staged, real)) for i in issues]
 
     def commit(self, on_file: Callable[[str], None] = lambda _: None) -> None:
-        """Move the checked files into place: every one is already written, so all that is left
-        to fail is a rename on the same file system."""
-        if not getattr(self, "checked", False):
-            self.check()
+        """Move the files into place (after :meth:`check`, which writes them into the stage, or
+        without it: a caller that validates the whole project itself next): all that is left to
+        fail is a rename on the same file system."""
+        for relative, text in self.changed.items():
+            if text is not None and not (self.stage / relative).is_file():
+                (self.stage / relative).write_text(text, encoding="utf-8")
         (self.org_dir / FEEDSTOCK_DIR).mkdir(parents=True, exist_ok=True)
         for relative in sorted(self.changed):
             target = self.org_dir / relative
