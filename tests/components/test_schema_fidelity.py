@@ -4,6 +4,10 @@ or a renamed input fails here, before any engine sees it."""
 
 from __future__ import annotations
 
+import inspect
+import re
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,31 @@ from condainfra.project import Project
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project.load(REPO)
 STACKS = [s.name for s in PROJECT.stacks() if s.kind != "feedstocks" or PROJECT.feedstocks_of(s)]
+
+
+@lru_cache(maxsize=None)
+def deprecated_inputs(type_token: str) -> frozenset[str]:
+    """The inputs the SDK's generated code warns about (`pulumi.log.warn("x is deprecated: ...")`)."""
+    source = inspect.getsource(sys.modules[custom_class(type_token).__module__])
+    return frozenset(re.findall(r'pulumi\.log\.warn\("""(\w+) is deprecated', source))
+
+
+def test_deprecations_are_found_in_the_sdk():
+    assert {"vulnerability_alerts", "default_branch", "private"} <= deprecated_inputs("github:index/repository:Repository")
+    assert "create_default_maintainer" in deprecated_inputs("github:index/team:Team")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_compiled_input_is_deprecated_and_ignore_changes_name_real_inputs(stack):
+    problems = []
+    for r in PROJECT.compile(PROJECT.stack(stack)):
+        if not r.custom:
+            continue
+        names, deprecated = input_names(r.type), deprecated_inputs(r.type)
+        problems += [f"{r.type} {r.name}: {k!r} is deprecated in the SDK" for k in r.inputs if snake(k) in deprecated]
+        problems += [f"{r.type} {r.name}: ignoreChanges {k!r} is no input" for k in r.ignore_changes if snake(k) not in names]
+        problems += [f"{r.type} {r.name}: ignoreChanges {k!r} is deprecated" for k in r.ignore_changes if snake(k) in deprecated]
+    assert problems == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
