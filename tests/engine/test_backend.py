@@ -124,3 +124,13 @@ def test_a_shared_backend_url_is_passed_on_and_shown_without_its_credentials(cli
     again = cli("preview", "--stack", "bioconda", "--root", str(workdir))
     assert "wJalrXUtn" not in again.out + again.err and {c["backend"] for c in fake_pulumi()[1:]} == {url}
     assert not (workdir / ".condainfra" / "state").exists()  # the checkout's own backend was not used
+
+
+def test_ci_must_name_its_backend(cli, workdir, fake_pulumi, monkeypatch):
+    # a fresh runner's state folder is empty: `up` against it would recreate the org
+    monkeypatch.setenv("CI", "true")
+    result = cli("up", "--stack", "bioconda", "--root", str(workdir))
+    assert result.code == 1 and "PULUMI_BACKEND_URL" in result.err and "Traceback" not in result.err
+    assert commands(fake_pulumi()) == []
+    explicit = cli("init", "--stack", "bioconda", "--backend", STATE_URI(workdir), "--root", str(workdir))
+    assert explicit.code == 0, explicit.err

@@ -122,7 +122,7 @@ def engine_at(tmp_path, monkeypatch):
     def judge(root: Path, deployed: Project, spec_name: str) -> list[Refusal]:
         project = Project.load(root)
         state = ExportedStack(spec_name, deployed.compile(deployed.stack(spec_name)))
-        _, refusals, _ = Engine(project, select_backend(project)).guard(project.stack(spec_name), state, Allowances(), {})
+        _, refusals, _ = Engine(project, select_backend(project, (root / ".condainfra" / "state").absolute().as_uri())).guard(project.stack(spec_name), state, Allowances(), {})
         return refusals
 
     return judge

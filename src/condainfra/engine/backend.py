@@ -48,10 +48,18 @@ class Backend:
 
 
 def select_backend(project: Project, url: str | None = None, secrets_provider: str | None = None) -> Backend:
-    """``url``, else PULUMI_BACKEND_URL, else the checkout's own file backend (created here)."""
+    """``url``, else PULUMI_BACKEND_URL, else the checkout's own file backend (created here).
+
+    Not in CI: a fresh runner's checkout has an empty state folder, and `up` against it would try
+    to create every repository of the org again. CI names its backend, or passes `--backend file://...`."""
     url = url or os.environ.get("PULUMI_BACKEND_URL")
     if url:
         return Backend(url, secrets_provider or PASSPHRASE)
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        raise CondainfraError(
+            "CI is set and no state backend is named: set PULUMI_BACKEND_URL (e.g. s3://bucket/condainfra) or pass --backend; "
+            f"the checkout's own {STATE_DIR} would be empty on a fresh runner"
+        )
     state = project.root / STATE_DIR
     return Backend(state.absolute().as_uri(), secrets_provider or PASSPHRASE, state)
 
