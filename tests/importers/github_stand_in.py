@@ -119,6 +119,7 @@ class Behaviour:
     rate_limit_at: int | None = None  # answer this request (1-based) with a primary rate limit
     die_at: int | None = None  # from this request on, drop the connection and stop serving
     forbidden: set[str] = field(default_factory=set)  # paths this token may not read (403)
+    used_up_at: int | None = None  # answer this request normally, saying it was the hour's last
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -255,10 +256,11 @@ class StandIn:
         request.send_header("content-length", str(len(data)))
         request.send_header("x-github-api-version-selected", "2022-11-28")
         if status in (200, 304):
+            used_up = self.behaviour.used_up_at == len(self.behaviour.requests)
             request.send_header("etag", etag)
             request.send_header("x-ratelimit-limit", "5000")
-            request.send_header("x-ratelimit-remaining", "4999")
-            request.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
+            request.send_header("x-ratelimit-remaining", "0" if used_up else "4999")
+            request.send_header("x-ratelimit-reset", str(int(time.time()) + (2 if used_up else 3600)))
         for k, v in (headers or {}).items():
             request.send_header(k, v)
         request.end_headers()

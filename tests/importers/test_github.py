@@ -216,3 +216,19 @@ def test_broken_org_yaml_exit_2_before_any_request(cli, minimal, github, token):
     result = run(cli, minimal, github)
     assert result.code == 2 and "stacks/acme/org.yaml:" in result.err and "YAML syntax error" in result.err
     assert github.behaviour.requests == [] and stacks(minimal) == before
+
+
+def test_a_limit_seen_by_one_request_pauses_all_and_is_said_once(cli, empty, github, token):
+    github.behaviour.rate_limit_at = 8  # while team requests are in flight, four at a time
+    result = run(cli, empty, github, "--jobs", "4")
+    assert result.code == 0, result.err
+    assert result.err.count("GitHub rate limit reached") == 1
+    assert "1 rate-limit wait(s)" in result.out
+
+
+def test_the_hours_last_request_waits_for_the_reset_instead_of_being_refused(cli, empty, github, token):
+    github.behaviour.used_up_at = 2
+    result = run(cli, empty, github, "--jobs", "1")
+    assert result.code == 0, result.err
+    assert "GitHub rate limit used up; waiting" in result.err
+    assert "GitHub rate limit reached" not in result.err

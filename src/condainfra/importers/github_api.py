@@ -8,7 +8,8 @@
   nothing of the rate limit, so a second import of a 29,000-repository org is cheap.
 * Rate limits: a ``403``/``429`` with ``x-ratelimit-remaining: 0`` waits until
   ``x-ratelimit-reset``; one with ``retry-after`` waits that long; a secondary limit without either
-  waits a minute, then longer. Each wait is said on stderr before it starts.
+  waits a minute, then longer; an answer that was the hour's last waits for the reset before the
+  next request. One pause holds every request in flight, and is said on stderr once, before it starts.
 * 5xx answers and dropped connections are retried by the mirror's retry policy; when it gives up
   the import stops with one message, before anything is written.
 """
@@ -128,6 +129,7 @@ class GitHubClient:
         self.counters = Counters()
         self._jobs = asyncio.Semaphore(jobs)
         self._attempts = attempts
+        self._resume_at = 0.0  # time.time() before which no request is sent (a rate limit's reset)
 
     async def __aenter__(self) -> GitHubClient:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": "condainfra-import"}
@@ -162,6 +164,7 @@ class GitHubClient:
         attempt = 0
         async with self._jobs:
             while True:
+                await self._paused()
                 try:
                     async for tried in retrying(self._attempts):
                         with tried:
@@ -178,11 +181,10 @@ class GitHubClient:
                 if wait is None:
                     break
                 attempt += 1
-                wait = min(wait, MAX_WAIT)
-                until = datetime.fromtimestamp(time.time() + wait, timezone.utc).strftime("%H:%M:%S UTC")
-                self.counters.waits += 1
-                self.say(f"GitHub rate limit reached ({response.status_code} on {urlsplit(url).path}); waiting {wait:.0f} s, until {until}")
-                await asyncio.sleep(wait)
+                self._pause(wait, f"GitHub rate limit reached ({response.status_code} on {urlsplit(url).path})")
+        if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset", "").isdigit():
+            # the last request of the hour: wait for the reset rather than be refused
+            self._pause(float(response.headers["x-ratelimit-reset"]) - time.time() + 1.0, "GitHub rate limit used up")
         if response.status_code == 304 and cached:
             self.counters.not_modified += 1
             return cached["body"], cached.get("next")
@@ -198,6 +200,22 @@ class GitHubClient:
         if etag:
             self.cache.put(url, etag, body, next_url)
         return body, next_url
+
+    def _pause(self, wait: float, why: str) -> None:
+        """Hold every request until ``wait`` seconds from now, and say so once per pause: with
+        several requests in flight, the first limit seen stops them all."""
+        wait = min(max(wait, 0.0), MAX_WAIT)
+        resume = time.time() + wait
+        if resume > self._resume_at + 1.0:
+            until = datetime.fromtimestamp(resume, timezone.utc).strftime("%H:%M:%S UTC")
+            self.counters.waits += 1
+            self.say(f"{why}; waiting {wait:.0f} s, until {until}")
+        self._resume_at = max(self._resume_at, resume)
+
+    async def _paused(self) -> None:
+        delay = self._resume_at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def get(self, path: str, **params: Any) -> Any:
         return (await self._fetch(self.url(path, **params)))[0]
