@@ -8,7 +8,7 @@ from ..compiler.sharding import shard_stack_name
 from ..compiler.stacks import StackSpec
 from ..project import Project
 from .baseline import Baseline, load_baseline
-from .diff import diff_stack
+from .diff import StackDiff, diff_stack
 from .notices import runner_notices
 from .report import Plan
 from .safety import Allowances, Rails
@@ -39,14 +39,16 @@ def make_plan(
 ) -> Plan:
     """Compile ``specs`` and diff them against the baseline. With ``every_stack``, stacks
     the baseline has and the project no longer declares are planned as deleted."""
-    after = {spec.name: project.compile(spec) for spec in specs}
     baseline = Baseline("nothing (from scratch)") if from_scratch else load_baseline(project.root, against, project.name, project)
-    names = list(after)
+    unchanged = _unchanged_shards(project, specs, baseline)
+    after = {spec.name: project.compile(spec) for spec in specs if spec.name not in unchanged}
+    names = [spec.name for spec in specs]
     if every_stack:
-        names += sorted(set(baseline.stack_names()) - set(after))
-    before = {name: baseline.resources(name, project, after) for name in names}
+        names += sorted(set(baseline.stack_names()) - set(names))
+    changed = [name for name in names if name not in unchanged]
+    before = {name: baseline.resources(name, project, after) for name in changed}
     label = baseline.label
-    diffs = [diff_stack(name, before.get(name, []), after.get(name, [])) for name in names]
+    diffs = [StackDiff(name) if name in unchanged else diff_stack(name, before[name], after.get(name, [])) for name in names]
     declared = {spec.name: spec for spec in (baseline.project.stacks() if baseline.project else [])}
     declared.update({spec.name: spec for spec in specs})
     for d in diffs:
@@ -55,12 +57,27 @@ def make_plan(
     rails = Rails(project, allow or Allowances(), after)
     refusals = [
         refusal
-        for name in names
+        for name in changed
         for refusal in rails.judge(name, _org_of(declared.get(name), name, before[name]), before[name], after.get(name, []))
     ]
     is_public = _public_in(project)
-    notices = [n for name in names for n in runner_notices(before.get(name, []), after.get(name, []), is_public)]
+    notices = [n for name in changed for n in runner_notices(before[name], after.get(name, []), is_public)]
     return Plan(label, diffs, refusals, notices)
+
+
+def _unchanged_shards(project: Project, specs: list[StackSpec], baseline: Baseline) -> set[str]:
+    """Feedstock shards that read the same inputs on both sides (Project.fingerprint): they compile to the
+    same resources, so their diff is empty, and they hold no owners, no runner groups and nothing deleted
+    for the rails or the notices to judge. Not compiling them is most of a re-plan after one change."""
+    if baseline.project is None:
+        return set()
+    theirs = {spec.name: spec for spec in baseline.project.stacks() if spec.kind == "feedstocks"}
+    same = set()
+    for spec in specs:
+        other = theirs.get(spec.name)
+        if spec.kind == "feedstocks" and other is not None and baseline.project.fingerprint(other) == project.fingerprint(spec):
+            same.add(spec.name)
+    return same
 
 
 def _public_in(project: Project):
