@@ -24,12 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..compiler import github as gh
-from ..compiler.resources import REF, SECRET, Resource
-
-try:  # a data-source lookup marker (helper G's compiler change); absent before it lands
-    from ..compiler.resources import LOOKUP
-except ImportError:  # pragma: no cover
-    LOOKUP = "$lookup"
+from ..compiler.resources import LOOKUP, REF, SECRET, Resource
 from ..compiler.stacks import StackSpec
 from ..config.checks import team_slug
 from ..output import write_atomic
