@@ -232,3 +232,19 @@ def test_the_hours_last_request_waits_for_the_reset_instead_of_being_refused(cli
     assert result.code == 0, result.err
     assert "GitHub rate limit used up; waiting" in result.err
     assert "GitHub rate limit reached" not in result.err
+
+
+def test_a_declared_team_that_is_also_a_feedstocks_team(cli, minimal, github, token):
+    # like conda-forge's `r`: the team org.yaml declares is the team of the feedstock of the same name
+    from tests.importers.github_stand_in import granted, repo
+
+    core_feedstock = repo("core-feedstock", 9)
+    github.data.repos.append(core_feedstock)
+    github.data.team_repos["core"].append(granted(core_feedstock, "write"))
+    github.data.repos.append(repo("-feedstock", 10))  # no feedstock name: neither a feedstock nor a repository entry
+    result = run(cli, minimal, github)
+    assert result.code == 0, result.err
+    text = (minimal / "stacks" / "acme" / "org.yaml").read_text()
+    assert "core-feedstock" not in text and "-feedstock" not in text.replace("core-feedstock", "")
+    assert "'-feedstock': not a valid feedstock name: left out" in result.err
+    assert "core: []" in (minimal / "stacks" / "acme" / "feedstocks" / "c.yaml").read_text()

@@ -317,7 +317,11 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     for slug, team in sorted(live.teams.items()):
         for repo_name, permission in sorted(team.repositories.items()):
             fname = feedstock_name(repo_name)
-            if fname is None or repo_name not in feedstock_repos or team_slug(fname) == slug:
+            if fname is None or repo_name not in feedstock_repos:
+                continue
+            if team_slug(fname) == slug:  # the feedstock's own team (declared in org.yaml or not)
+                if permission == team_permission:
+                    del team.repositories[repo_name]  # the feedstock entry grants it already
                 continue
             update = updates[fname]
             if permission == team_permission and TEAM_REFERENCE.fullmatch(f"{org}/{team.name}") and update.maintainers is not None:
@@ -369,7 +373,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
             if target:
                 entry["features"] = target
 
-    others = {r["name"]: r for r in live.repos if r["name"] not in feedstock_repos and REPO_NAME.fullmatch(r["name"])}
+    others = {r["name"]: r for r in live.repos if not r["name"].endswith(FEEDSTOCK_SUFFIX) and REPO_NAME.fullmatch(r["name"])}
     _merge_section(doc, "repositories", others, fill_repository, removed, "repository")
 
     if live.secrets is not None:
