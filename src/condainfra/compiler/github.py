@@ -174,8 +174,9 @@ def _teams(cfg: OrgConfig, repos: dict[str, Resource], add: AddResource, builder
         teams[name] = add(TEAM, name, inputs, deps, aliases=aliases(TEAM, team.previously),
                           ignore_changes=ignored(TEAM_SETTABLE, inputs))
     for name, team in cfg.teams.items():
-        members = team_members(team.maintainers, team.members, owners, identity)
-        if members:
+        # a team listing nobody (conda-forge's all-members) keeps the members GitHub has: not emptied
+        if team.maintainers or team.members:
+            members = team_members(team.maintainers, team.members, owners, identity)
             add(TEAM_MEMBERS, name, {"members": members, "teamSlug": team_slug(name)}, (teams[name],),
                 aliases=aliases(TEAM_MEMBERS, team.previously))
         for repo, permission in sorted(team.repositories.items()):
@@ -272,7 +273,7 @@ def _repository(
     if description is not None:
         inputs["description"] = description
     inputs["name"] = name
-    old = tuple(builder.urn_of(REPOSITORY, n, parent) for n in previously)
+    old = tuple(builder.urn_of(REPOSITORY, n, parent) for n in previously) if previously else ()
     repo = builder.add(
         REPOSITORY, name, inputs, parent=parent, provider=provider, protect=True,
         aliases=old, ignore_changes=ignore if ignore is not None else ignored(REPOSITORY_SETTABLE, inputs),
@@ -281,10 +282,10 @@ def _repository(
     if not archived:
         if ruleset is not None:
             builder.add(RULESET, name, {**ruleset, "repository": name}, parent=parent, depends_on=(repo,), provider=provider,
-                        aliases=tuple(builder.urn_of(RULESET, n, parent) for n in previously))
+                        aliases=tuple(builder.urn_of(RULESET, n, parent) for n in previously) if previously else ())
         if alerts is not None:
             builder.add(VULNERABILITY_ALERTS, name, {"enabled": alerts, "repository": name}, parent=parent, depends_on=(repo,),
-                        provider=provider, aliases=tuple(builder.urn_of(VULNERABILITY_ALERTS, n, parent) for n in previously))
+                        provider=provider, aliases=tuple(builder.urn_of(VULNERABILITY_ALERTS, n, parent) for n in previously) if previously else ())
     return repo
 
 
@@ -339,18 +340,17 @@ def compile_feedstock_shard(decl: OrgDeclaration, feedstocks: list[Feedstock], b
 def _feedstock(c: _ShardContext, feedstock: Feedstock) -> None:
     builder, name, old_names = c.builder, feedstock.name, feedstock.previously
     component = builder.add(FEEDSTOCK, name, parent=c.shard, custom=False,
-                            aliases=tuple(builder.urn_of(FEEDSTOCK, n, c.shard) for n in old_names))
+                            aliases=tuple(builder.urn_of(FEEDSTOCK, n, c.shard) for n in old_names) if old_names else ())
 
     def aliases(type_: str, names) -> tuple[str, ...]:
-        return tuple(builder.urn_of(type_, n, component) for n in names)
+        return tuple(builder.urn_of(type_, n, component) for n in names) if names else ()
 
     repo_name = feedstock_repo(name)
+    old_repos = [feedstock_repo(n) for n in old_names] if old_names else ()
     repo = _repository(
         builder, repo_name, c.defaults.description_of(name) if c.describe else None, feedstock.archived, c.base, c.ruleset,
-        parent=component, provider=c.provider, alerts=c.alerts, previously=[feedstock_repo(n) for n in old_names],
-        ignore=c.ignore[feedstock.archived],
+        parent=component, provider=c.provider, alerts=c.alerts, previously=old_repos, ignore=c.ignore[feedstock.archived],
     )
-    old_repos = [feedstock_repo(n) for n in old_names]
     permission = c.defaults.team_permission
     team_name = feedstock.team_name
     shared = team_name in c.decl.config.teams
@@ -368,8 +368,9 @@ def _feedstock(c: _ShardContext, feedstock: Feedstock) -> None:
             ignore_changes=("notificationSetting", "parentTeamId"),
         )
         logins = [m for m in feedstock.maintainers if maintainer_kind(m, c.org) == "login"]
-        members = team_members((), logins, c.owners, c.identity)
-        if members:
+        # no login known (an importer's empty list): membership is left as GitHub has it, not emptied
+        if logins:
+            members = team_members((), logins, c.owners, c.identity)
             builder.add(
                 TEAM_MEMBERS, team_name, {"members": members, "teamSlug": slug},
                 parent=component, depends_on=(team,), provider=c.provider, aliases=aliases(TEAM_MEMBERS, old_teams),
@@ -380,7 +381,7 @@ def _feedstock(c: _ShardContext, feedstock: Feedstock) -> None:
     builder.add(
         TEAM_REPOSITORY, f"{repo_name}/{slug}", {"permission": permission, "repository": repo_name, "teamId": team_id},
         parent=component, depends_on=depends, provider=c.provider,
-        aliases=aliases(TEAM_REPOSITORY, [f"{r}/{s}" for r in [repo_name, *old_repos] for s in old_slugs][1:]),
+        aliases=aliases(TEAM_REPOSITORY, [f"{r}/{s}" for r in [repo_name, *old_repos] for s in old_slugs][1:] if old_names else ()),
     )
     # `org/team` maintainers: the org's team gets the same access as the feedstock's own team.
     references = {team_slug(m.split("/", 1)[1]) for m in feedstock.maintainers if maintainer_kind(m, c.org) == "team"}
@@ -389,5 +390,5 @@ def _feedstock(c: _ShardContext, feedstock: Feedstock) -> None:
             TEAM_REPOSITORY, f"{repo_name}/{reference}",
             {"permission": permission, "repository": repo_name, "teamId": lookup_team(reference)},
             parent=component, depends_on=(repo,), provider=c.provider,
-            aliases=aliases(TEAM_REPOSITORY, [f"{r}/{reference}" for r in old_repos]),
+            aliases=aliases(TEAM_REPOSITORY, [f"{r}/{reference}" for r in old_repos] if old_repos else ()),
         )

@@ -88,7 +88,7 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
                 seen[login.lower()] = role
                 if role == "members" and login.lower() in owners:
                     warn(doc.issue(("teams", name, role, i), f"teams.{name}: {login!r} is an org owner, which GitHub reports as a team maintainer; it is applied as one (list it under maintainers)"))
-        if not team.maintainers and not any(m.lower() in owners for m in team.members) and identity is None:
+        if team.members and not team.maintainers and not any(m.lower() in owners for m in team.members) and identity is None:
             warn(doc.issue(("teams", name), f"teams.{name}: no maintainer, and GitHub makes whoever creates the team one: a refresh will always differ; set settings.apply_identity"))
         for repo in team.repositories:
             if repo not in cfg.repositories and not _is_feedstock_repo(decl, repo):
