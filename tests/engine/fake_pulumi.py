@@ -260,8 +260,12 @@ elif command == "import":
     document = json.loads(Path(option("--file")).read_text())
     root = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
     for item in document["resources"]:
+        component, provider = item.get("component", False), item["type"].startswith("pulumi:providers:")
+        if not (component or provider or item.get("id")):
+            fail(f"error: import file: resource {item['name']!r} of type {item['type']} has no id")
         state["deployment"]["resources"].append(
-            {"urn": f"urn:pulumi:{stack}::{PROJECT}::{item['type']}::{item['name']}", "type": item["type"], "id": item["id"], "custom": True, "parent": root, "inputs": {}}
+            {"urn": f"urn:pulumi:{stack}::{PROJECT}::{item['type']}::{item['name']}", "type": item["type"], "id": item.get("id", ""),
+             "custom": not component, "parent": root, "inputs": {}}
         )
     stack_file(stack).write_text(json.dumps(state))
     with open(os.environ["FAKE_PULUMI_LOG"], "a", encoding="utf-8") as log:

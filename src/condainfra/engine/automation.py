@@ -205,9 +205,10 @@ class Engine:
         return StackRun(events.diff(), refusals, notices)
 
     def _adopt(self, spec: StackSpec, stack, deployed: list[Resource]) -> str:
-        """Import every compiled resource that already exists upstream, before the stack's first apply."""
-        from pulumi import automation as auto
+        """Import every compiled resource that already exists upstream, before the stack's first apply.
 
+        `pulumi import --file` is run directly: the SDK's import_resources rewrites the file from its
+        ``resources`` and ``nameTable`` only, and would drop the explicit providers' configuration."""
         from ..plan.adopt import write_import_file
 
         if deployed:
@@ -215,15 +216,26 @@ class Engine:
         with tempfile.TemporaryDirectory(prefix="condainfra-adopt-") as folder:
             path = Path(folder) / f"{spec.name}.import.json"
             count = write_import_file(self.project, spec, path)
-            document = json.loads(path.read_text(encoding="utf-8"))
-        try:
             # the program decides `protect` on the next up; the CLI's default (protect all) would diff
-            stack.import_resources(
-                resources=document["resources"], name_table=document.get("nameTable"), protect=False, generate_code=False, show_secrets=False
-            )
-        except auto.CommandError as exc:
-            raise CondainfraError(f"stack {spec.name}: the import of {count} resource(s) failed: {self._clean(exc)}") from None
+            self._cli(spec, ["import", "--file", str(path), "--yes", "--skip-preview", "--protect=false", "--generate-code=false"],
+                      f"the import of {count} resource(s) failed")
         return f"{spec.name}: imported {count} existing resource(s) before the first apply"
+
+    def _cli(self, spec: StackSpec, args: list[str], failure: str, stdin: str | None = None) -> None:
+        """One Pulumi CLI command on the stack, with the workspace's command and environment.
+
+        For what the SDK cannot say: a value on standard input, a whole import file. ``stdin`` never
+        appears in a message."""
+        command = self._pulumi()
+        argv = [command.command, "--non-interactive", *args, "--stack", spec.name]
+        env = {**os.environ, **self.env, "PULUMI_AUTOMATION_API": "true"}
+        try:
+            done = subprocess.run(argv, input=stdin or "", cwd=self.project.root, env=env, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise CondainfraError(f"cannot run {command.command}: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            text = done.stderr.replace(stdin, MASK) if stdin else done.stderr
+            raise CondainfraError(f"stack {spec.name}: {failure}: {self.backend.scrub(_last_line(text))}")
 
     # -- stack management -----------------------------------------------------------------------------
 
@@ -241,22 +253,12 @@ class Engine:
         return True
 
     def set_secret(self, spec: StackSpec, name: str, value: str) -> None:
-        """`pulumi config set --secret NAME` with the value on the CLI's standard input.
+        """`pulumi config set NAME --secret` with the value on the CLI's standard input.
 
         The SDK's Stack.set_config passes the value as an argument (visible in the process table
-        and in audit logs); the CLI reads the value from stdin when none is given, so this one
-        command is run directly, with the workspace's own command and environment."""
+        and in audit logs); the CLI reads the value from stdin when none is given."""
         self.stack(spec.name)  # an existing stack only, with the usual message if it is missing
-        command = self._pulumi()
-        args = [command.command, "--non-interactive", "config", "set", name, "--secret", "--stack", spec.name]
-        env = {**os.environ, **self.env, "PULUMI_AUTOMATION_API": "true"}
-        try:
-            done = subprocess.run(args, input=value, cwd=self.project.root, env=env, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            raise CondainfraError(f"cannot run {command.command}: {exc.strerror or exc}") from None
-        if done.returncode != 0:
-            text = done.stderr.replace(value, MASK) if value else done.stderr
-            raise CondainfraError(f"stack {spec.name}: pulumi could not set {name}: {self.backend.scrub(_last_line(text))}")
+        self._cli(spec, ["config", "set", name, "--secret"], f"pulumi could not set {name}", stdin=value)
 
     def outputs(self, spec: StackSpec, show_secrets: bool = False) -> dict[str, Any]:
         from pulumi import automation as auto
