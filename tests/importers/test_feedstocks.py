@@ -250,3 +250,16 @@ def test_shipped_org_with_thousands_of_imported_feedstocks_validates(cli, workdi
     assert org.feedstocks["anyjson"].archived  # a shipped archived entry, not in the sources: kept
     changed = [line for line in (workdir / "stacks/conda-forge/feedstocks/community.yaml").read_text().splitlines() if line.startswith("jax:")]
     assert changed == ["jax: [conda-forge/core, ngam]"]
+
+
+def test_links_in_the_outputs_folder_are_not_followed(cli, minimal, tmp_path):
+    folder = tmp_path / "outputs" / "n" / "u" / "m"
+    folder.mkdir(parents=True)
+    write_json(folder / "numpy.json", {"feedstocks": ["numpy"]})
+    elsewhere = write_json(tmp_path / "elsewhere.json", {"feedstocks": ["intruder"]})
+    (folder / "numba.json").symlink_to(elsewhere)
+    (tmp_path / "outputs" / "x").symlink_to(tmp_path, target_is_directory=True)
+    result = run_import(cli, minimal, tmp_path / "outputs")
+    assert result.code == 0, result.err
+    assert "numba.json: not a regular file: left out" in result.err
+    assert set(load_orgs(minimal / "stacks", minimal)["acme"].feedstocks) == {"numpy"}

@@ -16,6 +16,7 @@ not one by the config's rule (a login, an ``org/team``), is reported and left ou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,33 @@ def _feedstock_list(path: Path, where: str, value: Any) -> list[str]:
     return value
 
 
+def _output_files(folder: Path, report: SourceReport) -> list[str]:
+    """Every ``*.json`` below ``folder``, by path; links are not followed (not even to a file: a
+    source folder names its own files only). os.scandir: one stat a file, for 30,000 of them."""
+    found: list[str] = []
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith(OUTPUTS_SUFFIX):
+                    if entry.is_file(follow_symlinks=False):
+                        found.append(entry.path)
+                    else:
+                        report.skip(f"{entry.path}: not a regular file: left out")
+    return sorted(found)
+
+
 def read_outputs(path: Path, report: SourceReport) -> set[str]:
     """The feedstock names that feedstock-outputs lists, from its folder or its merged file."""
     names: set[str] = set()
     if path.is_dir():
-        for file in sorted(path.rglob(f"*{OUTPUTS_SUFFIX}")):
-            if file.is_symlink() or not file.is_file():
-                report.skip(f"{file}: not a regular file")
-                continue
-            data = read_json(file)
+        for file in _output_files(path, report):
+            data = read_json(file, same=None)
             if not isinstance(data, dict) or "feedstocks" not in data:
                 raise BadSource(f"{file}: expected {{\"feedstocks\": [names]}}")
-            names.update(_feedstock_list(file, "feedstocks", data["feedstocks"]))
+            names.update(_feedstock_list(Path(file), "feedstocks", data["feedstocks"]))
     elif path.is_file():
         data = read_json(path)
         if not isinstance(data, dict):

@@ -55,19 +55,23 @@ def key_line(text: str, key: str, occurrence: int = 2) -> int | None:
     return None
 
 
-def read_json(path: Path, same: Any = lambda a, b: a == b) -> Any:
+def read_json(path: Path | str, same: Any = lambda a, b: a == b) -> Any:
     """A JSON file, whole. A key given twice with values that ``same`` does not accept is refused
-    (JSON parsers silently keep the last one, which would drop half of what the source says)."""
+    (JSON parsers silently keep the last one, which would drop half of what the source says);
+    ``same`` None: keys are not checked (a file whose keys say nothing, read by the thousand)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadSource(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise BadSource(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return json.loads(text, object_pairs_hook=_pairs_strict(same))
+        return json.loads(raw, object_pairs_hook=_pairs_strict(same) if same is not None else None)
+    except UnicodeDecodeError as exc:
+        raise BadSource(f"{path}: not UTF-8: {exc.reason}") from None
     except json.JSONDecodeError as exc:
         raise BadSource(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
     except DuplicateKey as dup:
-        line = key_line(text, dup.key)
+        line = key_line(raw.decode("utf-8", errors="replace"), dup.key)
         where = f"{path}:{line}" if line else str(path)
         raise BadSource(f"{where}: {shown(dup.key)} is listed twice, with different values ({shown(dup.first)} and {shown(dup.second)})") from None
     except RecursionError:
