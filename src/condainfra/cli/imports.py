@@ -187,6 +187,8 @@ def github(
         report.warnings += imported.warnings
         for what in imported.removed:
             typer.echo(f"removed: {what} (no longer in the org on GitHub)", err=True)
+        if report.kept:
+            typer.echo(f"kept as written: {len(report.kept)} declared feedstock(s) with no repository on GitHub (feedstocks are archived, never deleted)", err=True)
         with Staged(org_dir, project_root) as staged:
             if imported.org_yaml != existing:
                 staged.put("org.yaml", imported.org_yaml)
