@@ -248,3 +248,12 @@ def test_a_declared_team_that_is_also_a_feedstocks_team(cli, minimal, github, to
     assert "core-feedstock" not in text and "-feedstock" not in text.replace("core-feedstock", "")
     assert "'-feedstock': not a valid feedstock name: left out" in result.err
     assert "core: []" in (minimal / "stacks" / "acme" / "feedstocks" / "c.yaml").read_text()
+
+
+def test_archived_on_github_updates_a_hand_written_entry_in_place(cli, minimal, github, token):
+    hand = minimal / "stacks" / "acme" / "feedstocks" / "core.yaml"
+    hand.write_text("# kept by hand\nzlib: [carol]  # zlib stays here\n")
+    assert run(cli, minimal, github).code == 0
+    assert hand.read_text() == "# kept by hand\nzlib:          # zlib stays here\n  maintainers: [carol]\n  archived: true\n"
+    assert not (minimal / "stacks" / "acme" / "feedstocks" / "z.yaml").exists()
+    assert load_orgs(minimal / "stacks", minimal)["acme"].feedstocks["zlib"].archived
