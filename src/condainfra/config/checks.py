@@ -123,11 +123,15 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
 
 
 def _team_name_issues(doc, loc: tuple, what: str, name: str) -> list[ConfigIssue]:
+    """The problem with a team name as GitHub sees it, if any (``doc`` None: line 1, for the caller to place)."""
+    message = None
     if len(name) > MAX_TEAM_NAME:
-        return [doc.issue(loc, f"{what} is longer than GitHub's {MAX_TEAM_NAME} characters for a team name")]
-    if not TEAM_NAME.fullmatch(name) or not team_slug(name):
-        return [doc.issue(loc, f"{what} is not a valid team name (it needs a letter or digit; no control characters, no space at either end)")]
-    return []
+        message = f"{what} is longer than GitHub's {MAX_TEAM_NAME} characters for a team name"
+    elif not TEAM_NAME.fullmatch(name) or not team_slug(name):
+        message = f"{what} is not a valid team name (it needs a letter or digit; no control characters, no space at either end)"
+    if message is None:
+        return []
+    return [doc.issue(loc, message) if doc is not None else ConfigIssue("", 1, message)]
 
 
 def _is_feedstock_repo(decl: OrgDeclaration, repo: str) -> bool:
@@ -163,6 +167,11 @@ def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[
         if cfg.feedstocks is not None and len(cfg.feedstocks.description_of(name)) > MAX_REPO_DESCRIPTION:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: its description is longer than GitHub's {MAX_REPO_DESCRIPTION} characters"))
         team = feedstock.team_name
+        if feedstock.team is not None:
+            found = _team_name_issues(None, (), f"feedstock {name!r}: team {team!r}", team)
+            if found:
+                issues += [ConfigIssue(where.path, _line(decl, name, "team"), i.message) for i in found]
+                continue
         slug = team_slug(team)
         if team in cfg.teams:
             continue  # a team org.yaml declares: shared, checked below

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, ConfigIssue, display_path
-from .checks import check_org
+from .checks import check_org, maintainer_kind
 from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig
 from .yamlfile import YamlDocument, declared, load_yaml, not_a_file
 
@@ -50,7 +50,8 @@ class OrgDeclaration:
     @property
     def unmaintained(self) -> int:
         """How many feedstocks have no known maintainer: no login and no team of the org."""
-        return sum(1 for f in self.feedstocks.values() if not f.maintainers)
+        org = self.config.org
+        return sum(1 for f in self.feedstocks.values() if not any(maintainer_kind(m, org) in ("login", "team") for m in f.maintainers))
 
 
 def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = (), hidden: str | None = None) -> list[ConfigIssue]:
@@ -207,6 +208,15 @@ def _load_feedstocks(
             name=name, maintainers=tuple(entry.maintainers), archived=entry.archived, team=entry.team, previously=tuple(entry.previously)
         )
     return issues
+
+
+def validation_notes(orgs: dict[str, OrgDeclaration]) -> list[str]:
+    """What `validate` says beside "ok": each warning, and how many feedstocks have no known maintainer."""
+    notes = [f"warning: {w}" for decl in orgs.values() for w in sorted(set(decl.warnings))]
+    for name, decl in sorted(orgs.items()):
+        if decl.feedstocks:
+            notes.append(f"{name}: {decl.unmaintained} of {len(decl.feedstocks)} feedstock(s) have no known maintainer")
+    return notes
 
 
 def load_orgs(stacks_dir: Path, root: Path, known: dict[str, OrgDeclaration] | None = None) -> dict[str, OrgDeclaration]:

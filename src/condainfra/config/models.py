@@ -256,7 +256,8 @@ class FeedstockEntry(Strict):
     archived: bool = False
     # the team the feedstock's maintainers form, when not named after the feedstock: a team org.yaml
     # declares (shared, owned by the org stack) or a name of its own (to resolve a slug collision)
-    team: str | None = Field(default=None, pattern=TEAM_NAME.pattern, max_length=MAX_TEAM_NAME)
+    team: str | None = None  # its name is checked as every team name is (checks.py)
+    # the feedstock's earlier names, oldest first: the first is the one that placed it in its shard
     previously: Annotated[list[FeedstockName], AfterValidator(_unique)] = []
 
 
@@ -272,6 +273,12 @@ class Feedstock(Strict):
     @property
     def team_name(self) -> str:
         return self.team or self.name
+
+    @property
+    def shard_key(self) -> str:
+        """The name to place it in a shard by: its first name, so that a rename stays in its stack
+        (an alias cannot cross stacks)."""
+        return self.previously[0] if self.previously else self.name
 
 
 # AWS names shared by the stacks that have AWS resources
