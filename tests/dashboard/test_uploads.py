@@ -63,5 +63,7 @@ def test_the_measure_sees_stock_quetz_leak(tmp_path):
         db.commit()
         key = quetz.create_api_key(db, "up", "t")
     with QuetzServer(deployment, supervisor=False) as server:
-        upload_many(server.url, key, "c", tmp_path / "built", 30)
-        assert database_files_open(server.proc.pid) > POOL_SIZE + 3
+        upload_many(server.url, key, "c", tmp_path / "built", 40)
+        # how many it holds depends on the server's thread timing (a loaded machine reuses fewer threads);
+        # more than the plugin's pool is what shows the leak
+        assert database_files_open(server.proc.pid) > POOL_SIZE
