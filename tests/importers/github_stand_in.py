@@ -80,7 +80,8 @@ def acme(extra_members: int = 0) -> OrgData:
             "billing_email": "admin@acme.example", "two_factor_requirement_enabled": True, "default_repository_permission": "read",
             "members_can_create_repositories": False, "members_can_create_public_repositories": False,
             "members_can_create_private_repositories": False, "members_can_fork_private_repositories": False,
-            "web_commit_signoff_required": False, "plan": {"name": "free", "seats": 0},
+            "web_commit_signoff_required": False, "has_organization_projects": True, "has_repository_projects": False,
+            "plan": {"name": "free", "seats": 0},
         },
         admins=["alice", "bob"],
         members=["carol", "dave", "acme-bot", *[f"user{i:03d}" for i in range(extra_members)]],
@@ -102,7 +103,7 @@ def acme(extra_members: int = 0) -> OrgData:
             "numpy": [granted(numpy, "write")],
             "zlib": [granted(zlib, "write")],
         },
-        repos=[website, numpy, zlib, scipy],
+        repos=[website, numpy, zlib, scipy, repo("tools", 5, description="Odds and ends", has_wiki=True)],
         secrets=[
             {"name": "DEPLOY_TOKEN", "created_at": "2024-01-10T14:59:22Z", "updated_at": "2024-01-11T14:59:22Z", "visibility": "selected",
              "selected_repositories_url": "https://api.github.com/orgs/acme/actions/secrets/DEPLOY_TOKEN/repositories",

@@ -60,8 +60,16 @@ def test_fresh_import_writes_a_config_the_loader_accepts(cli, empty, github, tok
     assert cfg.teams["core"].maintainers == ["alice"] and cfg.teams["core"].members == ["bob", "carol"]
     assert cfg.teams["core"].repositories == {"website": "admin"}
     assert cfg.teams["reviewers"].parent == "core" and cfg.teams["reviewers"].repositories == {"website": "triage"}
-    assert set(cfg.repositories) == {"website"} and cfg.repositories["website"].features.has_wiki is True
+    # a repository new to the config: reference-only, grantable, never changed by `up` ...
+    assert set(cfg.repositories) == {"website", "tools"} and cfg.repositories["tools"].manage is False
+    # ... unless an org secret is scoped to it, which takes a managed one
+    assert cfg.repositories["website"].manage and cfg.repositories["website"].features.has_wiki is True
     assert cfg.repositories["website"].topics == ["web"]
+    # every setting GitHub shows is written out, false ones too (what is not written is not managed)
+    written = cfg.settings.model_fields_set
+    assert {"two_factor_required", "default_member_permission", "web_commit_signoff_required", "has_repository_projects", "name", "location"} <= written
+    assert cfg.settings.has_repository_projects is False and cfg.settings.name == "Acme"
+    assert cfg.teams["core"].model_fields_set >= {"privacy", "description"}
     assert cfg.secrets["DEPLOY_TOKEN"].visibility == "selected" and cfg.secrets["DEPLOY_TOKEN"].repositories == ["website"]
     assert cfg.secrets["ANACONDA_TOKEN"].visibility == "private"
     fs = org.feedstocks
@@ -257,3 +265,13 @@ def test_archived_on_github_updates_a_hand_written_entry_in_place(cli, minimal, 
     assert hand.read_text() == "# kept by hand\nzlib:          # zlib stays here\n  maintainers: [carol]\n  archived: true\n"
     assert not (minimal / "stacks" / "acme" / "feedstocks" / "z.yaml").exists()
     assert load_orgs(minimal / "stacks", minimal)["acme"].feedstocks["zlib"].archived
+
+
+def test_a_managed_repository_gets_githubs_values(cli, minimal, github, token):
+    org_yaml = minimal / "stacks" / "acme" / "org.yaml"
+    org_yaml.write_text(org_yaml.read_text() + "repositories:\n  website:\n    description: old words  # reviewed by hand\n")
+    assert run(cli, minimal, github).code == 0
+    text = " ".join(org_yaml.read_text().split())  # ruamel keeps the comment; the gap before it may change
+    assert "description: The Acme website # reviewed by hand" in text
+    repo = load_orgs(minimal / "stacks", minimal)["acme"].config.repositories["website"]
+    assert repo.manage and repo.homepage == "https://acme.example" and repo.topics == ["web"] and repo.features.has_wiki

@@ -2,15 +2,19 @@
 
 What is read (GitHub's REST field names), and where it goes:
 
-* ``GET /orgs/{org}``: ``settings`` (``billing_email``, ``two_factor_requirement_enabled``,
+* ``GET /orgs/{org}``: ``settings``, every one GitHub shows written out (a setting the config does
+  not write is not managed) (``billing_email``, ``two_factor_requirement_enabled``,
   ``default_repository_permission``, ``members_can_create_*repositories``,
   ``members_can_fork_private_repositories``, ``web_commit_signoff_required``, ``description``,
-  ``blog``; ``name``, ``email``, ``location``, ``company`` once the config has fields for them).
+  ``blog``, ``name``, ``email``, ``location``, ``company``, ``has_*_projects``: those the config has).
 * ``GET /orgs/{org}/members?role=admin`` and ``?role=member``: ``owners`` and ``members``; a member
   already listed under ``bots:`` stays there (GitHub cannot tell a bot from a person).
 * ``GET /orgs/{org}/repos?type=all``: repositories named ``*-feedstock`` become feedstocks (with
-  ``archived``); the others ``repositories:`` (only the fields that differ from the defaults, or
-  that the file already spells out).
+  ``archived``); the others ``repositories:``. One new to the config is written reference-only
+  (``manage: false``: grantable, never changed), so that adopting an org starts managing nothing
+  nobody reviewed, unless an org secret is scoped to it (which needs a managed repository); one
+  the config manages gets GitHub's values for the fields it spells out or that differ from the
+  defaults.
 * ``GET /orgs/{org}/teams``, ``/teams/{slug}/members?role=...`` and ``/teams/{slug}/repos``:
   ``teams:`` with description, privacy, parent, maintainers, members and repository permissions.
   A feedstock's own team (the slug of its name, not declared in ``org.yaml``) is not a team entry:
@@ -59,6 +63,8 @@ _SETTINGS_FIELDS = {
     "email": "email",
     "location": "location",
     "company": "company",
+    "has_organization_projects": "has_organization_projects",
+    "has_repository_projects": "has_repository_projects",
 }
 # Repository features -> the repository field of the same name
 _FEATURES = tuple(RepositoryFeatures.model_fields)
@@ -281,7 +287,8 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     existing_settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else CommentedMap()
     if "billing_email" not in settings and "billing_email" not in existing_settings:
         raise CondainfraError(f"GET /orgs/{org}: no billing_email in the answer (only owners see it), and {org}/{ORG_FILE} has none: import with an owner's token")
-    _set_fields(existing_settings, settings, {k: f.default for k, f in OrgSettings.model_fields.items()})
+    # every setting GitHub shows is written: a setting the config does not write is not managed
+    _set_fields(existing_settings, settings, {})
     doc["settings"] = existing_settings
 
     bots_before = {str(b).lower() for b in doc.get("bots") or []}
@@ -339,7 +346,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
 
     def fill_team(entry: Any, team: LiveTeam) -> None:
         values: dict[str, Any] = {"description": team.description, "privacy": team.privacy}
-        _set_fields(entry, values, {"description": "", "privacy": "closed"})
+        _set_fields(entry, values, {"description": ""})
         parent = team_names.get(team_slug(team.parent)) if team.parent else None
         if parent:
             entry["parent"] = parent
@@ -363,7 +370,18 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
     repo_defaults = {**Repository().model_dump(), "features": None}
     feature_defaults = RepositoryFeatures().model_dump()
 
+    before = doc.get("repositories") if isinstance(doc.get("repositories"), dict) else {}
+    declared_repos = {str(name) for name in before}
+    # a secret can only be scoped to a repository the config manages
+    declared_repos |= {r for secret in (live.secrets or {}).values() for r in secret.get("repositories", [])}
+
     def fill_repository(entry: Any, repo: dict[str, Any]) -> None:
+        # a repository new to the config is only referred to (grantable, never changed): adopting
+        # an org must not start managing what nobody has reviewed; `manage: false` is removed by hand
+        if repo["name"] not in declared_repos or (entry.get("manage") is False and repo["name"] in before):
+            entry.clear()
+            entry["manage"] = False
+            return
         values = _repository(repo)
         features = values.pop("features", {})
         _set_fields(entry, values, repo_defaults)
