@@ -263,3 +263,13 @@ def test_links_in_the_outputs_folder_are_not_followed(cli, minimal, tmp_path):
     assert result.code == 0, result.err
     assert "numba.json: not a regular file: left out" in result.err
     assert set(load_orgs(minimal / "stacks", minimal)["acme"].feedstocks) == {"numpy"}
+
+
+def test_feedstocks_named_like_declared_teams_validate_beside_the_shipped_org(cli, workdir, tmp_path):
+    # conda-forge's r, cuda and staged-recipes: the feedstock uses the team org.yaml declares
+    outputs = write_json(tmp_path / "o.json", {"r-base": ["r"], "cuda": ["cuda"], "staged-recipes": ["staged-recipes"]})
+    result = cli("import", "feedstocks", "--outputs", str(outputs), "--root", str(workdir))
+    assert result.code == 0, result.err
+    assert "does not validate" not in result.err
+    assert cli("validate", "--root", str(workdir)).code == 0
+    assert {"r", "cuda", "staged-recipes"} <= set(load_orgs(workdir / "stacks", workdir)["conda-forge"].feedstocks)
