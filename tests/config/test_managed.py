@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from condainfra.compiler import github as gh
+from condainfra.compiler.resources import LOOKUP, REF
 from condainfra.config.loader import validation_notes
 from condainfra.config.models import Feedstock
 from condainfra.errors import ConfigError
@@ -38,12 +39,22 @@ def test_a_reference_only_repository_is_granted_but_never_created(minimal):
     assert grant.inputs["repository"] == "website" and all("Repository::website" not in d for d in grant.dependencies)
 
 
-def test_a_reference_only_repository_takes_no_settings_and_no_secret(minimal):
-    edit(minimal, "teams:\n", "repositories:\n  website: {manage: false, description: x}\n  docs: {manage: false}\n"
-         "secrets:\n  TOKEN: {visibility: selected, repositories: [docs]}\nteams:\n")
-    found = problems(minimal)
-    assert f"{ORG}:7: repositories.website: a reference-only repository (manage: false) takes no other settings" in found
-    assert f"{ORG}:10: secrets.TOKEN.repositories: 'docs' is reference-only (manage: false); a secret is scoped to managed repositories" in found
+def test_a_reference_only_repository_takes_no_settings(minimal):
+    edit(minimal, "teams:\n", "repositories:\n  website: {manage: false, description: x}\nteams:\n")
+    assert problems(minimal) == [f"{ORG}:7: repositories.website: a reference-only repository (manage: false) takes no other settings"]
+
+
+def test_a_secret_scoped_to_a_reference_only_repository_reads_its_id_from_github(minimal):
+    edit(minimal, "teams:\n", "repositories:\n  docs: {manage: false}\n  tools: {}\n"
+         "secrets:\n  TOKEN: {visibility: selected, repositories: [docs, tools]}\nteams:\n")
+    project = Project.load(minimal)
+    resources = project.compile(project.stack("acme"))
+    scoped = next(r for r in resources if r.type == gh.ORG_SECRET_REPOSITORIES)
+    tools = next(r for r in resources if r.type == gh.REPOSITORY and r.name == "tools")
+    assert scoped.inputs["selectedRepositoryIds"] == [
+        {LOOKUP: gh.GET_REPOSITORY, "args": {"fullName": "acme/docs"}, "output": "repoId"},
+        {REF: tools.urn, "output": "repoId"},
+    ]
 
 
 def test_the_apply_identity_must_be_a_declared_login(minimal):

@@ -38,6 +38,7 @@ VULNERABILITY_ALERTS = "github:index/repositoryVulnerabilityAlerts:RepositoryVul
 ORG_SECRET = "github:index/actionsOrganizationSecret:ActionsOrganizationSecret"
 ORG_SECRET_REPOSITORIES = "github:index/actionsOrganizationSecretRepositories:ActionsOrganizationSecretRepositories"
 GET_TEAM = "github:index/getTeam:getTeam"
+GET_REPOSITORY = "github:index/getRepository:getRepository"
 
 GITHUB_API = "https://api.github.com/"
 
@@ -202,13 +203,10 @@ def _secrets(cfg: OrgConfig, repos: dict[str, Resource], add: AddResource) -> No
         source = spec.source or f"config:{name}"
         created = add(ORG_SECRET, name, {"secretName": name, "value": secret(source), "visibility": spec.visibility})
         if spec.visibility == "selected":
-            selected = [repos[r] for r in spec.repositories]
-            add(
-                ORG_SECRET_REPOSITORIES,
-                name,
-                {"secretName": name, "selectedRepositoryIds": [ref(r, "repoId") for r in selected]},
-                (created, *selected),
-            )
+            selected = [repos[r] for r in spec.repositories if r in repos]
+            # a reference-only repository is in no stack: its id is read from GitHub by name
+            ids = [ref(repos[r], "repoId") if r in repos else lookup(GET_REPOSITORY, {"fullName": f"{cfg.org}/{r}"}, "repoId") for r in spec.repositories]
+            add(ORG_SECRET_REPOSITORIES, name, {"secretName": name, "selectedRepositoryIds": ids}, (created, *selected))
 
 
 def _parents_first(teams: dict) -> list[str]:

@@ -113,8 +113,6 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
             for i, repo in enumerate(secret.repositories):
                 if repo not in cfg.repositories:
                     issues.append(doc.issue(("secrets", name, "repositories", i), f"secrets.{name}.repositories: repository {repo!r} is not declared in repositories"))
-                elif not cfg.repositories[repo].manage:
-                    issues.append(doc.issue(("secrets", name, "repositories", i), f"secrets.{name}.repositories: {repo!r} is reference-only (manage: false); a secret is scoped to managed repositories"))
         elif secret.repositories:
             issues.append(doc.issue(("secrets", name, "repositories"), f"secrets.{name}: repositories are only allowed with visibility 'selected'"))
 
