@@ -106,3 +106,21 @@ def test_validation_notes_count_feedstocks_without_known_maintainers(minimal):
 def test_a_renamed_feedstock_is_placed_by_its_first_name():
     assert Feedstock(name="new", maintainers=(), previously=("first", "second")).shard_key == "first"
     assert Feedstock(name="new", maintainers=()).shard_key == "new"
+
+
+def test_config_github_would_refuse_or_fight_over(minimal):
+    edit(minimal, "teams:\n  core:\n", "repositories:\n  old: {archived: true, ruleset: {}}\nteams:\n  r:\n    members: [carol]\n"
+         "    repositories: {r-feedstock: push, numpy-feedstock: pull}\n  kid: {parent: core, privacy: secret}\n  core:\n")
+    (minimal / "stacks/acme/feedstocks/a.yaml").write_text("r: [dave]\nnumpy: [acme/r]\nscipy: [dave]\n")
+    found = problems(minimal)
+    assert f"{ORG}:11: teams.r.repositories: feedstock 'r' already grants 'r-feedstock' to this team (feedstocks.team_permission); remove it here" in found
+    assert f"{ORG}:11: teams.r.repositories: feedstock 'numpy' already grants 'numpy-feedstock' to this team (feedstocks.team_permission); remove it here" in found
+    assert f"{ORG}:12: teams.kid: a secret team cannot have a parent or children on GitHub; make it closed" in found
+    assert len(found) == 3
+
+
+def test_an_archived_repository_with_a_ruleset_is_a_warning(minimal):
+    edit(minimal, "teams:\n", "repositories:\n  old: {archived: true, ruleset: {}}\nteams:\n")
+    project = Project.load(minimal)
+    assert f"{ORG}:7: repositories.old: archived, so its ruleset is not applied (GitHub refuses changes to an archived repository)" in [str(w) for w in project.orgs["acme"].warnings]
+    assert [r for r in project.compile(project.stack("acme")) if r.type == gh.RULESET] == []

@@ -90,7 +90,13 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
                     warn(doc.issue(("teams", name, role, i), f"teams.{name}: {login!r} is an org owner, which GitHub reports as a team maintainer; it is applied as one (list it under maintainers)"))
         if team.members and not team.maintainers and not any(m.lower() in owners for m in team.members) and identity is None:
             warn(doc.issue(("teams", name), f"teams.{name}: no maintainer, and GitHub makes whoever creates the team one: a refresh will always differ; set settings.apply_identity"))
+        if team.privacy == "secret" and (team.parent is not None or any(t.parent == name for t in cfg.teams.values())):
+            issues.append(doc.issue(("teams", name, "privacy"), f"teams.{name}: a secret team cannot have a parent or children on GitHub; make it closed"))
         for repo in team.repositories:
+            feedstock = decl.feedstocks.get(repo.removesuffix("-feedstock")) if _is_feedstock_repo(decl, repo) else None
+            if feedstock is not None and (feedstock.team_name == name or _references(feedstock, cfg.org, name)):
+                # two resources would grant the same access, and fight when their permissions differ
+                issues.append(doc.issue(("teams", name, "repositories", repo), f"teams.{name}.repositories: feedstock {feedstock.name!r} already grants {repo!r} to this team (feedstocks.team_permission); remove it here"))
             if repo not in cfg.repositories and not _is_feedstock_repo(decl, repo):
                 issues.append(doc.issue(("teams", name, "repositories", repo), f"teams.{name}.repositories: repository {repo!r} is not declared (declare it, with `manage: false` if the config should only refer to it)"))
     for name, team in cfg.teams.items():
@@ -102,6 +108,8 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
     issues += _parent_cycles(decl)
 
     for name, repo in cfg.repositories.items():
+        if repo.archived and repo.ruleset is not None:
+            warn(doc.issue(("repositories", name, "ruleset"), f"repositories.{name}: archived, so its ruleset is not applied (GitHub refuses changes to an archived repository)"))
         for i, old in enumerate(repo.previously):
             if old in cfg.repositories:
                 issues.append(doc.issue(("repositories", name, "previously", i), f"repositories.{name}.previously: {old!r} is declared as a repository of its own"))
@@ -118,6 +126,11 @@ def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:
 
     issues += _check_feedstocks(decl, slugs)
     return issues
+
+
+def _references(feedstock, org: str, team: str) -> bool:
+    slug = team_slug(team)
+    return any(maintainer_kind(m, org) == "team" and team_slug(m.split("/", 1)[1]) == slug for m in feedstock.maintainers)
 
 
 def _team_name_issues(doc, loc: tuple, what: str, name: str) -> list[ConfigIssue]:
