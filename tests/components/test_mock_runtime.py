@@ -21,8 +21,12 @@ PROJECT = Project.load(REPO)
 
 
 def looked_up(token, args):
-    """What the mocked data source answers: a team's id from its slug."""
-    return {"id": f"{args['slug']}-team-id", "slug": args["slug"]} if token == "github:index/getTeam:getTeam" else {}
+    """What the mocked data sources answer: a team's id from its slug, a repository's id from its name."""
+    if token == "github:index/getTeam:getTeam":
+        return {"id": f"{args['slug']}-team-id", "slug": args["slug"]}
+    if token == "github:index/getRepository:getRepository":
+        return {"repoId": len(args["fullName"]), "fullName": args["fullName"]}
+    return {}
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +132,21 @@ def test_a_missing_secret_value_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("CF_ADMIN_GITHUB_TOKEN", raising=False)
     with pytest.raises(CondainfraError, match="pulumi config set --secret STAGING_BINSTAR_TOKEN"):
         render_with_mocks(PROJECT.name, "conda-forge", compiled, {})
+
+
+def test_lookups_aliases_and_shared_teams_register_as_compiled(minimal, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    org = minimal / "stacks/acme/org.yaml"
+    org.write_text(org.read_text().replace("teams:\n  core:\n", "repositories:\n  docs: {manage: false}\n"
+                   "secrets:\n  TOKEN: {visibility: selected, repositories: [docs], source: 'env:TOKEN'}\n"
+                   "teams:\n  r:\n    previously: [r-helpers]\n    members: [carol]\n  core:\n"))
+    (minimal / "stacks/acme/feedstocks/a.yaml").write_text("r: [carol]\ncurrent:\n  maintainers: [acme/r]\n  previously: [fresh]\n")
+    monkeypatch.setenv("TOKEN", "value-of-TOKEN")
+    project = Project.load(minimal)
+    for spec in project.stacks():
+        compiled = project.compile(spec)
+        recorded = render_with_mocks(project.name, spec.name, compiled, {})
+        assert normalise_recorded(recorded) == normalise_compiled(compiled), spec.name
+    secret_ids = next(r for r in render_with_mocks(project.name, "acme", project.compile(project.stack("acme")), {})
+                      if r.type.endswith("ActionsOrganizationSecretRepositories")).inputs["selectedRepositoryIds"]
+    assert secret_ids == [float(len("acme/docs"))]
