@@ -46,6 +46,14 @@ def referenced(value: Any) -> list[str]:
     return found
 
 
+# the few distinct ignoreChanges lists of a saved render, each kept once however many resources carry it
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(value: tuple[str, ...]) -> tuple[str, ...]:
+    return _SHARED.setdefault(value, value) if value else ()
+
+
 @dataclass(slots=True)
 class Resource:
     urn: str
@@ -91,7 +99,7 @@ class Resource:
             protect=bool(data.get("protect", False)),
             custom=bool(data.get("custom", True)),
             aliases=tuple(data.get("aliases", ())),
-            ignore_changes=tuple(data.get("ignoreChanges", ())),
+            ignore_changes=_shared(tuple(data.get("ignoreChanges", ()))),
         )
 
 
