@@ -145,6 +145,7 @@ def test_rate_limit_waits_and_says_so(cli, empty, github, token):
     assert "GitHub rate limit reached (403 on /orgs/acme/" in result.err and "waiting" in result.err
     assert time.monotonic() - started >= 1.0  # it did wait for the reset, a second or two ahead
     assert "1 rate-limit wait(s)" in result.out
+    assert "GitHub requests" not in result.err  # no bar where stderr is not a terminal (CI logs)
     assert "acme" in load_orgs(empty / "stacks", empty)
 
 
@@ -275,3 +276,16 @@ def test_a_managed_repository_gets_githubs_values(cli, minimal, github, token):
     assert "description: The Acme website # reviewed by hand" in text
     repo = load_orgs(minimal / "stacks", minimal)["acme"].config.repositories["website"]
     assert repo.manage and repo.homepage == "https://acme.example" and repo.topics == ["web"] and repo.features.has_wiki
+
+
+def test_the_terminal_progress_bar_runs_an_import(cli, empty, github, token, monkeypatch):
+    # on a terminal the requests are counted by a rich bar, and what is said goes above it
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    github.behaviour.rate_limit_at = 2
+    result = run(cli, empty, github, "--jobs", "1")
+    assert result.code == 0, result.err
+    assert "GitHub requests" in result.err  # the bar's label
+    assert "GitHub rate limit reached" in result.err
+    assert "acme" in load_orgs(empty / "stacks", empty)
