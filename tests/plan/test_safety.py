@@ -196,3 +196,17 @@ def test_only_an_orgs_own_stacks_make_a_deletion_a_move(workdir):
     shard = project.stack("conda-forge-feedstocks-00")
     rails = Rails(project, Allowances(), {"conda-forge": after, shard.name: project.compile(shard) + [repo]})
     assert rails.judge("conda-forge", "conda-forge", before, after) == []
+
+
+def test_a_rename_is_no_deletion_for_the_rails_in_every_mode(workdir, engine_at):
+    # `previously:` moves the repository in place (an alias): plan and up both let it through
+    deployed = Project.load(workdir)
+    text = (workdir / ORG).read_text()
+    assert "  conda-smithy:\n" in text
+    (workdir / ORG).write_text(text.replace("  conda-smithy:\n", "  conda-smithy2:\n    previously: [conda-smithy]\n", 1).replace("      conda-smithy: admin\n", "      conda-smithy2: admin\n"))
+    plan = make_plan(Project.load(workdir), [Project.load(workdir).stack("conda-forge")], against="HEAD", every_stack=False)
+    (diff,) = plan.diffs
+    assert not [c for c in diff.deletes if c.resource.type == gh.REPOSITORY]
+    assert any(c.renamed_from and c.resource.name == "conda-smithy2" for c in diff.updates)
+    assert plan.refusals == []
+    assert engine_at(workdir, deployed, "conda-forge") == []

@@ -67,7 +67,8 @@ class Rails:
         """What applying ``after`` over ``before`` does to ``stack``; ``org`` is None for a stack
         that is no org's own (it is then named by itself and nothing counts as moved into it)."""
         kept = {(r.type, r.name) for r in after}
-        remaining = {r.urn for r in after}
+        # a resource renamed with `previously:` takes over its old URN through an alias: not a deletion
+        remaining = {r.urn for r in after} | {alias for r in after for alias in r.aliases}
         deleted = [r for r in before if r.urn not in remaining and r.type in _GUARDED]
         gone = [r for r in deleted if (r.type, r.name) not in kept]
         if gone and org is not None:
