@@ -132,8 +132,9 @@ class Project:
         if spec.org not in self._shards:
             shards: dict[int, list[Feedstock]] = defaultdict(list)
             count = org.config.feedstocks.shards
-            for name, feedstock in sorted(org.feedstocks.items()):
-                shards[shard_of(name, count)].append(feedstock)
+            for _, feedstock in sorted(org.feedstocks.items()):
+                # by its first name: a renamed feedstock stays in its stack, where its aliases can reach
+                shards[shard_of(feedstock.shard_key, count)].append(feedstock)
             self._shards[spec.org] = shards
         return self._shards[spec.org].get(spec.shard, [])
 

@@ -84,3 +84,32 @@ def test_outside_a_project(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("CONDAINFRA_ROOT", raising=False)
     result = cli("validate")
     assert result.code == 1 and "no condainfra project" in result.err
+
+
+def test_validate_says_what_will_not_converge_and_who_is_unmaintained(cli, workdir):
+    feeds = workdir / "stacks" / "conda-forge" / "feedstocks" / "community.yaml"
+    feeds.write_text(feeds.read_text() + "newpkg: [someone@example.org, otherorg/helpers]\norphan: []\n")
+    result = cli("validate", "--root", str(workdir))
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert any("someone@example.org" in w for w in warnings) and any("otherorg/helpers" in w for w in warnings)
+    assert "conda-forge: 2 of 18 feedstock(s) have no known maintainer" in result.out
+    assert result.out.rstrip().endswith("ok: 2 org(s), 18 feedstock(s), 37 stack(s)")
+
+
+def test_a_renamed_feedstock_stays_in_its_shard_and_is_renamed_in_place(cli, workdir):
+    from condainfra.compiler.sharding import shard_of
+
+    core = workdir / "stacks" / "conda-forge" / "feedstocks" / "core.yaml"
+    text = core.read_text()
+    assert "zlib: [groutr, isuruf, msarahan, ocefpaf]\n" in text
+    new_name = next(n for n in (f"zlib-ng{i}" for i in range(100)) if shard_of(n, 32) != shard_of("zlib", 32))  # would hash elsewhere
+    core.write_text(text.replace("zlib: [groutr, isuruf, msarahan, ocefpaf]\n", f"{new_name}:\n  maintainers: [groutr, isuruf, msarahan, ocefpaf]\n  previously: [zlib]\n"))
+    result = cli("plan", "--all", "--format", "json", "--against", "HEAD", "--root", str(workdir))
+    assert result.code == 2, result.err
+    report = json.loads(result.out)
+    assert report["refusals"] == [] and report["counts"]["delete"] == 0 and report["counts"]["create"] == 0
+    (stack,) = [s for s in report["stacks"] if s["update"]]
+    assert stack["stack"] == f"conda-forge-feedstocks-{shard_of('zlib', 32):02d}"
+    renamed = [c for c in stack["update"] if "renamed_from" in c]
+    assert renamed and any(c["name"] == f"{new_name}-feedstock" for c in renamed)

@@ -12,27 +12,14 @@ from pathlib import Path
 import pytest
 
 from condainfra.compiler.resources import JSON, LOOKUP, REF, SECRET
-from condainfra.engine import mockrun
-from condainfra.engine.mockrun import mock_output, render_with_mocks
+from condainfra.engine.mockrun import mock_lookup, mock_output, render_with_mocks
 from condainfra.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Project.load(REPO)
 
 
-def looked_up(token, args):
-    """What the mocked data sources answer: a team's id from its slug, a repository's id from its name."""
-    if token == "github:index/getTeam:getTeam":
-        return {"id": f"{args['slug']}-team-id", "slug": args["slug"]}
-    if token == "github:index/getRepository:getRepository":
-        return {"repoId": len(args["fullName"]), "fullName": args["fullName"]}
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def mocked_data_sources(monkeypatch):
-    # Mock: the Pulumi engine's invoke of a data source (the stock mock answers nothing)
-    monkeypatch.setattr(mockrun.RecordingMocks, "call", lambda self, args: looked_up(args.token, args.args))
+looked_up = mock_lookup  # Mock: the Pulumi engine's invoke of a data source (engine/mockrun.py answers them)
 
 
 def expected_value(value, resources_by_urn):
@@ -130,7 +117,7 @@ def test_a_missing_secret_value_is_a_clear_error(monkeypatch):
 
     compiled = PROJECT.compile(PROJECT.stack("conda-forge"))
     monkeypatch.delenv("CF_ADMIN_GITHUB_TOKEN", raising=False)
-    with pytest.raises(CondainfraError, match="pulumi config set --secret STAGING_BINSTAR_TOKEN"):
+    with pytest.raises(CondainfraError, match="condainfra secrets set --stack conda-forge STAGING_BINSTAR_TOKEN"):
         render_with_mocks(PROJECT.name, "conda-forge", compiled, {})
 
 

@@ -110,6 +110,10 @@ def validate(root: RootOption = None) -> None:
         project = load_project(root)
     except ConfigError as exc:
         fail(f"invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", 2)
+    from ..config.loader import validation_notes
+
+    for note in validation_notes(project.orgs):  # config that loads but will not converge, and unknown maintainers
+        typer.echo(note, err=note.startswith("warning:"))
     feedstocks = sum(len(o.feedstocks) for o in project.orgs.values())
     typer.echo(f"ok: {len(project.orgs)} org(s), {feedstocks} feedstock(s), {len(project.stacks())} stack(s)")
 

@@ -93,7 +93,7 @@ def resolve_secret(source: str, config: pulumi.Config) -> pulumi.Output:
         return pulumi.Output.secret(value)
     value = config.get_secret(key)
     if value is None:
-        raise CondainfraError(f"secret source {source!r}: set it with `pulumi config set --secret {key} ...` on this stack")
+        raise CondainfraError(f"secret source {source!r}: set it with `condainfra secrets set --stack {pulumi.get_stack()} {key}` (the value on stdin)")
     return value
 
 

@@ -65,7 +65,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return mock_output(args.name, "id"), state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}
+        return mock_lookup(args.token, dict(args.args))
+
+
+def mock_lookup(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """What the mocked data sources answer: a team's id from its slug, a repository's id from its name."""
+    if token == "github:index/getTeam:getTeam":
+        return {"id": f"{args['slug']}-team-id", "slug": args["slug"]}
+    if token == "github:index/getRepository:getRepository":
+        return {"repoId": len(args["fullName"]), "fullName": args["fullName"]}
+    return {}
 
 
 # outputs other resources refer to; the mock gives each a value derived from the resource's name

@@ -76,6 +76,6 @@ def load_org_people(root: Path) -> OrgPeople:
                 for login in logins:
                     maintainers.setdefault(login.lower(), entry)
             people.feedstocks[(org, feedstock.name)] = DeclaredFeedstock(
-                org, feedstock.name, shard_stack_name(org, shard_of(feedstock.name, shards)), feedstock.archived, maintainers
+                org, feedstock.name, shard_stack_name(org, shard_of(feedstock.shard_key, shards)), feedstock.archived, maintainers
             )
     return people
