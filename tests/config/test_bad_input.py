@@ -142,3 +142,29 @@ def test_yaml_booleans_do_not_turn_names_into_bools(cli, minimal):
     result = cli("render", "--all", "--root", str(minimal))
     assert result.code == 0, result.err
     assert '"yes-feedstock"' in result.out and '"on-feedstock"' in result.out
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "where"),
+    [("numpy: [alice, Alice]\n", 1, "numpy"), ("numpy:\n  maintainers: [alice, bob, ALICE]\n  archived: true\n", 2, "numpy")],
+)
+def test_maintainer_listed_twice_as_a_plain_list_or_a_mapping(cli, minimal, text, line, where):
+    write(minimal, f"{FEED}/a.yaml", text)
+    assert_reported(cli, minimal, [f"{FEED}/a.yaml:{line}: {where}: maintainer "])
+    assert "is listed twice" in cli("validate", "--root", str(minimal)).err
+
+
+def test_plain_list_and_mapping_load_to_the_same_feedstock(minimal):
+    # most entries take the loader's short way (a plain list of valid maintainers), the rest the model's
+    from condainfra.project import Project
+
+    write(minimal, f"{FEED}/a.yaml", "numpy: [alice, acme/core]\nscipy:\n  maintainers: [alice, acme/core]\nempty: []\n")
+    feedstocks = Project.load(minimal).orgs["acme"].feedstocks
+    assert feedstocks["numpy"] == feedstocks["scipy"].model_copy(update={"name": "numpy"})
+    assert feedstocks["numpy"].maintainers == ("alice", "acme/core")
+    assert feedstocks["empty"].maintainers == () and feedstocks["empty"].previously == ()
+
+
+def test_a_plain_list_item_that_is_not_text_is_the_models_error(cli, minimal):
+    write(minimal, f"{FEED}/a.yaml", "numpy: [alice, [bob]]\n")
+    assert_reported(cli, minimal, [f"{FEED}/a.yaml:1: numpy.1: Input should be a valid string"])

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, ConfigIssue, display_path
 from .checks import check_org, maintainer_kind
-from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig
+from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig, check_maintainer
 from .yamlfile import YamlDocument, declared, load_yaml, not_a_file
 
 ORG_FILE = "org.yaml"
@@ -174,8 +174,9 @@ def _load_feedstocks(
     doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where], raw: dict[str, Any], known: OrgDeclaration | None
 ) -> list[ConfigIssue]:
     issues = []
+    lines = doc.key_lines()
     for name, value in doc.data.items():
-        line = doc.line((name,))
+        line = lines.get(name, 1)
         if not FEEDSTOCK_NAME.fullmatch(name):
             issues.append(ConfigIssue(doc.path, line, f"{name!r} is not a valid feedstock name"))
             continue
@@ -189,6 +190,12 @@ def _load_feedstocks(
             feedstocks[name] = known.feedstocks[name]  # written exactly as in the known version: already valid
             continue
         plain_list = isinstance(value, list)
+        if plain_list and _plain_maintainers(value):
+            # nearly every entry (all but a few of 28,906 in conda-forge): a list of logins, checked by the
+            # model's own rule without a model built around it; anything else goes through FeedstockEntry
+            issues += _listed_twice(doc, name, value)
+            feedstocks[name] = Feedstock(name=name, maintainers=tuple(value), archived=False, team=None, previously=())
+            continue
         if plain_list:
             value = {"maintainers": value}
         elif not isinstance(value, dict):
@@ -198,15 +205,33 @@ def _load_feedstocks(
         if entry is None:
             issues += entry_issues
             continue
-        seen: set[str] = set()
-        for i, maintainer in enumerate(entry.maintainers):
-            if maintainer.lower() in seen:
-                loc = (name, "maintainers", i) if isinstance(doc.data[name], dict) else (name, i)
-                issues.append(doc.issue(loc, f"{name}: maintainer {maintainer!r} is listed twice"))
-            seen.add(maintainer.lower())
+        issues += _listed_twice(doc, name, entry.maintainers)
         feedstocks[name] = Feedstock(
             name=name, maintainers=tuple(entry.maintainers), archived=entry.archived, team=entry.team, previously=tuple(entry.previously)
         )
+    return issues
+
+
+def _plain_maintainers(value: list) -> bool:
+    """Whether every item is a maintainer by the model's rule (FeedstockEntry.maintainers)."""
+    for item in value:
+        if not isinstance(item, str):
+            return False
+        try:
+            check_maintainer(item)
+        except ValueError:
+            return False
+    return True
+
+
+def _listed_twice(doc: YamlDocument, name: str, maintainers: list[str]) -> list[ConfigIssue]:
+    issues = []
+    seen: set[str] = set()
+    for i, maintainer in enumerate(maintainers):
+        if maintainer.lower() in seen:
+            loc = (name, "maintainers", i) if isinstance(doc.data[name], dict) else (name, i)
+            issues.append(doc.issue(loc, f"{name}: maintainer {maintainer!r} is listed twice"))
+        seen.add(maintainer.lower())
     return issues
 
 

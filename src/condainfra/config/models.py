@@ -60,7 +60,8 @@ def _login(value: str) -> str:
     return value
 
 
-def _maintainer(value: str) -> str:
+def check_maintainer(value: str) -> str:
+    """The rule for a recipe maintainer (the loader also applies it to plain lists without a model)."""
     if "@" in value and EMAIL_MAINTAINER.fullmatch(value):
         return value  # validate warns: an address is not a GitHub account, nothing is granted
     if "/" in value:
@@ -82,7 +83,7 @@ def matching(regex: re.Pattern[str], what: str) -> AfterValidator:
 
 
 Login = Annotated[str, AfterValidator(_login)]
-Maintainer = Annotated[str, AfterValidator(_maintainer)]
+Maintainer = Annotated[str, AfterValidator(check_maintainer)]
 RepoName = Annotated[str, matching(REPO_NAME, "repository name")]
 Topic = Annotated[str, matching(TOPIC, "topic")]
 Topics = Annotated[list[Topic], Field(max_length=MAX_TOPICS)]

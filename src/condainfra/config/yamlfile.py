@@ -72,6 +72,12 @@ class YamlDocument:
             node = found
         return best
 
+    def key_lines(self) -> dict[str, int]:
+        """The 1-based line of each key of the top-level mapping (a feedstock file's names), at once."""
+        if not isinstance(self.node, yaml.MappingNode):
+            return {}
+        return {key: pair[0].start_mark.line + 1 for key, pair in self._children(self.node).items()}
+
     def issue(self, loc: Iterable[Any], message: str) -> ConfigIssue:
         return ConfigIssue(self.path, self.line(loc), message)
 
