@@ -134,3 +134,16 @@ def test_ci_must_name_its_backend(cli, workdir, fake_pulumi, monkeypatch):
     assert commands(fake_pulumi()) == []
     explicit = cli("init", "--stack", "bioconda", "--backend", STATE_URI(workdir), "--root", str(workdir))
     assert explicit.code == 0, explicit.err
+
+
+def test_a_value_given_on_the_command_line_is_refused_and_not_echoed(cli, workdir, fake_pulumi):
+    assert cli("init", "--stack", "conda-forge", "--root", str(workdir)).code == 0
+    result = cli("secrets", "set", "--stack", "conda-forge", "TOKEN", "supersecretargv", "--root", str(workdir))
+    assert result.code == 1 and "standard input only" in result.err
+    assert "supersecretargv" not in result.out + result.err
+    assert "config set" not in commands(fake_pulumi())
+
+
+def test_secrets_list_on_a_missing_stack_says_to_init_it(cli, workdir):
+    result = cli("secrets", "list", "--stack", "bioconda", "--root", str(workdir))
+    assert result.code == 1 and "condainfra init --stack bioconda" in result.err

@@ -130,10 +130,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{key}: {value if isinstance(value, str) else json.dumps(value, sort_keys=True)}")
 
     @secrets_app.command("set")
-    def secrets_set(stack: OneStackOption, name: Annotated[str, typer.Argument(help="Config key, e.g. STAGING_BINSTAR_TOKEN.")], backend: BackendOption = None, root: RootOption = None) -> None:
+    def secrets_set(
+        stack: OneStackOption,
+        name: Annotated[str, typer.Argument(help="Config key, e.g. STAGING_BINSTAR_TOKEN.")],
+        extra: Annotated[Optional[list[str]], typer.Argument(hidden=True, show_default=False)] = None,
+        backend: BackendOption = None, root: RootOption = None,
+    ) -> None:
         """Set a secret config value; the value is read from standard input, never from the command line."""
         from ..engine.secrets import check_name, read_value
 
+        if extra:  # never echo it: a value typed here is in the shell history and the CI log already
+            raise CondainfraError("secrets set takes the value on standard input only; the extra argument was not used (and should be considered exposed)")
         check_name(name)
         project, engine = _engine(root, backend)
         spec = project.stack(stack)
@@ -148,8 +155,12 @@ def register(app: typer.Typer) -> None:
         from ..engine.backend import secret_names
         from .main import load_project
 
+        from ..engine.backend import stack_config_file
+
         project = load_project(root)
         spec = project.stack(stack)
+        if not stack_config_file(project, spec.name).is_file():
+            raise CondainfraError(f"stack {spec.name} has no config file {stack_config_file(project, spec.name).relative_to(project.root)}: run `condainfra init --stack {spec.name}` first")
         for name in secret_names(project, spec.name):
             typer.echo(name)
 

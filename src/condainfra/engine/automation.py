@@ -29,7 +29,7 @@ from typing import Any, Callable
 from ..compiler.resources import Resource
 from ..compiler.stacks import StackSpec
 from ..errors import CondainfraError
-from ..plan.diff import MASK, StackDiff, diff_stack
+from ..plan.diff import MASK, ResourceChange, StackDiff, diff_stack
 from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
 from ..redact import redact
@@ -184,6 +184,7 @@ class Engine:
         events = EventCollector(spec.name, spec.mission, kind, on_step, self.backend.scrub)
         refusals: list[Refusal] = []
         notices: list[str] = []
+        imported: list[ResourceChange] = []  # `pulumi import` runs without an event log: its steps come from the file
         try:
             stack = self.stack(spec.name, create=kind == "up")
             if kind == "drift":
@@ -196,30 +197,41 @@ class Engine:
                     stack.preview(diff=True, color="never", on_event=events)
                 else:
                     if adopt:
-                        notices.append(self._adopt(spec, stack, deployed))
+                        notice, imported = self._adopt(spec, stack, deployed)
+                        notices.append(notice)
                     stack.up(color="never", on_event=events, show_secrets=False)
         except CondainfraError as exc:
             return StackRun(events.diff(error=self.backend.scrub(str(exc))))
         except auto.CommandError as exc:
             return StackRun(events.diff(error=self._clean(exc)), refusals)
-        return StackRun(events.diff(), refusals, notices)
+        result = StackRun(events.diff(), refusals, notices)
+        for change in imported:
+            result.diff.add(change)
+        return result
 
-    def _adopt(self, spec: StackSpec, stack, deployed: list[Resource]) -> str:
+    def _adopt(self, spec: StackSpec, stack, deployed: list[Resource]) -> tuple[str, list[ResourceChange]]:
         """Import every compiled resource that already exists upstream, before the stack's first apply.
 
         `pulumi import --file` is run directly: the SDK's import_resources rewrites the file from its
-        ``resources`` and ``nameTable`` only, and would drop the explicit providers' configuration."""
-        from ..plan.adopt import write_import_file
+        ``resources`` and ``nameTable`` only, and would drop the explicit providers' configuration.
+        Returns the notice and one `import` step per resource imported, for the report."""
+        from ..plan.adopt import build_import_file
 
         if deployed:
-            return f"{spec.name}: --adopt skipped, the stack already has {len(deployed)} resource(s) in its state"
+            return f"{spec.name}: --adopt skipped, the stack already has {len(deployed)} resource(s) in its state", []
+        built = build_import_file(self.project, spec)
         with tempfile.TemporaryDirectory(prefix="condainfra-adopt-") as folder:
             path = Path(folder) / f"{spec.name}.import.json"
-            count = write_import_file(self.project, spec, path)
+            built.write(path)
             # the program decides `protect` on the next up; the CLI's default (protect all) would diff
             self._cli(spec, ["import", "--file", str(path), "--yes", "--skip-preview", "--protect=false", "--generate-code=false"],
-                      f"the import of {count} resource(s) failed")
-        return f"{spec.name}: imported {count} existing resource(s) before the first apply"
+                      f"the import of {built.imported} resource(s) failed")
+        left_out = {r.urn for r, _ in built.skipped}
+        steps = [
+            ResourceChange("import", r) for r in self.project.compile(spec)
+            if r.custom and not r.type.startswith("pulumi:providers:") and r.urn not in left_out
+        ]
+        return f"{spec.name}: imported {built.imported} existing resource(s) before the first apply", steps
 
     def _cli(self, spec: StackSpec, args: list[str], failure: str, stdin: str | None = None) -> None:
         """One Pulumi CLI command on the stack, with the workspace's command and environment.
