@@ -45,7 +45,8 @@ class Plan:
         changed = sum(1 for d in self.diffs if d.changed)
         title = TITLE.get(self.kind, self.kind.capitalize())
         if not self.changed:
-            text = f"{title}: No changes: {len(self.diffs)} stack(s) match {self.against}."
+            ok = len(self.diffs) - len(self.errors)
+            text = f"{title}: No changes: {ok} stack(s) match {self.against}." if ok or not self.errors else f"{title}:"
         else:
             extra = "".join(f", {c[a]} to {a}" for a in ("replace", "import") if c[a])
             extra += f", {c['drift']} drifted" if c["drift"] else ""
