@@ -132,7 +132,7 @@ class Project:
         if spec.org not in self._shards:
             shards: dict[int, list[Feedstock]] = defaultdict(list)
             count = org.config.feedstocks.shards
-            for _, feedstock in sorted(org.feedstocks.items()):
+            for _, feedstock in sorted(org.feedstocks.items()):  # by name: a shard's order is stable
                 # by its first name: a renamed feedstock stays in its stack, where its aliases can reach
                 shards[shard_of(feedstock.shard_key, count)].append(feedstock)
             self._shards[spec.org] = shards

@@ -152,15 +152,14 @@ def register(app: typer.Typer) -> None:
     @secrets_app.command("list")
     def secrets_list(stack: OneStackOption, root: RootOption = None) -> None:
         """The names of the stack's secret config values (never their values)."""
-        from ..engine.backend import secret_names
+        from ..engine.backend import secret_names, stack_config_file
         from .main import load_project
-
-        from ..engine.backend import stack_config_file
 
         project = load_project(root)
         spec = project.stack(stack)
-        if not stack_config_file(project, spec.name).is_file():
-            raise CondainfraError(f"stack {spec.name} has no config file {stack_config_file(project, spec.name).relative_to(project.root)}: run `condainfra init --stack {spec.name}` first")
+        config = stack_config_file(project, spec.name)
+        if not config.is_file():
+            raise CondainfraError(f"stack {spec.name} has no config file {config.relative_to(project.root)}: run `condainfra init --stack {spec.name}` first")
         for name in secret_names(project, spec.name):
             typer.echo(name)
 

@@ -226,11 +226,7 @@ class Engine:
             # the program decides `protect` on the next up; the CLI's default (protect all) would diff
             self._cli(spec, ["import", "--file", str(path), "--yes", "--skip-preview", "--protect=false", "--generate-code=false"],
                       f"the import of {built.imported} resource(s) failed")
-        left_out = {r.urn for r, _ in built.skipped}
-        steps = [
-            ResourceChange("import", r) for r in self.project.compile(spec)
-            if r.custom and not r.type.startswith("pulumi:providers:") and r.urn not in left_out
-        ]
+        steps = [ResourceChange("import", r) for r in built.taken]
         return f"{spec.name}: imported {built.imported} existing resource(s) before the first apply", steps
 
     def _cli(self, spec: StackSpec, args: list[str], failure: str, stdin: str | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pulumi
 
+from ..compiler import github as gh
 from ..compiler.resources import Resource
 from ..redact import redact
 from ..components.factory import build_stack
@@ -70,9 +71,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 def mock_lookup(token: str, args: dict[str, Any]) -> dict[str, Any]:
     """What the mocked data sources answer: a team's id from its slug, a repository's id from its name."""
-    if token == "github:index/getTeam:getTeam":
+    if token == gh.GET_TEAM:
         return {"id": f"{args['slug']}-team-id", "slug": args["slug"]}
-    if token == "github:index/getRepository:getRepository":
+    if token == gh.GET_REPOSITORY:
         return {"repoId": len(args["fullName"]), "fullName": args["fullName"]}
     return {}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -219,8 +219,12 @@ def _plain(inputs: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class ImportFile:
     document: dict[str, Any]
-    imported: int
     skipped: list[tuple[Resource, Skip]]
+    taken: list[Resource] = field(default_factory=list)  # the resources the file imports (entries with an id)
+
+    @property
+    def imported(self) -> int:
+        return len(self.taken)
 
     def write(self, path: Path) -> None:
         """Whole or not at all: an interrupted run leaves no half file for `pulumi import` to read."""
@@ -248,7 +252,7 @@ def build_import_file(project: Project, spec: StackSpec) -> ImportFile:
     entries: list[dict[str, Any]] = []
     provider_inputs: dict[str, dict[str, Any]] = {}
     skipped: list[tuple[Resource, Skip]] = []
-    imported = 0
+    taken: list[Resource] = []
     for r in resources:
         entry: dict[str, Any] = {"type": r.type, "name": _entry_name(r), "logicalName": r.name}
         if not r.custom:
@@ -261,7 +265,7 @@ def build_import_file(project: Project, spec: StackSpec) -> ImportFile:
                 skipped.append((r, found))
                 continue
             entry["id"] = found
-            imported += 1
+            taken.append(r)
         if r.parent:
             entry["parent"] = _entry_name(stack.by_urn[r.parent])
         if r.provider:
@@ -275,7 +279,7 @@ def build_import_file(project: Project, spec: StackSpec) -> ImportFile:
         "notImported": [{"urn": r.urn, "type": r.type, "reason": s.reason} for r, s in skipped],
         "counts": dict(sorted(Counter("component" if e.get("component") else "import" if "id" in e else "provider" for e in entries).items())),
     }
-    return ImportFile(document, imported, skipped)
+    return ImportFile(document, skipped, taken)
 
 
 def write_import_file(project: Project, spec: StackSpec, path: Path) -> int:
