@@ -10,6 +10,29 @@ from condainfra.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Variables the CLI reads from whoever runs it. A CI runner sets CI=true, a maintainer may have a
+# backend, a token or a passphrase exported: none of them may change what a test sees. Tests that
+# need one set it themselves.
+CALLER_ENVIRONMENT = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_TOKEN",
+    "PULUMI_BACKEND_URL",
+    "PULUMI_ACCESS_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_CONFIG_PASSPHRASE_FILE",
+    "CONDAINFRA_ROOT",
+    "CONDAINFRA_DEBUG",
+    "CONDAINFRA_OCI_USERNAME",
+    "CONDAINFRA_OCI_TOKEN",
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch):
+    for name in CALLER_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout

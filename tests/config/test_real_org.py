@@ -104,3 +104,26 @@ def test_validate_reports_every_problem_of_a_broken_org_yaml(cli, minimal):
     assert len([line for line in lines if "is not declared" in line]) == 4
     assert any("teams.wrong.privacy: Input should be 'closed' or 'secret'" in line for line in lines)
     assert "8 problem(s)" in result.err
+
+
+def test_an_unknown_top_level_key_and_many_bad_values_hide_nothing(cli, minimal):
+    org = minimal / "stacks/acme/org.yaml"
+    text = org.read_text().replace("org: acme\n", "org: acme\ncolour: blue\n")
+    text = text.replace("owners: [alice, bob]", "owners: [alice, bob, '-bad-']").replace("members: [carol]", "members: [carol, 'x y']")
+    teams = "".join(f"  t{i}:\n    privacy: open\n    repositories: {{gone-{i}: push, lost-{i}: pull}}\n" for i in range(5))
+    org.write_text(text.replace("teams:\n", "teams:\n" + teams + "  ' bad':\n    repositories: {nope: push}\n"))
+    (minimal / "stacks/acme/feedstocks/a.yaml").write_text(
+        "good: [alice]\n'bad name!': [alice]\nweird: {maintainers: [alice], archived: maybe}\nother: {maintainers: [alice], colour: red}\n"
+    )
+    result = cli("validate", "--root", str(minimal))
+    assert result.code == 2, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith("stacks/")]
+    assert "stacks/acme/org.yaml:2: unknown key 'colour'" in lines
+    assert len([line for line in lines if "Input should be 'closed' or 'secret'" in line]) == 5
+    assert len([line for line in lines if "is not declared" in line]) == 11
+    assert len([line for line in lines if "is not a valid GitHub login" in line]) == 2
+    assert any("' bad' is not a valid team name" in line for line in lines)
+    assert any(line.startswith("stacks/acme/feedstocks/a.yaml:2:") and "not a valid feedstock name" in line for line in lines)
+    assert any(line.startswith("stacks/acme/feedstocks/a.yaml:3:") and "weird.archived" in line for line in lines)
+    assert any(line.startswith("stacks/acme/feedstocks/a.yaml:4:") and "unknown key 'colour'" in line for line in lines)
+    assert f"{len(lines)} problem(s)" in result.err and len(lines) == 23

@@ -82,22 +82,32 @@ def validate_model(model: type[BaseModel], doc: YamlDocument, data: Any, prefix:
         return None, pydantic_issues(doc, exc, prefix, hidden)
 
 
-def validate_partially(model: type[BaseModel], doc: YamlDocument, data: Any, rounds: int = 4):
-    """Like validate_model; on bad input, also the model of what remains once each bad value is dropped
+def validate_partially(model: type[BaseModel], doc: YamlDocument, data: Any):
+    """Like validate_model; on bad input, also the model of what remains once every bad value is dropped
     (a list item, a key, or the entry holding a missing key), so that the cross-file checks still run and
     one `validate` reports every problem. Only ever used to find more problems: never compiled."""
     found, issues = validate_model(model, doc, data)
     if found is not None:
         return found, issues, True
     pruned = copy.deepcopy(data)
-    for _ in range(rounds):
+    # each round removes at least one value, so this ends; a dropped value can only expose a missing
+    # key above it, which the next round drops in turn
+    while True:
         try:
             return model.model_validate(pruned), issues, False
         except ValidationError as exc:
             paths = {_droppable(err["loc"], err["type"]) for err in exc.errors(include_url=False)}
-            if None in paths or not any(_drop(pruned, p) for p in sorted(paths, reverse=True, key=lambda p: [str(x).zfill(9) if isinstance(x, int) else str(x) for x in p])):
+            if None in paths:
+                break
+            # deepest and last first, so that dropping one list item does not shift the next one's index
+            dropped = [_drop(pruned, p) for p in sorted(paths, reverse=True, key=_sort_key)]
+            if not any(dropped):
                 break
     return None, issues, False
+
+
+def _sort_key(loc: tuple) -> list[str]:
+    return [str(x).zfill(9) if isinstance(x, int) else str(x) for x in loc]
 
 
 def _droppable(loc: tuple, kind: str) -> tuple | None:
@@ -105,8 +115,8 @@ def _droppable(loc: tuple, kind: str) -> tuple | None:
         loc = loc[: loc.index("[key]")]
     elif kind == "missing":
         loc = loc[:-1]
-    # a top-level key cannot go: the rest would fail for want of it
-    return tuple(loc) if len(loc) >= 2 else None
+    # a required top-level key cannot be made up; anything else, an unknown top-level key included, can go
+    return tuple(loc) if loc else None
 
 
 def _drop(data: Any, loc: tuple) -> bool:
