@@ -113,3 +113,12 @@ def test_a_renamed_feedstock_stays_in_its_shard_and_is_renamed_in_place(cli, wor
     assert stack["stack"] == f"conda-forge-feedstocks-{shard_of('zlib', 32):02d}"
     renamed = [c for c in stack["update"] if "renamed_from" in c]
     assert renamed and any(c["name"] == f"{new_name}-feedstock" for c in renamed)
+
+
+def test_help_is_printed_as_written():
+    """Brackets in help text are data, not style tags (with Rich markup they vanished)."""
+    result = subprocess.run([sys.executable, "-m", "condainfra", "import", "feedstocks", "--help"], capture_output=True, text=True,
+                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "{output: [feedstocks]} JSON file" in result.stdout
+    assert "{feedstock: [logins or org/team]} JSON" in result.stdout

@@ -273,3 +273,20 @@ def test_feedstocks_named_like_declared_teams_validate_beside_the_shipped_org(cl
     assert "does not validate" not in result.err
     assert cli("validate", "--root", str(workdir)).code == 0
     assert {"r", "cuda", "staged-recipes"} <= set(load_orgs(workdir / "stacks", workdir)["conda-forge"].feedstocks)
+
+
+def test_an_org_without_a_feedstocks_section_is_refused_nothing_written(cli, workdir, sources):
+    """bioconda keeps its recipes in one repository: its org.yaml has no feedstocks: section."""
+    before = snapshot(workdir)
+    result = cli("import", "feedstocks", "--outputs", str(sources[0]), "--maintainers", str(sources[1]), "--org", "bioconda", "--root", str(workdir))
+    assert result.code == 2, result.out
+    assert "stacks/bioconda/org.yaml:1: no 'feedstocks:' section" in result.err and "Traceback" not in result.err
+    assert snapshot(workdir) == before and not (workdir / "stacks/bioconda/feedstocks").exists()
+
+
+def test_an_org_not_declared_is_refused(cli, minimal, sources):
+    before = snapshot(minimal)
+    result = cli("import", "feedstocks", "--outputs", str(sources[0]), "--org", "nobody", "--root", str(minimal))
+    assert result.code == 2
+    assert "stacks/nobody/org.yaml: no such file" in result.err
+    assert snapshot(minimal) == before and not (minimal / "stacks/nobody").exists()

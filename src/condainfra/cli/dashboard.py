@@ -10,7 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(help="The maintainers dashboard (a Quetz plugin).", no_args_is_help=True)
+from .apps import new_app
+
+app = new_app(help="The maintainers dashboard (a Quetz plugin).", no_args_is_help=True)
 
 DEFAULT_DIR = Path(".condainfra/dashboard")
 DirOption = Annotated[Path, typer.Option("--dir", help="The local Quetz deployment (created on first use).")]

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import CondainfraError
+from .apps import new_app
 
 MissionOption = Annotated[Optional[str], typer.Option("--mission", help="Every stack of one mission: infra, mirror or dashboard.")]
 ParallelOption = Annotated[Optional[int], typer.Option("--parallel", min=1, help="Stacks run at once (default: the CPU count).")]
@@ -16,7 +17,7 @@ BackendOption = Annotated[
 ]
 OneStackOption = Annotated[str, typer.Option("--stack", help="The stack.")]
 
-secrets_app = typer.Typer(help="Secret config values of a stack (stored encrypted in stacks/Pulumi.<stack>.yaml).", no_args_is_help=True)
+secrets_app = new_app(help="Secret config values of a stack (stored encrypted in stacks/Pulumi.<stack>.yaml).", no_args_is_help=True)
 
 
 def _engine(root, backend: str | None):

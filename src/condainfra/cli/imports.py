@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import CondainfraError
+from .apps import new_app
 
-app = typer.Typer(help="Import configuration kept elsewhere into stacks/.", no_args_is_help=True)
+app = new_app(help="Import configuration kept elsewhere into stacks/.", no_args_is_help=True)
 
 
 @app.command()

@@ -16,11 +16,12 @@ import typer
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
 from ..project import Project, find_root
+from .apps import new_app
 from .dashboard import app as dashboard_app
 from .imports import app as imports_app
 from .mirror import app as mirror_app
 
-app = typer.Typer(
+app = new_app(
     name="condainfra",
     help="Infrastructure as code for conda-forge and bioconda.",
     no_args_is_help=True,

@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import CondainfraError
+from .apps import new_app
 
-app = typer.Typer(help="Conda channels in OCI registries.", no_args_is_help=True)
+app = new_app(help="Conda channels in OCI registries.", no_args_is_help=True)
 
 ToOption = Annotated[str, typer.Option("--to", help="The mirror: oci://HOST[:PORT]/PREFIX.")]
 InsecureOption = Annotated[bool, typer.Option("--insecure", help="Plain http; loopback registries only.")]

@@ -23,10 +23,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..config.loader import FEEDSTOCK_DIR, ORG_FILE
 from ..config.models import FEEDSTOCK_NAME, Maintainer
+from ..config.yamlfile import load_yaml
+from ..errors import ConfigError, ConfigIssue, display_path
 from .sources import BadSource, read_json, shown
-from ..config.loader import FEEDSTOCK_DIR
-from ..errors import ConfigIssue
 from .writer import FeedstockUpdate, Staged, WriteReport, normalised, plan_feedstock_files
 
 OUTPUTS_SUFFIX = ".json"
@@ -137,17 +138,32 @@ def feedstock_updates(outputs: Path, maintainers: Path | None, report: SourceRep
     return {name: FeedstockUpdate(maintainers=known.get(name)) for name in names}
 
 
+def _require_feedstocks_section(org_file: Path, root: Path) -> None:
+    """Feedstock files are only written for an org whose org.yaml has a ``feedstocks:`` section:
+    anywhere else they would be files the loader refuses (bioconda keeps its recipes in one repo)."""
+    shown_as = display_path(org_file, root)
+    if not org_file.is_file():
+        raise BadSource(f"{shown_as}: no such file: declare the org first (or run `condainfra import github`)")
+    doc, issues = load_yaml(org_file, shown_as)
+    if doc is None:
+        raise ConfigError(issues)
+    if not isinstance(doc.data, dict) or doc.data.get("feedstocks") is None:
+        raise ConfigError([ConfigIssue(shown_as, 1, "no 'feedstocks:' section, so this org has no feedstock files to import into; "
+                                       "add one (e.g. `feedstocks: {shards: 4}`) if its feedstocks should be managed")])
+
+
 def import_feedstocks(
     root: Path, org: str, outputs: Path, maintainers: Path | None, check: bool = True
 ) -> tuple[SourceReport, WriteReport, list[ConfigIssue]]:
     """Read the sources, write the org's feedstock files (staged, then moved into place) and return
     what was read, what was written, and what the project's loader says of the result (``check``
     False: not asked, for a caller that validates the whole project next)."""
-    source = SourceReport()
-    updates = feedstock_updates(outputs, maintainers, source)
     from ..project import STACKS_DIR
 
     org_dir = root / STACKS_DIR / org
+    _require_feedstocks_section(org_dir / ORG_FILE, root)
+    source = SourceReport()
+    updates = feedstock_updates(outputs, maintainers, source)
     files, report = plan_feedstock_files(org_dir, root, updates)
     with Staged(org_dir, root) as staged:
         for name, text in files.items():
