@@ -129,11 +129,30 @@ def test_merge_keeps_comments_bots_and_keys_it_does_not_read(cli, minimal, githu
     assert cfg.teams["core"].maintainers == ["alice"]
 
 
-def test_a_team_gone_from_github_is_removed_and_said(cli, empty, github, token):
+def test_what_org_yaml_declares_and_github_lacks_is_kept_and_said(cli, empty, github, token):
+    """A team or repository a pull request adds is not on GitHub until the next `up`: an import
+    in between must not undo it."""
     assert run(cli, empty, github).code == 0
+    org_yaml = empty / "stacks/acme/org.yaml"
+    text = org_yaml.read_text().replace("\nteams:\n", "\nteams:\n  newcomers:  # added by hand, not applied yet\n    members: [alice]\n", 1)
+    org_yaml.write_text(text.replace("\nrepositories:\n", "\nrepositories:\n  planned:\n    description: not created yet\n", 1))
+    assert "planned:" in org_yaml.read_text() and "newcomers:" in org_yaml.read_text()
     github.data.teams = [t for t in github.data.teams if t["slug"] != "reviewers"]
     result = run(cli, empty, github)
-    assert result.code == 0 and "removed: team reviewers (no longer in the org on GitHub)" in result.err
+    assert result.code == 0, result.err
+    for what in ("team newcomers", "team reviewers", "repository planned"):
+        assert f"kept: {what} is declared but not in the org on GitHub" in result.err
+    text = org_yaml.read_text()
+    assert "newcomers:  # added by hand, not applied yet" in text and "description: not created yet" in text
+    cfg = load_orgs(empty / "stacks", empty)["acme"].config
+    assert {"newcomers", "reviewers"} <= set(cfg.teams) and "planned" in cfg.repositories
+
+
+def test_prune_removes_what_github_lacks_and_says_so(cli, empty, github, token):
+    assert run(cli, empty, github).code == 0
+    github.data.teams = [t for t in github.data.teams if t["slug"] != "reviewers"]
+    result = run(cli, empty, github, "--prune")
+    assert result.code == 0 and "removed: team reviewers (not in the org on GitHub; --prune)" in result.err
     assert "reviewers" not in load_orgs(empty / "stacks", empty)["acme"].config.teams
 
 

@@ -156,52 +156,35 @@ def github(
     api_url: Annotated[str, typer.Option("--api-url", help="The GitHub REST API (GitHub Enterprise, or a stand-in for tests).")] = "https://api.github.com",
     jobs: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight at once.")] = 4,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask for every answer in full (no ETag cache under .condainfra/cache).")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove teams, repositories and secrets that org.yaml declares and the org does not have (kept by default: the next up would create them).")] = False,
     root: RootOption = None,
 ) -> None:
     """org.yaml and feedstock files from a live org, through the GitHub REST API (token from
     GITHUB_TOKEN). Comments and keys it does not read are kept; secret values are never read."""
-    import asyncio
     import os
     import sys
 
-    from ..importers.github import existing_org_text, fetch
-    from ..importers.github_api import CACHE_DIR, GitHubClient
-    from ..importers.writer import Staged, plan_feedstock_files
-    from ..project import STACKS_DIR
+    from ..importers.github import import_github
 
     def run() -> None:
         project_root = _root(root)
-        org_dir = project_root / STACKS_DIR / _org_name(org)
         token = os.environ.get("GITHUB_TOKEN") or None
         if token is None:
             typer.echo("warning: GITHUB_TOKEN is not set: reading without a token (60 requests an hour, public data only)", err=True)
-        existing = existing_org_text(org_dir, project_root)
         with _Progress(sys.stderr.isatty()) as progress:
-            client = GitHubClient(api_url, token, None if no_cache else project_root / CACHE_DIR, progress.say, progress.advance, jobs)
-
-            async def read():
-                async with client:
-                    return await fetch(client, org, existing, progress.total)
-
-            imported = asyncio.run(read())
-        files, report = plan_feedstock_files(org_dir, project_root, imported.feedstocks)
-        report.warnings += imported.warnings
+            result = import_github(project_root, _org_name(org), api_url, token, not no_cache, jobs, progress.say, progress.advance, progress.total, prune)
+        imported, report = result.imported, result.report
         for what in imported.removed:
-            typer.echo(f"removed: {what} (no longer in the org on GitHub)", err=True)
+            typer.echo(f"removed: {what} (not in the org on GitHub; --prune)", err=True)
+        for what in imported.kept:
+            typer.echo(f"kept: {what} is declared but not in the org on GitHub (the next `up` creates it; --prune removes it from org.yaml)", err=True)
         if report.kept:
             typer.echo(f"kept as written: {len(report.kept)} declared feedstock(s) with no repository on GitHub (feedstocks are archived, never deleted)", err=True)
-        with Staged(org_dir, project_root) as staged:
-            if imported.org_yaml != existing:
-                staged.put("org.yaml", imported.org_yaml)
-            for name, text in files.items():
-                staged.put(f"feedstocks/{name}", text)
-            _say_issues(report, staged.check(), org)
-            staged.commit()
-            written = len(staged.changed)
-        c = client.counters
+        _say_issues(report, result.issues, org)
+        c = result.counters
         typer.echo(
             f"{org}: {len(imported.feedstocks)} feedstock(s) ({len(report.added)} added, {len(report.changed)} changed); "
-            f"{written} file(s) written; {c.requests} request(s), {c.not_modified} unchanged (304), {c.waits} rate-limit wait(s)"
+            f"{result.written} file(s) written; {c.requests} request(s), {c.not_modified} unchanged (304), {c.waits} rate-limit wait(s)"
         )
 
     _exit_2_on_bad_input(run)

@@ -26,7 +26,8 @@ What is read (GitHub's REST field names), and where it goes:
 
 ``org.yaml`` is merged through a ruamel.yaml round trip: comments, key order and every key the
 import does not read (``feedstocks:`` defaults, rulesets, a secret's ``source``) are kept. A
-team, repository or secret that the org no longer has is removed, and said so.
+team, repository or secret that ``org.yaml`` declares and the org does not have is kept and said
+(it may be one a pull request adds, which the next ``up`` creates); ``prune`` removes those.
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ class GitHubImport:
     feedstocks: dict[str, FeedstockUpdate]
     removed: list[str]
     warnings: list[str]
+    # declared in org.yaml, not in the org on GitHub: left as written (without prune)
+    kept: list[str] = field(default_factory=list)
 
 
 def _repository_creation(info: dict[str, Any]) -> str | None:
@@ -255,15 +258,27 @@ def _set_fields(target: Any, values: dict[str, Any], defaults: dict[str, Any]) -
                 target[key] = value
 
 
-def _merge_section(doc: Any, key: str, live: dict[str, Any], fill: Callable[[Any, Any], None], removed: list[str], what: str) -> None:
+@dataclass
+class _Absent:
+    """What to do with an entry org.yaml declares and GitHub does not have, and what was done."""
+
+    prune: bool
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _merge_section(doc: Any, key: str, live: dict[str, Any], fill: Callable[[Any, Any], None], absent: _Absent, what: str) -> None:
     from ruamel.yaml.comments import CommentedMap
 
     section = doc.get(key)
     if not isinstance(section, dict):
         section = CommentedMap()
     for name in [n for n in section if n not in live]:
-        removed.append(f"{what} {name}")
-        del section[name]
+        if absent.prune:
+            absent.removed.append(f"{what} {name}")
+            del section[name]
+        else:
+            absent.kept.append(f"{what} {name}")
     for name in sorted(live):
         if not isinstance(section.get(name), dict):
             section[name] = CommentedMap()
@@ -272,7 +287,7 @@ def _merge_section(doc: Any, key: str, live: dict[str, Any], fill: Callable[[Any
         doc[key] = section
 
 
-def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: list[str]) -> GitHubImport:
+def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: list[str], prune: bool = False) -> GitHubImport:
     from ruamel.yaml.comments import CommentedMap
 
     rt = round_trip_yaml()
@@ -281,7 +296,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
         doc = CommentedMap()
     if not isinstance(doc, dict):
         raise CondainfraError(f"{org}/{ORG_FILE}: expected a mapping; fix it by hand before importing")
-    removed: list[str] = []
+    absent = _Absent(prune)
     doc["org"] = doc.get("org", org)
     settings = _settings(live.org)
     existing_settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else CommentedMap()
@@ -365,7 +380,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
         elif "repositories" in entry:
             del entry["repositories"]
 
-    _merge_section(doc, "teams", org_teams, fill_team, removed, "team")
+    _merge_section(doc, "teams", org_teams, fill_team, absent, "team")
 
     repo_defaults = {**Repository().model_dump(), "features": None}
     feature_defaults = RepositoryFeatures().model_dump()
@@ -392,7 +407,7 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
                 entry["features"] = target
 
     others = {r["name"]: r for r in live.repos if not r["name"].endswith(FEEDSTOCK_SUFFIX) and REPO_NAME.fullmatch(r["name"])}
-    _merge_section(doc, "repositories", others, fill_repository, removed, "repository")
+    _merge_section(doc, "repositories", others, fill_repository, absent, "repository")
 
     if live.secrets is not None:
         def fill_secret(entry: Any, secret: dict[str, Any]) -> None:
@@ -402,13 +417,13 @@ def build_import(live: LiveOrg, existing_text: str | None, org: str, warnings: l
             elif "repositories" in entry:
                 del entry["repositories"]
 
-        _merge_section(doc, "secrets", live.secrets, fill_secret, removed, "secret")
+        _merge_section(doc, "secrets", live.secrets, fill_secret, absent, "secret")
     if updates and "feedstocks" not in doc:
         doc["feedstocks"] = CommentedMap()
     text = dump_round_trip(rt, doc if existing_text else _ordered(doc))
     if not existing_text:
         text = ORG_HEADER + text
-    return GitHubImport(text, updates, removed, warnings)
+    return GitHubImport(text, updates, absent.removed, warnings, absent.kept)
 
 
 _TOP_ORDER = ("org", "settings", "owners", "members", "bots", "teams", "repositories", "secrets", "feedstocks")
@@ -434,7 +449,9 @@ def _load_round_trip(rt: Any, text: str, org: str) -> Any:
         raise CondainfraError(f"{org}/{ORG_FILE}: cannot be merged keeping its comments ({str(exc).splitlines()[0]}); fix it by hand first") from None
 
 
-async def fetch(client: GitHubClient, org: str, existing_text: str | None, on_total: Callable[[int], None] = lambda _: None) -> GitHubImport:
+async def fetch(
+    client: GitHubClient, org: str, existing_text: str | None, on_total: Callable[[int], None] = lambda _: None, prune: bool = False
+) -> GitHubImport:
     warnings: list[str] = []
     declared: set[str] = set()
     if existing_text:
@@ -442,7 +459,7 @@ async def fetch(client: GitHubClient, org: str, existing_text: str | None, on_to
         if isinstance(data, dict) and isinstance(data.get("teams"), dict):
             declared = {str(t) for t in data["teams"]}
     live = await read_org(client, org, declared, warnings, on_total)
-    return build_import(live, existing_text, org, warnings)
+    return build_import(live, existing_text, org, warnings, prune)
 
 
 def existing_org_text(org_dir: Path, root: Path) -> str | None:
@@ -459,3 +476,53 @@ def existing_org_text(org_dir: Path, root: Path) -> str | None:
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.issue((), "expected a mapping of org settings")])
     return path.read_text(encoding="utf-8")
+
+
+@dataclass
+class GitHubImportResult:
+    imported: GitHubImport
+    report: Any  # writer.WriteReport
+    issues: list  # what the project's loader says of the staged result
+    written: int  # files whose bytes changed
+    counters: Any  # github_api.Counters
+
+
+def import_github(
+    root: Path,
+    org: str,
+    api_url: str,
+    token: str | None,
+    use_cache: bool = True,
+    jobs: int = 4,
+    say: Callable[[str], None] = lambda _: None,
+    advance: Callable[[], None] = lambda: None,
+    total: Callable[[int], None] = lambda _: None,
+    prune: bool = False,
+) -> GitHubImportResult:
+    """Read the live org and write org.yaml and its feedstock files: staged, checked by the
+    project's loader, then moved into place; a failure before that (the network, GitHub, bad
+    input) leaves every file as it was."""
+    from ..project import STACKS_DIR
+    from .github_api import CACHE_DIR
+    from .writer import Staged, plan_feedstock_files
+
+    org_dir = root / STACKS_DIR / org
+    existing = existing_org_text(org_dir, root)
+    client = GitHubClient(api_url, token, root / CACHE_DIR if use_cache else None, say, advance, jobs)
+
+    async def read() -> GitHubImport:
+        async with client:
+            return await fetch(client, org, existing, total, prune)
+
+    imported = asyncio.run(read())
+    files, report = plan_feedstock_files(org_dir, root, imported.feedstocks)
+    report.warnings += imported.warnings
+    with Staged(org_dir, root) as staged:
+        if imported.org_yaml != existing:
+            staged.put(ORG_FILE, imported.org_yaml)
+        for name, text in files.items():
+            staged.put(f"feedstocks/{name}", text)
+        issues = staged.check()
+        staged.commit()
+        written = len(staged.changed)
+    return GitHubImportResult(imported, report, issues, written, client.counters)
