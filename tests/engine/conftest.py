@@ -88,13 +88,14 @@ def state(inputs: dict | None = None, outputs: dict | None = None, type_: str = 
 
 
 def step(op: str, urn: str, old: dict | None = None, new: dict | None = None, diffs: list[str] | None = None,
-         detailed: dict[str, str] | None = None, keys: list[str] | None = None, outputs: bool = False) -> dict:
-    """A resourcePreEvent (or resOutputsEvent) as the engine streams it."""
+         detailed: dict[str, str] | None = None, keys: list[str] | None = None, outputs: bool = False, old_urn: str | None = None) -> dict:
+    """A resourcePreEvent (or resOutputsEvent) as the engine streams it; ``old_urn``: the URN the old
+    state was recorded under (an alias at work)."""
     type_ = urn.split("::")[2].rsplit("$", 1)[-1]
     parent = root_urn(urn.split("::")[0].removeprefix("urn:pulumi:"))
     meta = {
         "op": op, "urn": urn, "type": type_, "provider": "",
-        "old": state(old, type_=type_, urn=urn, parent=parent) if old is not None else None,
+        "old": state(old, type_=type_, urn=old_urn or urn, parent=parent) if old is not None else None,
         "new": state(new, type_=type_, urn=urn, parent=parent) if new is not None else None,
         "keys": keys, "diffs": diffs,
         "detailedDiff": {k: {"diffKind": v, "inputDiff": True} for k, v in (detailed or {}).items()} or None,

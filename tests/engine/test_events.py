@@ -123,3 +123,12 @@ def test_steps_that_change_nothing_are_not_reported(op):
 def test_the_stack_itself_is_not_a_step():
     root = f"urn:pulumi:{STACK}::condainfra::pulumi:pulumi:Stack::condainfra-{STACK}"
     assert collect("up", step("create", root, new={})).diff().steps == []
+
+
+def test_an_alias_at_work_is_reported_as_a_rename():
+    old_urn = TEAM.replace("::core", "::core-team")
+    diff = collect("preview", step("update", TEAM, old={"name": "core-team"}, new={"name": "core"}, diffs=["name"], old_urn=old_urn)).diff()
+    (update,) = diff.updates
+    assert update.renamed_from == old_urn and [(c.key, c.old, c.new) for c in update.changes] == [("name", "core-team", "core")]
+    plain = collect("preview", step("update", TEAM, old={"name": "a"}, new={"name": "b"}, diffs=["name"])).diff()
+    assert plain.updates[0].renamed_from is None

@@ -93,7 +93,9 @@ class EventCollector:
         keys = _changed_keys(meta, _inputs(meta.old), _inputs(meta.new))
         changes = [Change(k, mask(_inputs(meta.old).get(k)), mask(_inputs(meta.new).get(k))) for k in keys]
         reasons = _replace_reasons(meta) if action == "replace" else []
-        return ResourceChange(action, resource, changes, reasons)
+        # an alias at work (a `previously:` rename): the engine updates the old URN's resource in place
+        old_urn = getattr(meta.old, "urn", None)
+        return ResourceChange(action, resource, changes, reasons, renamed_from=old_urn if old_urn and old_urn != meta.urn else None)
 
     def _drift(self, meta: Any) -> ResourceChange | None:
         """A refresh step: the live resource against the recorded one; nothing to say if they agree."""

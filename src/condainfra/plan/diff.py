@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..compiler.resources import Resource
+from ..compiler.resources import REF, Resource
 from ..redact import is_secret, redact
 
 MASK = "[secret]"
@@ -97,11 +97,11 @@ class StackDiff:
         return any(self.of(action) for action in ACTIONS)
 
 
-def _input_changes(old: Resource, new: Resource) -> list[Change]:
+def _input_changes(old: Resource, new: Resource, renames: dict[str, str]) -> list[Change]:
     changes = []
     for key in sorted(old.inputs.keys() | new.inputs.keys()):
         a, b = old.inputs.get(key), new.inputs.get(key)
-        if a != b:
+        if a != b and (not renames or _renamed_refs(a, renames) != b):
             changes.append(Change(key, a, b))
     if old.protect != new.protect:
         changes.append(Change("(protect)", old.protect, new.protect))
@@ -110,7 +110,19 @@ def _input_changes(old: Resource, new: Resource) -> list[Change]:
     return changes
 
 
-def _renamed(resource: Resource, before: dict[str, Resource], after: dict[str, Resource], taken: set[str]) -> Resource | None:
+def _renamed_refs(value: Any, renames: dict[str, str]) -> Any:
+    """``value`` with each reference to a renamed resource pointing at its new URN: a renamed team is
+    the same team (its id does not change), so a grant that refers to it has not changed either."""
+    if isinstance(value, dict):
+        if REF in value:
+            return {**value, REF: renames.get(value[REF], value[REF])}
+        return {k: _renamed_refs(v, renames) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed_refs(v, renames) for v in value]
+    return value
+
+
+def _renamed(resource: Resource, before: dict[str, Resource], after: dict[str, Resource], taken: Any) -> Resource | None:
     """The deployed resource that ``resource`` renames: the first of its aliases (full old URNs, from
     `previously:`) that is deployed and no longer desired under its own URN. Pulumi then updates it in
     place; without the alias it would delete it and create a new one, losing its members and history."""
@@ -127,28 +139,31 @@ def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDif
         return result
     before = {r.urn: r for r in old}
     after = {r.urn: r for r in new}
-    renamed: set[str] = set()  # deployed URNs taken over by a rename: neither deleted nor renamed twice
+    # deployed URN -> the URN that takes it over through an alias: neither deleted nor renamed twice
+    renames: dict[str, str] = {}
+    for urn, resource in after.items():
+        if urn not in before and resource.aliases:
+            previous = _renamed(resource, before, after, renames.keys())
+            if previous is not None:
+                renames[previous.urn] = urn
+    renamed_to = {new_urn: old_urn for old_urn, new_urn in renames.items()}
     for urn, resource in after.items():
         previous = before.get(urn)
         if previous is resource:
             continue  # reused from the other side's compile: nothing can differ
         if previous is None:
-            previous = _renamed(resource, before, after, renamed)
-            if previous is None:
+            if urn not in renamed_to:
                 result.creates.append(ResourceChange("create", resource))
                 continue
-            renamed.add(previous.urn)
-            changes = [Change("(name)", previous.name, resource.name)] if previous.name != resource.name else []
-            if previous.parent != resource.parent:
-                changes.append(Change("(parent)", previous.parent, resource.parent))
-            changes += _input_changes(previous, resource)
-            result.updates.append(ResourceChange("update", resource, changes, renamed_from=previous.urn))
+            # the new name and parent are the rename itself, which the report says once
+            previous = before[renamed_to[urn]]
+            result.updates.append(ResourceChange("update", resource, _input_changes(previous, resource, renames), renamed_from=previous.urn))
         elif previous.inputs != resource.inputs or previous.protect != resource.protect or previous.provider != resource.provider:
-            changes = _input_changes(previous, resource)
+            changes = _input_changes(previous, resource, renames)
             if changes:
                 result.updates.append(ResourceChange("update", resource, changes))
     # Children are deleted before their parents, as the engine does.
     for urn in reversed(list(before)):
-        if urn not in after and urn not in renamed:
+        if urn not in after and urn not in renames:
             result.deletes.append(ResourceChange("delete", before[urn]))
     return result

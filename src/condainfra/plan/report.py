@@ -215,8 +215,16 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _old_name(c: ResourceChange) -> str | None:
+    """The name a renamed resource had: the last part of the URN it takes over."""
+    return c.renamed_from.rsplit("::", 1)[-1] if c.renamed_from else None
+
+
 def _counts_phrase(d: StackDiff) -> str:
     parts = [f"{len(d.of(a))} {a}" for a in ACTIONS if d.of(a)]
+    renamed = sum(1 for c in d.updates if c.renamed_from)
+    if renamed:
+        parts[[a for a in ACTIONS if d.of(a)].index("update")] += f" ({renamed} renamed)"
     if d.error:
         parts.append("FAILED")
     return ", ".join(parts) or "no changes"
@@ -250,6 +258,8 @@ def _details(c: ResourceChange, show_inputs: bool, diffs: list[str]) -> str:
     if c.action == "delete":
         return ""
     details = []
+    if c.renamed_from:
+        details.append(f"renamed from {_code(_old_name(c))}")
     if c.replace_reasons:
         details.append("replace: " + ", ".join(f"`{k}`" for k in c.replace_reasons))
     for change in c.changes:
@@ -351,13 +361,15 @@ def _text(plan: Plan) -> str:
                 lines.append(f"  -/+ {name} (replace: {', '.join(c.replace_reasons) or 'engine'})")
             elif c.action in ("create", "delete", "import"):
                 lines.append(f"  {SYMBOL[c.action]} {name}")
+            if c.renamed_from:
+                lines.append(f"  {SYMBOL[c.action]} {name}: renamed from {_old_name(c)}")
             if c.action in ("update", "replace", "drift"):
                 for change in c.changes:
                     text, diff = _change_text(change)
                     prefix = f"  {SYMBOL[c.action]} {name}" if c.action != "replace" else "      "
                     lines.append(f"{prefix} {change.key}: {text.replace(', diff below', '')}")
                     lines += [f"        {line}" for line in diff or []]
-                if not c.changes and c.action != "replace":
+                if not c.changes and c.action != "replace" and not c.renamed_from:
                     lines.append(f"  {SYMBOL[c.action]} {name}")
         for diag in d.diagnostics:
             lines += [f"  warning: {line}" for line in _lines(diag)]
