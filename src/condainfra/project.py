@@ -25,6 +25,8 @@ from .errors import ConfigError, CondainfraError
 
 PROJECT_FILE = "Pulumi.yaml"
 STACKS_DIR = "stacks"
+# the checkout's own working folder, git-ignored: state of the file backend, caches, adoption files
+WORK_DIR = ".condainfra"
 
 
 def find_root(start: Path | None = None) -> Path:

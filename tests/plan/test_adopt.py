@@ -4,6 +4,7 @@ entries the engine names with exactly the URNs the program registers."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -222,8 +223,12 @@ def test_cli_unknown_stack_and_missing_folder_are_messages(cli, minimal, tmp_pat
     assert not (tmp_path / "missing").exists()
 
 
-def test_default_output_is_named_after_the_stack(cli, minimal, tmp_path, monkeypatch):
+def test_default_output_is_in_the_git_ignored_working_folder(cli, minimal, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = cli("adopt", "--stack", "acme", "--root", str(minimal))
     assert result.code == 0, result.err
-    assert Path(tmp_path / "acme.import.json").is_file()
+    written = minimal / ".condainfra" / "adopt" / "acme.import.json"
+    assert written.is_file() and json.loads(written.read_text())["stack"] == "acme"
+    assert not list(tmp_path.glob("*.import.json"))
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".condainfra/adopt/acme.import.json"], cwd=REPO)
+    assert ignored.returncode == 0  # the shipped .gitignore keeps it out of commits

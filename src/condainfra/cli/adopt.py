@@ -5,8 +5,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import CondainfraError
-
 
 def register(app: typer.Typer) -> None:
     """Add `adopt` to the main CLI (cli/main.py calls this once)."""
@@ -16,17 +14,15 @@ def register(app: typer.Typer) -> None:
                  "for `pulumi import --file`; `condainfra up --adopt` does the import itself. Exit 0, 1 on error.")
     def adopt(
         stack: Annotated[str, typer.Option("--stack", help="The stack to adopt (adopt an org's stack before its feedstock shards).")],
-        out: Annotated[Optional[Path], typer.Option(help="Write here (default: STACK.import.json in the current folder).")] = None,
+        out: Annotated[Optional[Path], typer.Option(help="Write here (default: .condainfra/adopt/STACK.import.json in the project, git-ignored).")] = None,
         root: RootOption = None,
     ) -> None:
-        from ..plan.adopt import build_import_file
+        from ..plan.adopt import adoption_file, build_import_file
 
         project = load_project(root)
         spec = project.stack(stack)
         if out is None:
-            if spec.name.startswith(".") or "/" in spec.name:
-                raise CondainfraError(f"stack {spec.name!r}: give --out FILE")
-            out = Path(f"{spec.name}.import.json")
+            out = adoption_file(project, spec)
         built = build_import_file(project, spec)
         built.write(out)
         for line in built.skipped_lines():

@@ -17,10 +17,10 @@ from pathlib import Path
 import yaml
 
 from ..errors import CondainfraError
-from ..project import Project
+from ..project import WORK_DIR, Project
 from ..urls import public_url
 
-STATE_DIR = ".condainfra/state"
+STATE_DIR = f"{WORK_DIR}/state"
 PASSPHRASE = "passphrase"
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 

@@ -31,10 +31,11 @@ import httpx
 from ..errors import CondainfraError
 from ..mirror.retry import RetryableStatus, raise_if_retryable, retrying
 from ..output import write_atomic
+from ..project import WORK_DIR
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
-CACHE_DIR = Path(".condainfra") / "cache" / "github"
+CACHE_DIR = Path(WORK_DIR) / "cache" / "github"
 RATE_LIMIT_STATUSES = (403, 429)
 SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute" when it gives no time
 MAX_WAIT = 3700.0  # the primary limit resets within the hour

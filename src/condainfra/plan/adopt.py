@@ -28,7 +28,8 @@ from ..compiler.resources import LOOKUP, REF, SECRET, Resource
 from ..compiler.stacks import StackSpec
 from ..config.checks import team_slug
 from ..output import write_atomic
-from ..project import Project
+from ..errors import CondainfraError
+from ..project import WORK_DIR, Project
 
 FORMAT = "condainfra-import/1"
 
@@ -280,6 +281,19 @@ def build_import_file(project: Project, spec: StackSpec) -> ImportFile:
         "counts": dict(sorted(Counter("component" if e.get("component") else "import" if "id" in e else "provider" for e in entries).items())),
     }
     return ImportFile(document, skipped, taken)
+
+
+def adoption_file(project: Project, spec: StackSpec) -> Path:
+    """Where `adopt` writes a stack's import file by default: the checkout's git-ignored working
+    folder, so that a file of 170,000 IDs is never committed by accident."""
+    if spec.name.startswith(".") or "/" in spec.name:  # a stack name is data, never a path
+        raise CondainfraError(f"stack {spec.name!r}: give --out FILE")
+    folder = project.root / WORK_DIR / "adopt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CondainfraError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    return folder / f"{spec.name}.import.json"
 
 
 def write_import_file(project: Project, spec: StackSpec, path: Path) -> int:
