@@ -315,7 +315,7 @@ def _rows_at_least(d: StackDiff) -> int:
 
 
 def _pointer(hint: str | None) -> str:
-    return f" ({hint})" if hint else " (the full report: `--format json` or `--format text`)"
+    return f" ({hint})" if hint else " (every step: the same command with `--format text` or `--format json`; in CI, the run's report artifact)"
 
 
 def _collapsed(d: StackDiff, hint: str | None) -> str:
