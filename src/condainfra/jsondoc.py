@@ -40,7 +40,7 @@ def loads(data: bytes | str, source: str, *, max_depth: int = MAX_DEPTH) -> obje
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         reason = str(exc)
-        if "recursion" in reason.lower():
+        if "recursion" in reason.lower() or "depth limit" in reason.lower():
             raise JsonDocumentError(f"{source}: JSON nested deeper than {max_depth} levels") from None
         raise JsonDocumentError(f"{source}: not valid JSON ({reason.splitlines()[0][:120]})") from None
     if not _depth_ok(value, max_depth):
