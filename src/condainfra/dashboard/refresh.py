@@ -21,6 +21,9 @@ from .sources.drift import load_drift
 from .sources.fetch import SourceUnavailable, read
 from .sources.mirrorstate import load_mirror_state
 from .sources.orgconfig import load_org_people
+from ..config.models import FEEDSTOCK_NAME as PACKAGE_NAME  # conda package names; feedstocks follow the same rule
+from .snapshot import record_migration_progress, refresh_packages
+from .sources.github_activity import refresh_activity
 
 log = logging.getLogger("condainfra.dashboard")
 
@@ -66,8 +69,10 @@ def _outputs(location: str, problems: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for output, feedstocks in data.items():
         for feedstock in feedstocks if isinstance(feedstocks, list) else [feedstocks]:
-            if isinstance(feedstock, str) and isinstance(output, str):
+            if isinstance(feedstock, str) and isinstance(output, str) and PACKAGE_NAME.fullmatch(output) and PACKAGE_NAME.fullmatch(feedstock):
                 out.setdefault(feedstock, []).append(output)
+            elif len(problems) < 50:  # names become links: a path like ../../api/x never does
+                problems.append(f"feedstock outputs {location}: {str(output)[:100]!r} -> {str(feedstock)[:100]!r}: not a package name")
     return out
 
 
@@ -124,6 +129,7 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
             count += 1
             db.add(tables.BotSignal(feedstock=name, kind="migration", migration=m.migration, state=m.state, descendants=m.descendants,
                                     url=m.pr_url, detail=m.error, attempts=0.0))
+    record_migration_progress(db, status.migrations)
     report.counts["bot signals"] = len(status.version_errors) + len(status.queued) + count
     _record(db, report, "bot", status.problems)
 
@@ -156,9 +162,18 @@ def refresh_drift(db: Session, settings: DashboardSettings, report: RefreshRepor
     _record(db, report, "drift", drift.problems)
 
 
+def refresh_github(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    if settings.github_requests_per_run:
+        _record(db, report, "github", refresh_activity(db, settings, report.counts))
+
+
+def refresh_snapshot(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
+    report.counts["packages"] = refresh_packages(db, settings)
+
+
 def refresh_all(db: Session, settings: DashboardSettings) -> RefreshReport:
     report = RefreshReport()
-    for step in (refresh_config, refresh_bot, refresh_mirror, refresh_drift):
+    for step in (refresh_config, refresh_bot, refresh_mirror, refresh_drift, refresh_github, refresh_snapshot):
         step(db, settings, report)
         db.commit()
     return report

@@ -1,9 +1,11 @@
-"""Assemble what a page shows from Quetz's tables and the plugin's own, in a fixed number of
-queries whatever the number of packages (no query per package)."""
+"""Build packages as pages show them, live from Quetz's tables and the plugin's own, in a fixed
+number of queries whatever the number of packages (no query per package). Pages build only the
+packages they show; the refresh builds every package once (``every=True``) for snapshot.py."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -15,12 +17,12 @@ from . import quetz_adapter as quetz
 from . import tables
 from .attention import attention_items, rank
 from .settings import DashboardSettings
-from .views import (
-    AttentionItem, BotView, DriftView, MaintainerSummary, MaintainerView, MigrationView, MirrorView, Overview,
-    PackageView, SubdirVersion, VersionErrorView,
-)
+from .views import AttentionItem, BotView, DriftView, GithubView, MigrationView, MirrorView, PackageView, SubdirVersion, VersionErrorView
 
-OVERVIEW_LIMIT = 500
+NOARCH = "noarch"
+# the version a failed update tried, in the bot's message ("... with version '1.2.3' ..."); only a
+# dotted one is taken as an upstream release (the bot's text also quotes issue numbers that way)
+_TRIED_VERSION = re.compile(r"version '([0-9][A-Za-z0-9_+!-]*\.[A-Za-z0-9_.+!-]{1,80})'")
 
 
 def package_link(channel: str, name: str) -> str:
@@ -41,59 +43,79 @@ class Access:
         return not private or self.everything or channel in self.channels or (channel, package) in self.packages
 
 
-def _aware(value: datetime | None) -> datetime | None:
+class _Everyone(Access):
+    """The refresh's view: every channel (pages apply the viewer's access when they read its rows)."""
+
+    def __init__(self):
+        self.channels, self.packages, self.everything = set(), set(), True
+
+
+EVERYONE = _Everyone()
+
+
+def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
 
 
-def build_packages(db: Session, access: Access, settings: DashboardSettings, wanted: dict[tuple[str, str], set[str]], now: datetime) -> list[PackageView]:
-    """PackageViews for ``wanted`` ((channel, package) -> roles), each query covering every package."""
+def build_packages(db: Session, access: Access, settings: DashboardSettings, wanted: dict[tuple[str, str], set[str]], now: datetime,
+                   every: bool = False) -> list[PackageView]:
+    """PackageViews for ``wanted`` ((channel, package) -> roles), each query covering every package.
+    ``every``: ``wanted`` is the whole catalogue, so the queries read whole tables rather than long IN lists."""
     names = {n for _, n in wanted}
     channels = {c for c, _ in wanted}
-    private = {name: bool(p) for name, p in db.query(quetz.Channel.name, quetz.Channel.private).filter(quetz.Channel.name.in_(channels))}
-    existing = {(c, n) for c, n in db.query(quetz.Package.channel_name, quetz.Package.name).filter(quetz.Package.name.in_(names), quetz.Package.channel_name.in_(channels))}
+
+    def among(column, values):
+        return True if every else column.in_(values)
+
+    private = {name: bool(p) for name, p in db.execute(select(quetz.Channel.name, quetz.Channel.private).where(among(quetz.Channel.name, channels)))}
+    P = quetz.Package
+    existing = set(db.execute(select(P.channel_name, P.name).where(among(P.name, names), among(P.channel_name, channels))).tuples())
     pairs = [(c, n) for (c, n) in sorted(wanted) if access.readable(c, n, private.get(c, False))]
     if not pairs:
         return []
 
     versions: dict[tuple[str, str], list] = defaultdict(list)
     V = quetz.PackageVersion
+    in_scope = (among(V.package_name, names), among(V.channel_name, channels))
     # plain rows, not ORM objects, and no per-row timestamps (parsing them is most of the cost):
     # a busy maintainer has tens of thousands of versions
-    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.build_number, V.download_count).where(
-        V.package_name.in_(names), V.channel_name.in_(channels)
-    )):
+    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.build_number, V.download_count).where(*in_scope)):
         versions[(row[0], row[1])].append(row)
     uploaded: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
     for channel, package, platform, last in db.execute(
-        select(V.channel_name, V.package_name, V.platform, func.max(V.time_created)).where(V.package_name.in_(names), V.channel_name.in_(channels))
-        .group_by(V.channel_name, V.package_name, V.platform)
+        select(V.channel_name, V.package_name, V.platform, func.max(V.time_created)).where(*in_scope).group_by(V.channel_name, V.package_name, V.platform)
     ):
         uploaded[(channel, package)][platform] = last
 
     M = quetz.PackageVersionMetric
     since = (now - timedelta(days=30)).replace(tzinfo=None)
     recent = defaultdict(int)
-    for channel, package, count in (
-        db.query(V.channel_name, V.package_name, func.sum(M.count))
+    for channel, package, count in db.execute(
+        select(V.channel_name, V.package_name, func.sum(M.count))
         .join(V, (V.channel_name == M.channel_name) & (V.filename == M.filename) & (V.platform == M.platform))
-        .filter(M.metric_name == "download", M.period == quetz.IntervalType.day, M.timestamp >= since, V.package_name.in_(names), V.channel_name.in_(channels))
+        .where(M.metric_name == "download", M.period == quetz.IntervalType.day, M.timestamp >= since, *in_scope)
         .group_by(V.channel_name, V.package_name)
     ):
         recent[(channel, package)] = int(count or 0)
 
-    owners = {p: (o, f) for p, o, f in db.query(tables.FeedstockOutput.package, tables.FeedstockOutput.org, tables.FeedstockOutput.feedstock).filter(tables.FeedstockOutput.package.in_(names))}
+    FO = tables.FeedstockOutput
+    owners = {p: (o, f) for p, o, f in db.execute(select(FO.package, FO.org, FO.feedstock).where(among(FO.package, names)))}
     feedstocks = {f for _, f in owners.values()}
-    stacks = {(o, n): s for o, n, s in db.query(tables.Feedstock.org, tables.Feedstock.name, tables.Feedstock.stack).filter(tables.Feedstock.name.in_(feedstocks))}
+    stacks = {(o, n): s for o, n, s in db.execute(select(tables.Feedstock.org, tables.Feedstock.name, tables.Feedstock.stack).where(among(tables.Feedstock.name, feedstocks)))}
     signals = defaultdict(list)
-    for s in db.query(tables.BotSignal).filter(tables.BotSignal.feedstock.in_(feedstocks)):
+    for s in db.execute(select(tables.BotSignal).where(among(tables.BotSignal.feedstock, feedstocks))).scalars():
         signals[s.feedstock].append(s)
+    G = tables.GithubActivity
+    github = {(g.org, g.feedstock): GithubView(open_prs=g.open_prs, open_issues=g.open_issues, ci_state=g.ci_state, checked_at=aware(g.checked_at))
+              for g in db.execute(select(G.org, G.feedstock, G.open_prs, G.open_issues, G.ci_state, G.checked_at).where(among(G.feedstock, feedstocks)))}
     mirror = defaultdict(dict)
     if settings.mirror_url:
-        for subdir, package, version, number in db.query(tables.MirrorLatest.subdir, tables.MirrorLatest.package, tables.MirrorLatest.version, tables.MirrorLatest.build_number).filter(tables.MirrorLatest.package.in_(names)):
+        ML = tables.MirrorLatest
+        for subdir, package, version, number in db.execute(select(ML.subdir, ML.package, ML.version, ML.build_number).where(among(ML.package, names))):
             mirror[package][subdir] = (version, number)
-    drift = {d.stack: d for d in db.query(tables.StackDrift).filter(tables.StackDrift.stack.in_(set(stacks.values())))}
+    drift = {d.stack: d for d in db.execute(select(tables.StackDrift).where(among(tables.StackDrift.stack, set(stacks.values())))).scalars()}
 
     views = []
     for channel, name in pairs:
@@ -103,6 +125,10 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         _versions(view, versions.get((channel, name), []), uploaded.get((channel, name), {}), now)
         view.downloads_30d = recent.get((channel, name), 0)
         view.bot = _bot(signals.get(feedstock, []), settings)
+        view.upstream_version = _upstream(view.bot, signals.get(feedstock, []))
+        view.behind_upstream = bool(view.upstream_version and view.latest_version and quetz.newer(view.upstream_version, view.latest_version))
+        if (org, feedstock) in github:
+            view.github = github[(org, feedstock)]
         if settings.mirror_url and view.subdirs and channel == settings.channel:
             have = mirror.get(name, {})
             # the newest build, rebuilds of a version included, is what the mirror must hold
@@ -123,6 +149,26 @@ def drift_names_feedstock(name: str, feedstock: str) -> bool:
     return name in (feedstock, f"{feedstock}-feedstock") or name.startswith(f"{feedstock}-feedstock/")
 
 
+def _upstream(bot: BotView, signals: list) -> str | None:
+    """The newest upstream version the bot knows of: the one it queued, else the one it failed to update to."""
+    if bot.queued_version:
+        return bot.queued_version
+    for s in signals:
+        if s.kind == "version-error" and (found := _TRIED_VERSION.search(s.detail or "")):
+            return found.group(1)
+    return None
+
+
+def _lagging(newest: dict[str, tuple[str, int]], top: str) -> set[str]:
+    """Subdirs whose newest version is older than the package's newest. A package that moved to
+    noarch leaves its old per-platform builds behind, and one that left noarch its old noarch
+    build: neither lags, only platforms of the current kind do."""
+    if NOARCH in newest and newest[NOARCH][0] == top:
+        return set()
+    platforms = {s: v for s, (v, _) in newest.items() if s != NOARCH}
+    return {s for s, version in platforms.items() if quetz.newer(top, version)}
+
+
 def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
     newest: dict[str, tuple[str, int]] = {}
     total = 0
@@ -140,16 +186,17 @@ def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now:
         if top is None or quetz.newer(version, top):
             top = version
     view.latest_version = top
+    # a subdir lags when its newest *version* is older: rebuilds for one platform are normal
+    behind = _lagging(newest, top)
     for subdir in sorted(newest):
         version, number = newest[subdir]
-        # a subdir lags when its newest *version* is older: rebuilds for one platform are normal
-        lagging = quetz.newer(top, version)
+        lagging = subdir in behind
         # built from rows already typed by the database: construct without validating again (a page has thousands)
-        view.subdirs.append(SubdirVersion.model_construct(subdir=subdir, version=version, build_number=number, uploaded=_aware(uploaded.get(subdir)), lagging=lagging))
+        view.subdirs.append(SubdirVersion.model_construct(subdir=subdir, version=version, build_number=number, uploaded=aware(uploaded.get(subdir)), lagging=lagging))
         if lagging:
             view.lagging_subdirs.append(subdir)
     times = [t for t in uploaded.values() if t is not None]
-    view.last_upload = _aware(max(times)) if times else None
+    view.last_upload = aware(max(times)) if times else None
     if view.last_upload is not None:
         view.days_since_upload = max(0, (now - view.last_upload).days)
 
@@ -188,30 +235,6 @@ def stale_sources(db: Session) -> dict[str, list[str]]:
     return {r.source: json.loads(r.problems) for r in db.query(tables.RefreshRun) if r.problems != "[]"}
 
 
-def maintainer_view(db: Session, auth, settings: DashboardSettings, login: str) -> MaintainerView | None:
-    key = login.lower()
-    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
-    U, PM = quetz.User, quetz.PackageMember
-    known_user = False
-    for channel, package, role in db.query(PM.channel_name, PM.package_name, PM.role).join(U, U.id == PM.user_id).filter(func.lower(U.username) == key):
-        wanted[(channel, package)].add(role)
-        known_user = True
-    rows = db.query(tables.FeedstockMaintainer.org, tables.FeedstockMaintainer.feedstock, tables.FeedstockMaintainer.via_team).filter(tables.FeedstockMaintainer.login == key).all()
-    if rows:
-        outputs = feedstock_outputs(db, {f for _, f, _ in rows})
-        for org, feedstock, via in rows:
-            for package in outputs.get((org, feedstock), []):
-                wanted[(settings.channel, package)].add(via or "feedstock maintainer")
-    if not wanted and not known_user and quetz.user_id_of(db, login) is None:
-        return None
-    now = datetime.now(timezone.utc)
-    packages = build_packages(db, Access(db, auth), settings, wanted, now) if wanted else []
-    items: list[AttentionItem] = []
-    for p in packages:
-        items += attention_items(p, package_link(p.channel, p.name))
-    return MaintainerView(login=login, generated_at=now, packages=packages, attention=rank(items), stale_sources=sorted(stale_sources(db)))
-
-
 def package_view(db: Session, auth, settings: DashboardSettings, channel: str, name: str) -> PackageView | None:
     views = build_packages(db, Access(db, auth), settings, {(channel, name): set()}, datetime.now(timezone.utc))
     # a declared feedstock's package not uploaded yet is shown, in the feedstocks' channel only
@@ -220,23 +243,16 @@ def package_view(db: Session, auth, settings: DashboardSettings, channel: str, n
     return views[0]
 
 
-def package_attention(view: PackageView) -> list[AttentionItem]:
-    return rank(attention_items(view, package_link(view.channel, view.name)))
-
-
-def overview(db: Session, settings: DashboardSettings, query: str = "", details: bool = False) -> Overview:
-    """Maintainers known from the config and from Quetz's package roles; logins are public on GitHub."""
-    counts: dict[str, set] = defaultdict(set)
-    for login, feedstock in db.query(tables.FeedstockMaintainer.login, tables.FeedstockMaintainer.feedstock):
-        counts[login].add((settings.channel, feedstock))
-    U, PM, C = quetz.User, quetz.PackageMember, quetz.Channel
-    # only roles in public channels: the overview is public, and a private channel's members are not
-    for login, channel, package in db.query(U.username, PM.channel_name, PM.package_name).join(PM, PM.user_id == U.id).join(C, C.name == PM.channel_name).filter(C.private.isnot(True)):
-        counts[login.lower()].add((channel, package))
-    needle = query.strip().lower()
-    matching = sorted(login for login in counts if needle in login)
-    return Overview(query=query, total=len(matching), maintainers=[MaintainerSummary(login=l, packages=len(counts[l])) for l in matching[:OVERVIEW_LIMIT]],
-                    sources=source_problems(db, details))
+def package_attention(db: Session, view: PackageView) -> list[AttentionItem]:
+    """The package's items as of now, with when the refreshes first saw them."""
+    items = rank(attention_items(view, package_link(view.channel, view.name)))
+    A = tables.AttentionRecord
+    seen = {(k, s): (f, c) for k, s, f, c in db.execute(select(A.kind, A.subject, A.first_seen, A.changed_at).where(
+        A.channel == view.channel, A.package == view.name, A.resolved_at.is_(None)))}
+    for item in items:
+        if (item.kind, item.subject) in seen:
+            item.first_seen, item.changed_at = (aware(t) for t in seen[(item.kind, item.subject)])
+    return items
 
 
 def source_problems(db: Session, details: bool) -> dict[str, list[str]]:

@@ -37,6 +37,9 @@ class DashboardSettings(BaseModel):
     # GitHub ids of maintainers (login -> numeric id) for `sync-users`; resolved through the API when missing
     github_ids: str = ""
     github_api: str = "https://api.github.com"
+    # GitHub API requests each refresh may spend on feedstocks' open PRs, issues and CI state (0: not read);
+    # without GITHUB_TOKEN GitHub allows 60 an hour, so the counts are refreshed more slowly
+    github_requests_per_run: int = Field(default=0, ge=0, le=100_000)
     refresh_seconds: int = Field(default=900, ge=30)
     # how many characters of a bot error a page shows before linking to the full job
     error_excerpt: int = Field(default=400, ge=40, le=20_000)

@@ -95,3 +95,92 @@ class GrantedRole(Base):
     role = sa.Column(sa.String, nullable=False)
     # the role the user had before the grant (given by hand), restored when the grant is withdrawn
     previous_role = sa.Column(sa.String, nullable=True)
+
+
+# --- written by the refresh job for the pages (migration c0da1f0e5a02) --------------------------
+
+class PackageState(Base):
+    """One package as the last refresh saw it: what a maintainer page sorts, filters and pages on
+    without reading every version of every package at request time."""
+
+    __tablename__ = "condainfra_package_state"
+
+    channel = sa.Column(sa.String, primary_key=True)
+    package = sa.Column(sa.String, primary_key=True)
+    feedstock = sa.Column(sa.String, nullable=True, index=True)
+    latest_version = sa.Column(sa.String, nullable=True)
+    upstream_version = sa.Column(sa.String, nullable=True)
+    downloads_total = sa.Column(sa.BigInteger, nullable=False, default=0)
+    downloads_30d = sa.Column(sa.BigInteger, nullable=False, default=0)
+    last_upload = sa.Column(sa.DateTime, nullable=True)
+    score = sa.Column(sa.Float, nullable=False, default=0.0)  # the package's most urgent item, 0 when none
+    kinds = sa.Column(sa.String, nullable=False, default="")  # its attention kinds, space-separated
+
+
+class AttentionRecord(Base):
+    """An attention item with its history: when it was first seen, and when it ended. Ended items
+    stay a while (shown as resolved) before the refresh forgets them."""
+
+    __tablename__ = "condainfra_attention"
+
+    channel = sa.Column(sa.String, primary_key=True)
+    package = sa.Column(sa.String, primary_key=True, index=True)
+    kind = sa.Column(sa.String, primary_key=True)
+    subject = sa.Column(sa.String, primary_key=True, default="")  # the migration, for migration items
+    reason = sa.Column(sa.Text, nullable=False)
+    score = sa.Column(sa.Float, nullable=False)
+    link = sa.Column(sa.String, nullable=False)
+    first_seen = sa.Column(sa.DateTime, nullable=False)
+    changed_at = sa.Column(sa.DateTime, nullable=False)  # the last time its reason changed (the feed's <updated>)
+    resolved_at = sa.Column(sa.DateTime, nullable=True, index=True)
+
+
+class Snooze(Base):
+    """A maintainer hid one of their items until ``until``: it leaves their queue and feed only."""
+
+    __tablename__ = "condainfra_snoozes"
+
+    login = sa.Column(sa.String, primary_key=True)
+    channel = sa.Column(sa.String, primary_key=True)
+    package = sa.Column(sa.String, primary_key=True)
+    kind = sa.Column(sa.String, primary_key=True)
+    subject = sa.Column(sa.String, primary_key=True, default="")
+    until = sa.Column(sa.DateTime, nullable=False)
+
+
+class MigrationProgress(Base):
+    """One bot migration across the whole org: how far it is, and how many feedstocks still wait."""
+
+    __tablename__ = "condainfra_migrations"
+
+    migration = sa.Column(sa.String, primary_key=True)
+    total = sa.Column(sa.Integer, nullable=False, default=0)
+    done = sa.Column(sa.Integer, nullable=False, default=0)
+    in_pr = sa.Column(sa.Integer, nullable=False, default=0)
+    awaiting_pr = sa.Column(sa.Integer, nullable=False, default=0)
+    awaiting_parents = sa.Column(sa.Integer, nullable=False, default=0)
+    failed = sa.Column(sa.Integer, nullable=False, default=0)  # bot-error and not-solvable
+
+
+class GithubActivity(Base):
+    """A feedstock repository on GitHub, as the periodic job last read it (never a page request)."""
+
+    __tablename__ = "condainfra_github_activity"
+
+    org = sa.Column(sa.String, primary_key=True)
+    feedstock = sa.Column(sa.String, primary_key=True)
+    open_prs = sa.Column(sa.Integer, nullable=True)
+    open_issues = sa.Column(sa.Integer, nullable=True)
+    default_branch = sa.Column(sa.String, nullable=True)
+    ci_state = sa.Column(sa.String, nullable=True)  # success | failure | pending | none
+    checked_at = sa.Column(sa.DateTime, nullable=True, index=True)
+    etags = sa.Column(sa.Text, nullable=False, default="{}")  # request path -> (ETag, the answer it stood for)
+
+
+class Summary(Base):
+    """Org-wide numbers the refresh computes once, so that the overview is a few small reads."""
+
+    __tablename__ = "condainfra_summary"
+
+    name = sa.Column(sa.String, primary_key=True)
+    value = sa.Column(sa.Text, nullable=False, default="{}")
