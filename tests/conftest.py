@@ -39,6 +39,15 @@ def git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
+def hostile():
+    """tests/hostile_server.py on 127.0.0.1 with bombs small enough for tests (64 MiB), stopped after the test."""
+    from tests.hostile_server import HostileServer
+
+    with HostileServer(bomb_size=64 << 20, huge_size=64 << 20, trickle_every=0.2) as server:
+        yield server
+
+
+@pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A copy of the shipped project (Pulumi.yaml and stacks/), committed in a fresh git repository."""
     root = tmp_path / "project"

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Optional
 
 import typer
+
+# the fetch policy's limits (condainfra.fetch), the same option on every command that reads from the network
+LimitOption = Annotated[Optional[list[str]], typer.Option(
+    "--limit", metavar="NAME=VALUE",
+    help="A fetch limit (repeatable): KIND=SIZE (repodata, channeldata, artifact, status, api, registry), "
+         "KIND.deadline=TIME, run=TIME, attempts=N, redirects=N, pages=N; e.g. repodata=1GiB run=2h (docs/operations.md).",
+)]
 
 
 def new_app(**settings: Any) -> typer.Typer:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import CondainfraError
-from .apps import new_app
+from .apps import LimitOption, new_app
 
 app = new_app(help="Conda channels in OCI registries.", no_args_is_help=True)
 
@@ -34,8 +34,10 @@ def sync(
     jobs: Annotated[int, typer.Option(min=1, max=256, help="Builds pushed at once.")] = 8,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be pushed; push nothing.")] = False,
     insecure: InsecureOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Copy what the mirror lacks; the subdir's repodata is published last."""
+    from ..fetch import FetchPolicy
     from ..mirror.layout import shown, valid_channel
     from ..mirror.registry import OciTarget, Registry
     from ..mirror.source import Source
@@ -43,7 +45,8 @@ def sync(
     from ..mirror.sync import sync as run_sync
 
     target = OciTarget.parse(to, insecure)
-    src = Source(source)
+    policy = FetchPolicy().with_settings(limit or [], "--limit")  # one run: the source and the registry share it
+    src = Source(source, policy=policy)
     options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
     if not options.channel:
         raise CondainfraError(f"--from {src.shown}: cannot tell the channel name; pass --channel")
@@ -51,7 +54,7 @@ def sync(
         raise CondainfraError(f"channel name {shown(options.channel)}: not lower-case letters, digits, '.', '_' or '-'; pass --channel")
 
     async def run():
-        async with src, Registry(target, concurrency=max(4, jobs * 2)) as registry:
+        async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
             return await run_sync(src, registry, options, _progress_reporter())
 
     report = asyncio.run(run())

@@ -4,28 +4,33 @@ Authentication follows the distribution spec's token flow: a 401 carries
 ``WWW-Authenticate: Bearer realm=...,service=...,scope=...``; we ask the realm
 for a token (anonymously for pulls, with a username and token from the
 environment for pushes) and retry. ``Basic`` challenges get the same
-credentials directly. 429 and 5xx answers and dropped connections are retried
-with exponential backoff (tenacity), honouring ``Retry-After``.
+credentials directly. Every request follows the project's fetch policy
+(``condainfra.fetch``): 429 and 5xx answers and dropped connections are retried a
+bounded number of times, honouring ``Retry-After``; each request has a deadline and
+what it reads a size cap (``registry`` for manifests, tag lists and tokens,
+``repodata`` for the mirror's repodata blob).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
-from urllib.parse import unquote, urlsplit
+from typing import Any, AsyncIterator
+from urllib.parse import urlencode
 
 import httpx
 
+from .. import jsondoc
 from ..errors import CondainfraError
+from ..fetch import Answer, FetchError, FetchPolicy, RetryableStatus, fetch_once, new_client, next_link, retrying
+from ..fetch.http import RETRY_STATUSES, parse_retry_after
 from ..urls import public_url
-from .layout import MANIFEST_MEDIA_TYPE, valid_repository
-from .retry import RetryableStatus, raise_if_retryable, retrying
+from .layout import MANIFEST_MEDIA_TYPE
+from .target import OciTarget, is_loopback  # noqa: F401  (the mirror's callers import them from here)
 
 USER_ENV = "CONDAINFRA_OCI_USERNAME"
 TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
@@ -35,73 +40,6 @@ ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.m
 
 class RegistryError(CondainfraError):
     pass
-
-
-_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
-
-
-@dataclass(frozen=True)
-class OciTarget:
-    """``oci://[USER:TOKEN@]HOST[:PORT]/PREFIX``; a user and token in the URL are the push credentials."""
-
-    host: str  # HOST[:PORT], never with credentials
-    prefix: str
-    insecure: bool = False
-    username: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, url: str, insecure: bool = False) -> OciTarget:
-        shown = repr(public_url(url))
-        try:
-            parts = urlsplit(url)
-            hostname, port = parts.hostname, parts.port
-        except ValueError as exc:
-            if "port" in str(exc).lower():
-                raise CondainfraError(f"{shown}: the port must be a number from 1 to 65535") from None
-            raise CondainfraError(f"{shown}: not a valid host") from None
-        if parts.scheme != "oci" or not parts.netloc:
-            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX")
-        if not hostname:
-            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX, the host is missing")
-        if port == 0:
-            raise CondainfraError(f"{shown}: the port must be a number from 1 to 65535")
-        if ":" in hostname:
-            host = f"[{hostname}]"
-        elif _HOSTNAME.fullmatch(hostname):
-            host = hostname
-        else:
-            raise CondainfraError(f"{shown}: not a valid host")
-        host += f":{port}" if port else ""
-        prefix = parts.path.strip("/")
-        if not prefix:
-            # the registry's root would mix the mirror's repositories with everything else there
-            raise CondainfraError(f"{shown}: expected oci://HOST[:PORT]/PREFIX, the prefix is missing")
-        if not valid_repository(prefix):
-            raise CondainfraError(f"{shown}: the prefix must be lower-case OCI path components")
-        if (parts.username is None) != (parts.password is None) or parts.username == "" or parts.password == "":
-            raise CondainfraError(f"{shown}: give both a user and a token in the URL (USER:TOKEN@HOST), or neither")
-        if insecure and not is_loopback(hostname):
-            raise CondainfraError(f"{shown}: --insecure (plain http) is only allowed for loopback registries")
-        username = unquote(parts.username) if parts.username is not None else None
-        password = unquote(parts.password) if parts.password is not None else None
-        return cls(host, prefix, insecure, username, password)
-
-    @property
-    def base_url(self) -> str:
-        return f"{'http' if self.insecure else 'https'}://{self.host}"
-
-    def __str__(self) -> str:
-        return f"oci://{self.host}/{self.prefix}"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -115,6 +53,7 @@ class Registry:
     target: OciTarget
     concurrency: int = 16
     attempts: int = 6
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
     requests: int = 0  # every HTTP request made, for the no-op benchmark and the summary
     config_source: str | None = None  # a repository known to hold the shared empty config blob
     _client: httpx.AsyncClient | None = None
@@ -129,11 +68,12 @@ class Registry:
         # than the uploads themselves. Each task keeps to its own lane.
         lanes = max(1, self.concurrency // LANE_SIZE)
         self._lanes = [
-            httpx.AsyncClient(
+            new_client(
+                self.policy,
                 base_url=self.target.base_url,
                 http2=not self.target.insecure,
                 limits=httpx.Limits(max_connections=LANE_SIZE, max_keepalive_connections=LANE_SIZE),
-                timeout=httpx.Timeout(60.0, connect=10.0),
+                timeout=60.0,
                 follow_redirects=False,
             )
             for _ in range(lanes)
@@ -159,38 +99,53 @@ class Registry:
 
     # -- transport -------------------------------------------------------------
 
-    async def request(self, method: str, url: str, *, scope: str | None = None, stream: bool = False, **kwargs) -> httpx.Response:
-        """One request with auth, retries and clear errors; the caller reads or closes a streamed response."""
+    async def request(self, method: str, url: str, *, scope: str | None = None, kind: str = "registry", **kwargs: Any) -> Answer:
+        """One request with auth, retries and clear errors; the answer's body read (at most ``kind``'s cap)."""
         assert self._client is not None, "use `async with Registry(...)`"
         try:
-            async for attempt in retrying(self.attempts):
+            async for attempt in retrying(self.policy, self.attempts):
                 with attempt:
-                    return await self._send(method, url, scope, stream, kwargs)
+                    return await self._send(method, url, scope, kind, kwargs)
         except RetryableStatus as exc:
-            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts") from None
+            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts (limit attempts)") from None
         except httpx.TransportError as exc:
             raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
+        except FetchError as exc:
+            raise RegistryError(f"registry {self.target.host}: {exc}") from None
         raise AssertionError("unreachable")
 
-    async def _send(self, method, url, scope, stream, kwargs) -> httpx.Response:
+    async def _send(self, method: str, url: str, scope: str | None, kind: str, kwargs: dict[str, Any]) -> Answer:
         call = dict(kwargs)
         content = call.pop("content_factory", None)
-        follow = call.pop("follow_redirects", False)
         for _ in range(2):
             call["headers"] = {**kwargs.get("headers", {}), **self._auth_header(scope)}
             if content is not None:
                 call["content"] = content()
-            client = self._lane
-            request = client.build_request(method, url, **call)
             self.requests += 1
-            response = await client.send(request, stream=stream, follow_redirects=follow)
+            answer = await fetch_once(self._lane, method, url, policy=self.policy, kind=kind, **call)
+            if answer.status == 401 and "www-authenticate" in answer.headers:
+                await self._authenticate(answer.headers["www-authenticate"], scope)
+                continue
+            return answer
+        raise RegistryError(f"registry {self.target.host}: access denied for {scope or url} (set {USER_ENV} and {TOKEN_ENV} to push)")
+
+    async def _open_stream(self, url: str, scope: str) -> httpx.Response:
+        """A blob's answer left open for the caller to stream (``mirror serve`` passes it on as it comes)."""
+        for _ in range(2):
+            client = self._lane
+            request = client.build_request("GET", url, headers=self._auth_header(scope))
+            self.requests += 1
+            response = await client.send(request, stream=True, follow_redirects=True)
             if response.status_code == 401 and "www-authenticate" in response.headers:
                 await response.aclose()
                 await self._authenticate(response.headers["www-authenticate"], scope)
                 continue
-            await raise_if_retryable(response)
+            if response.status_code in RETRY_STATUSES:
+                await response.aclose()
+                await asyncio.sleep(min(parse_retry_after(response.headers.get("retry-after")) or 0.0, 30.0))
+                raise RetryableStatus("GET", url, response.status_code)
             return response
-        raise RegistryError(f"registry {self.target.host}: access denied for {scope or url} (set {USER_ENV} and {TOKEN_ENV} to push)")
+        raise RegistryError(f"registry {self.target.host}: access denied for {scope} (set {USER_ENV} and {TOKEN_ENV} to push)")
 
     def _auth_header(self, scope: str | None) -> dict[str, str]:
         if self._basic and self.credentials:
@@ -215,14 +170,19 @@ class Registry:
         scopes = list(dict.fromkeys([*(scope or "").split(), *params.get("scope", "").split()]))
         query = [("service", params["service"])] if params.get("service") else []
         query += [("scope", s) for s in scopes]
-        auth = httpx.BasicAuth(*self.credentials) if self.credentials else None
+        headers = {}
+        if self.credentials:
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
+        realm = params["realm"] + ("&" if "?" in params["realm"] else "?") + urlencode(query) if query else params["realm"]
         async with self._lock:
             self.requests += 1
-            response = await self._client.get(params["realm"], params=query, auth=auth)
-        if response.status_code != 200:
-            raise RegistryError(f"registry {self.target.host}: token service {public_url(params['realm'])} answered HTTP {response.status_code}")
-        body = response.json()
-        token = body.get("token") or body.get("access_token")
+            response = await fetch_once(self._client, "GET", realm, policy=self.policy, kind="registry", headers=headers, retry_statuses=frozenset())
+        if response.status != 200:
+            raise RegistryError(f"registry {self.target.host}: token service {public_url(params['realm'])} answered HTTP {response.status}")
+        body = jsondoc.loads(response.body, f"registry {self.target.host}: token service {public_url(params['realm'])}")
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token.isascii() or not token.isprintable():
+            token = None
         if not token:
             raise RegistryError(f"registry {self.target.host}: token service returned no token")
         self._tokens[scope or params.get("scope", "*")] = token
@@ -239,18 +199,19 @@ class Registry:
 
     async def check(self) -> None:
         response = await self.request("GET", "/v2/")
-        if response.status_code not in (200, 401):
-            raise RegistryError(f"{self.target.base_url}/v2/ answered HTTP {response.status_code}: not an OCI registry")
+        if response.status not in (200, 401):
+            raise RegistryError(f"{self.target.base_url}/v2/ answered HTTP {response.status}: not an OCI registry")
 
     async def blob_exists(self, repo: str, digest: str, scope: str | None = None) -> bool:
         response = await self.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope or self.pull(repo))
-        return response.status_code == 200
+        return response.status == 200
 
     async def blob_size(self, repo: str, digest: str) -> int | None:
         response = await self.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo))
-        if response.status_code != 200:
+        length = response.headers.get("content-length", "")
+        if response.status != 200 or not (length.isascii() and length.isdigit()):
             return None
-        return int(response.headers.get("content-length", -1))
+        return int(length)
 
     async def push_blob(
         self, repo: str, digest: str, size: int, data: bytes | None = None, path: Path | None = None,
@@ -267,11 +228,11 @@ class Registry:
         query = f"?mount={digest}&from={mount_from}" if mount_from else ""
         mount_scope = f"{scope} {self.pull(mount_from)}" if mount_from else scope
         started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=mount_scope, headers={"Content-Length": "0"})
-        if started.status_code == 201:
+        if started.status == 201:
             return False  # mounted
 
-        if started.status_code != 202 or "location" not in started.headers:
-            raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status_code}: {_reason(started)}")
+        if started.status != 202 or "location" not in started.headers:
+            raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status}: {_reason(started)}")
         location = started.headers["location"]
         separator = "&" if "?" in location else "?"
 
@@ -284,11 +245,12 @@ class Registry:
             "PUT",
             f"{location}{separator}digest={digest}",
             scope=scope,
+            kind="upload",
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
             content_factory=body,
         )
-        if done.status_code != 201:
-            raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status_code}: {_reason(done)}")
+        if done.status != 201:
+            raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status}: {_reason(done)}")
         return True
 
     async def put_manifest(self, repo: str, reference: str, body: bytes) -> str:
@@ -299,41 +261,61 @@ class Registry:
             headers={"Content-Type": MANIFEST_MEDIA_TYPE},
             content=body,
         )
-        if response.status_code != 201:
-            raise RegistryError(f"{repo}:{reference}: pushing the manifest answered HTTP {response.status_code}: {_reason(response)}")
+        if response.status != 201:
+            raise RegistryError(f"{repo}:{reference}: pushing the manifest answered HTTP {response.status}: {_reason(response)}")
         return response.headers.get("docker-content-digest", "")
+
+    def _json(self, answer: Answer, what: str) -> dict[str, Any]:
+        data = jsondoc.loads(answer.body, f"registry {self.target.host}: {what}")
+        if not isinstance(data, dict):
+            raise RegistryError(f"registry {self.target.host}: {what}: expected a JSON object")
+        return data
+
+    def _tag_list(self, answer: Answer, repo: str) -> list[str]:
+        tags = self._json(answer, f"{repo}: tag list").get("tags") or []
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
     async def find_manifest(self, repo: str, reference: str) -> tuple[bytes | None, bool]:
         """(the tag's manifest or None, whether the repository exists at all). Asked through the
         tag list, because only that answers NAME_UNKNOWN for a repository the registry has never
         seen, in which no blob needs looking for."""
         response = await self.request("GET", f"/v2/{repo}/tags/list", scope=self.pull(repo))
-        if response.status_code == 404:
+        if response.status == 404:
             return None, False
-        if response.status_code != 200:
-            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status_code}: {_reason(response)}")
-        if reference not in (response.json().get("tags") or []):
+        if response.status != 200:
+            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status}: {_reason(response)}")
+        if reference not in self._tag_list(response, repo):
             return None, True
         return await self.get_manifest(repo, reference), True
 
     async def get_manifest(self, repo: str, reference: str) -> bytes | None:
         response = await self.request("GET", f"/v2/{repo}/manifests/{reference}", scope=self.pull(repo), headers={"Accept": ACCEPT_MANIFEST})
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code != 200:
-            raise RegistryError(f"{repo}:{reference}: reading the manifest answered HTTP {response.status_code}: {_reason(response)}")
-        return response.content
+        if response.status != 200:
+            raise RegistryError(f"{repo}:{reference}: reading the manifest answered HTTP {response.status}: {_reason(response)}")
+        return response.body
 
     async def get_blob(self, repo: str, digest: str) -> bytes | None:
-        response = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo), follow_redirects=True)
-        if response.status_code == 404:
+        """A blob the mirror reads back (its repodata): capped like upstream's repodata."""
+        response = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo), kind="repodata", follow_redirects=True)
+        if response.status == 404:
             return None
-        if response.status_code != 200:
-            raise RegistryError(f"{repo}@{digest}: reading the blob answered HTTP {response.status_code}")
-        return response.content
+        if response.status != 200:
+            raise RegistryError(f"{repo}@{digest}: reading the blob answered HTTP {response.status}")
+        return response.body
 
     async def stream_blob(self, repo: str, digest: str) -> tuple[httpx.Response, AsyncIterator[bytes]] | None:
-        response = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self.pull(repo), stream=True, follow_redirects=True)
+        try:
+            async for attempt in retrying(self.policy, self.attempts):
+                with attempt:
+                    response = await self._open_stream(f"/v2/{repo}/blobs/{digest}", self.pull(repo))
+        except RetryableStatus as exc:
+            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts (limit attempts)") from None
+        except httpx.TransportError as exc:
+            raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
+        except httpx.TooManyRedirects:
+            raise RegistryError(f"registry {self.target.host}: more than {self.policy.redirects} redirects for {repo}@{digest} (limit redirects)") from None
         if response.status_code != 200:
             await response.aclose()
             return None
@@ -341,32 +323,41 @@ class Registry:
 
     async def tags(self, repo: str) -> list[str]:
         response = await self.request("GET", f"/v2/{repo}/tags/list", scope=self.pull(repo))
-        if response.status_code == 404:
+        if response.status == 404:
             return []
-        if response.status_code != 200:
-            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status_code}")
-        return response.json().get("tags") or []
+        if response.status != 200:
+            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status}")
+        return self._tag_list(response, repo)
 
     async def catalog(self) -> list[str]:
         names: list[str] = []
-        url = "/v2/_catalog?n=1000"
-        while url:
+        url: str | None = "/v2/_catalog?n=1000"
+        for _ in range(self.policy.pages):
             response = await self.request("GET", url, scope="registry:catalog:*")
-            if response.status_code != 200:
-                raise RegistryError(f"registry {self.target.host} does not list its repositories (HTTP {response.status_code}); name the channels")
-            names += response.json().get("repositories") or []
-            link = response.headers.get("link", "")
-            match = re.match(r"<([^>]+)>", link)
-            url = match.group(1) if match else ""
-        return names
+            if response.status != 200:
+                raise RegistryError(f"registry {self.target.host} does not list its repositories (HTTP {response.status}); name the channels")
+            listed = self._json(response, "catalog").get("repositories") or []
+            names += [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+            try:
+                url = next_link(response.headers.get("link"), f"registry {self.target.host}: catalog")
+            except FetchError as exc:
+                raise RegistryError(str(exc)) from None
+            if url is None:
+                return names
+            if not url.startswith("/v2/") and not url.startswith(self.target.base_url + "/v2/"):
+                raise RegistryError(f"registry {self.target.host}: the catalog's next page is on another host: refused")
+        raise RegistryError(f"registry {self.target.host}: the catalog has more than {self.policy.pages} pages (limit pages)")
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: Answer) -> str:
+    text = response.body.decode("utf-8", errors="replace")
     try:
-        errors = response.json().get("errors") or []
-        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or response.text[:200]
-    except ValueError:
-        return response.text[:200]
+        data = jsondoc.loads(response.body, "registry answer")
+        errors = data.get("errors") if isinstance(data, dict) else None
+        errors = errors if isinstance(errors, list) else []
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict))[:500] or text[:200]
+    except jsondoc.JsonDocumentError:
+        return text[:200]
 
 
 async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
