@@ -202,9 +202,13 @@ def test_pages_pointing_to_another_host_are_refused(cli, empty, github, token, m
 
 
 def _answer(status: int, headers: dict[str, str] | None = None, body: dict | None = None):
+    import json
+
     import httpx
 
-    return httpx.Response(status, headers=headers or {}, json=body or {"message": "x"}, request=httpx.Request("GET", "http://127.0.0.1/x"))
+    from condainfra.fetch import Answer
+
+    return Answer(status, httpx.Headers(headers or {}), "http://127.0.0.1/x", json.dumps(body or {"message": "x"}).encode())
 
 
 def test_how_long_each_kind_of_limit_waits():

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import CondainfraError
-from .apps import new_app
+from .apps import LimitOption, new_app
 
 app = new_app(help="Import configuration kept elsewhere into stacks/.", no_args_is_help=True)
 
@@ -158,6 +158,7 @@ def github(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask for every answer in full (no ETag cache under .condainfra/cache).")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove teams, repositories and secrets that org.yaml declares and the org does not have (kept by default: the next up would create them).")] = False,
     root: RootOption = None,
+    limit: LimitOption = None,
 ) -> None:
     """org.yaml and feedstock files from a live org, through the GitHub REST API (token from
     GITHUB_TOKEN). Comments and keys it does not read are kept; secret values are never read."""
@@ -172,7 +173,7 @@ def github(
         if token is None:
             typer.echo("warning: GITHUB_TOKEN is not set: reading without a token (60 requests an hour, public data only)", err=True)
         with _Progress(sys.stderr.isatty()) as progress:
-            result = import_github(project_root, _org_name(org), api_url, token, not no_cache, jobs, progress.say, progress.advance, progress.total, prune)
+            result = import_github(project_root, _org_name(org), api_url, token, not no_cache, jobs, progress.say, progress.advance, progress.total, prune, limit or [])
         imported, report = result.imported, result.report
         for what in imported.removed:
             typer.echo(f"removed: {what} (not in the org on GitHub; --prune)", err=True)

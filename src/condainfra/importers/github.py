@@ -498,17 +498,20 @@ def import_github(
     advance: Callable[[], None] = lambda: None,
     total: Callable[[int], None] = lambda _: None,
     prune: bool = False,
+    limits: list[str] | tuple[str, ...] = (),
 ) -> GitHubImportResult:
     """Read the live org and write org.yaml and its feedstock files: staged, checked by the
     project's loader, then moved into place; a failure before that (the network, GitHub, bad
     input) leaves every file as it was."""
     from ..project import STACKS_DIR
-    from .github_api import CACHE_DIR
+    from ..fetch import FetchPolicy
+    from .github_api import CACHE_DIR, RUN_DEADLINE
     from .writer import Staged, plan_feedstock_files
 
     org_dir = root / STACKS_DIR / org
     existing = existing_org_text(org_dir, root)
-    client = GitHubClient(api_url, token, root / CACHE_DIR if use_cache else None, say, advance, jobs)
+    policy = FetchPolicy(run_deadline=RUN_DEADLINE).with_settings(list(limits), "--limit")
+    client = GitHubClient(api_url, token, root / CACHE_DIR if use_cache else None, say, advance, jobs, policy=policy)
 
     async def read() -> GitHubImport:
         async with client:

@@ -10,8 +10,12 @@
   ``x-ratelimit-reset``; one with ``retry-after`` waits that long; a secondary limit without either
   waits a minute, then longer; an answer that was the hour's last waits for the reset before the
   next request. One pause holds every request in flight, and is said on stderr once, before it starts.
-* 5xx answers and dropped connections are retried by the mirror's retry policy; when it gives up
-  the import stops with one message, before anything is written.
+* Every request follows the project's fetch policy (``condainfra.fetch``): an answer is at most the
+  ``api`` size (decompressed), each request and the whole run have a deadline, a list has at most
+  ``pages`` pages, 5xx answers and dropped connections are retried a bounded number of times, and so
+  is a rate limit (``attempts``). When one gives up the import stops with one message, before
+  anything is written. Header values are read strictly: an ETag that is not visible ASCII is never
+  cached, a ``Link`` header that is not a list of links is an error.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
+from .. import jsondoc
 from ..errors import CondainfraError
-from ..mirror.retry import RetryableStatus, raise_if_retryable, retrying
+from ..fetch import Answer, FetchError, FetchPolicy, RetryableStatus, Unreachable, fetch_once, new_client, next_link, parse_etag, parse_retry_after, retrying
 from ..output import write_atomic
 from ..project import WORK_DIR
 
@@ -40,6 +45,8 @@ RATE_LIMIT_STATUSES = (403, 429)
 SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute" when it gives no time
 MAX_WAIT = 3700.0  # the primary limit resets within the hour
 ATTEMPTS = 5
+RUN_DEADLINE = 3 * 3600.0  # an hour's rate-limit wait fits, an endless server does not
+SERVER_ERRORS = frozenset({500, 502, 503, 504})  # 403/429 are GitHub's rate limits, waited for below
 
 
 class GitHubError(CondainfraError):
@@ -71,35 +78,45 @@ class ETagCache:
         if self.folder is None:
             return None
         try:
-            entry = json.loads(self._path(url).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            entry = jsondoc.loads(self._path(url).read_bytes(), str(self._path(url)))
+        except (OSError, jsondoc.JsonDocumentError):
             return None  # no entry, or a damaged one: ask GitHub for the whole answer
-        return entry if isinstance(entry, dict) and entry.get("url") == url and isinstance(entry.get("etag"), str) else None
+        # an ETag that is not visible ASCII (written by an older version) cannot be sent back
+        valid = isinstance(entry, dict) and entry.get("url") == url and isinstance(entry.get("etag"), str) and parse_etag(entry["etag"])
+        return entry if valid else None
 
     def put(self, url: str, etag: str, body: Any, next_url: str | None) -> None:
-        if self.folder is None:
+        if self.folder is None or parse_etag(etag) is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self._path(url), json.dumps({"url": url, "etag": etag, "next": next_url, "body": body}))
 
 
-def _rate_limit_wait(response: httpx.Response, attempt: int, now: float) -> float | None:
+def _reset(headers: httpx.Headers) -> float | None:
+    reset = headers.get("x-ratelimit-reset", "")
+    return float(reset) if reset.isascii() and reset.isdigit() and len(reset) <= 12 else None
+
+
+def _message(answer: Answer) -> str:
+    try:
+        body = jsondoc.loads(answer.body, "GitHub's answer")
+    except jsondoc.JsonDocumentError:
+        return ""
+    return str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
+
+
+def _rate_limit_wait(response: Answer, attempt: int, now: float) -> float | None:
     """How long a "too many requests" answer asks to wait; None when it is no rate limit."""
-    if response.status_code not in RATE_LIMIT_STATUSES:
+    if response.status not in RATE_LIMIT_STATUSES:
         return None
     headers = response.headers
-    retry_after = headers.get("retry-after", "")
-    if retry_after.isdigit():
-        return float(retry_after)
+    retry_after = parse_retry_after(headers.get("retry-after"), now)
+    if retry_after is not None:
+        return retry_after
     if headers.get("x-ratelimit-remaining") == "0":
-        reset = headers.get("x-ratelimit-reset", "")
-        return max(float(reset) - now, 0.0) + 1.0 if reset.isdigit() else SECONDARY_WAIT
-    message = ""
-    try:
-        message = str(response.json().get("message", ""))
-    except (ValueError, AttributeError):
-        pass
-    if response.status_code == 429 or "rate limit" in message.lower():
+        reset = _reset(headers)
+        return max(reset - now, 0.0) + 1.0 if reset is not None else SECONDARY_WAIT
+    if response.status == 429 or "rate limit" in _message(response).lower():
         return SECONDARY_WAIT * 2 ** min(attempt, 4)
     return None  # a 403 that is a refusal, not a limit
 
@@ -115,11 +132,18 @@ class GitHubClient:
         say: Callable[[str], None],
         on_request: Callable[[], None] = lambda: None,
         jobs: int = 4,
-        attempts: int = ATTEMPTS,
+        attempts: int | None = None,
+        policy: FetchPolicy | None = None,
     ):
         parts = urlsplit(api_url)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment or parts.username:
             raise CondainfraError(f"--api-url {api_url!r}: expected http(s)://HOST[:PORT][/PATH]")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or (port is None and parts.netloc.endswith(":")):
+            raise CondainfraError(f"--api-url {api_url!r}: the port must be a number from 1 to 65535")
         if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise CondainfraError(f"--api-url {api_url!r}: plain http only to this machine (the token would travel in clear)")
         self.base = api_url.rstrip("/")
@@ -129,14 +153,15 @@ class GitHubClient:
         self.say, self.on_request = say, on_request
         self.counters = Counters()
         self._jobs = asyncio.Semaphore(jobs)
-        self._attempts = attempts
+        self.policy = policy or FetchPolicy(run_deadline=RUN_DEADLINE)
+        self._attempts = attempts or self.policy.attempts
         self._resume_at = 0.0  # time.time() before which no request is sent (a rate limit's reset)
 
     async def __aenter__(self) -> GitHubClient:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": "condainfra-import"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        self._http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0), follow_redirects=False)
+        self._http = new_client(self.policy, headers=headers, timeout=30.0, follow_redirects=False)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -162,50 +187,63 @@ class GitHubClient:
         ``keep`` cuts the body down to what is used before it is cached or returned."""
         cached = self.cache.get(url)
         headers = {"If-None-Match": cached["etag"]} if cached else {}
-        attempt = 0
+        path = urlsplit(url).path
         async with self._jobs:
-            while True:
+            for attempt in range(self._attempts):
                 await self._paused()
-                try:
-                    async for tried in retrying(self._attempts):
-                        with tried:
-                            response = await self._http.get(url, headers=headers)
-                            self.counters.requests += 1
-                            self.on_request()
-                            wait = _rate_limit_wait(response, attempt, time.time())
-                            if wait is None:
-                                await raise_if_retryable(response)
-                except httpx.TransportError as exc:
-                    raise GitHubError(f"lost the connection to {urlsplit(url).netloc} ({type(exc).__name__}: {exc or 'no answer'}); nothing was written") from None
-                except RetryableStatus as exc:
-                    raise GitHubError(f"GitHub kept failing: {exc}; nothing was written", exc.response.status_code) from None
+                response = await self._answer(url, headers)
+                wait = _rate_limit_wait(response, attempt, time.time())
                 if wait is None:
                     break
-                attempt += 1
-                self._pause(wait, f"GitHub rate limit reached ({response.status_code} on {urlsplit(url).path})")
-        if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset", "").isdigit():
+                if attempt + 1 < self._attempts:
+                    self._pause(wait, f"GitHub rate limit reached ({response.status} on {path})")
+            else:
+                raise GitHubError(f"GET {path}: HTTP {response.status} (rate limited) after {self._attempts} attempts (limit attempts); nothing was written", response.status)
+        reset = _reset(response.headers)
+        if response.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
             # the last request of the hour: wait for the reset rather than be refused
-            self._pause(float(response.headers["x-ratelimit-reset"]) - time.time() + 1.0, "GitHub rate limit used up")
-        if response.status_code == 304 and cached:
+            self._pause(reset - time.time() + 1.0, "GitHub rate limit used up")
+        if response.status == 304 and cached:
             self.counters.not_modified += 1
             return cached["body"], cached.get("next")
-        if response.status_code != 200:
-            raise GitHubError(_refusal(response, url), response.status_code)
+        if response.status != 200:
+            raise GitHubError(_refusal(response, url), response.status)
         try:
-            body = keep(response.json())
-        except ValueError:
-            raise GitHubError(f"GET {urlsplit(url).path}: the answer is not JSON") from None
-        next_url = response.links.get("next", {}).get("url")
+            body = keep(jsondoc.loads(response.body, f"GET {path}"))
+        except jsondoc.JsonDocumentError as exc:
+            raise GitHubError(f"{exc}; nothing was written") from None
+        try:
+            next_url = next_link(response.headers.get("link"), f"GET {path}")
+        except FetchError as exc:
+            raise GitHubError(str(exc)) from None
         next_url = self._own(next_url) if next_url else None
-        etag = response.headers.get("etag")
+        etag = parse_etag(response.headers.get("etag"))
         if etag:
             self.cache.put(url, etag, body, next_url)
         return body, next_url
+
+    async def _answer(self, url: str, headers: dict[str, str]) -> Answer:
+        """One answer, server errors and dropped connections retried; limits tripped are one message."""
+        try:
+            async for tried in retrying(self.policy, self._attempts):
+                with tried:
+                    self.counters.requests += 1
+                    self.on_request()
+                    return await fetch_once(self._http, "GET", url, policy=self.policy, kind="api", headers=headers, retry_statuses=SERVER_ERRORS)
+        except httpx.TransportError as exc:
+            raise GitHubError(f"lost the connection to {urlsplit(url).netloc} ({type(exc).__name__}: {exc or 'no answer'}); nothing was written") from None
+        except RetryableStatus as exc:
+            raise GitHubError(f"GitHub kept failing: {exc} after {self._attempts} attempts; nothing was written", exc.status) from None
+        except (Unreachable, FetchError) as exc:
+            raise GitHubError(f"{exc}; nothing was written") from None
+        raise AssertionError("unreachable")
 
     def _pause(self, wait: float, why: str) -> None:
         """Hold every request until ``wait`` seconds from now, and say so once per pause: with
         several requests in flight, the first limit seen stops them all."""
         wait = min(max(wait, 0.0), MAX_WAIT)
+        if wait > self.policy.remaining():
+            raise GitHubError(f"{why}; waiting {wait:.0f} s would pass the run's deadline of {self.policy.run_deadline:g} s (limit run); nothing was written")
         resume = time.time() + wait
         if resume > self._resume_at + 1.0:
             until = datetime.fromtimestamp(resume, timezone.utc).strftime("%H:%M:%S UTC")
@@ -240,18 +278,17 @@ class GitHubClient:
         while url is not None:
             if url in seen:
                 raise GitHubError(f"GET {path}: the pages link back to one already read")
+            if len(seen) >= self.policy.pages:
+                raise GitHubError(f"GET {path}: more than {self.policy.pages} pages (limit pages); nothing was written")
             seen.add(url)
             page, url = await self._fetch(url, keep)
             items.extend(page)
         return items
 
 
-def _refusal(response: httpx.Response, url: str) -> str:
+def _refusal(response: Answer, url: str) -> str:
     path = urlsplit(url).path
-    try:
-        message = str(response.json().get("message", ""))[:200]
-    except (ValueError, AttributeError):
-        message = ""
+    message = _message(response)
     hint = {401: "the token was refused; set GITHUB_TOKEN", 403: "the token may not read this", 404: "not found, or not visible to this token"}
-    detail = "; ".join(x for x in (hint.get(response.status_code), repr(message) if message else "") if x)
-    return f"GET {path}: HTTP {response.status_code}" + (f" ({detail})" if detail else "")
+    detail = "; ".join(x for x in (hint.get(response.status), repr(message) if message else "") if x)
+    return f"GET {path}: HTTP {response.status}" + (f" ({detail})" if detail else "")
