@@ -188,21 +188,7 @@ class GitHubClient:
         cached = self.cache.get(url)
         headers = {"If-None-Match": cached["etag"]} if cached else {}
         path = urlsplit(url).path
-        async with self._jobs:
-            for attempt in range(self._attempts):
-                await self._paused()
-                response = await self._answer(url, headers)
-                wait = _rate_limit_wait(response, attempt, time.time())
-                if wait is None:
-                    break
-                if attempt + 1 < self._attempts:
-                    self._pause(wait, f"GitHub rate limit reached ({response.status} on {path})")
-            else:
-                raise GitHubError(f"GET {path}: HTTP {response.status} (rate limited) after {self._attempts} attempts (limit attempts); nothing was written", response.status)
-        reset = _reset(response.headers)
-        if response.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
-            # the last request of the hour: wait for the reset rather than be refused
-            self._pause(reset - time.time() + 1.0, "GitHub rate limit used up")
+        response = await self._limited("GET", url, headers)
         if response.status == 304 and cached:
             self.counters.not_modified += 1
             return cached["body"], cached.get("next")
@@ -222,14 +208,48 @@ class GitHubClient:
             self.cache.put(url, etag, body, next_url)
         return body, next_url
 
-    async def _answer(self, url: str, headers: dict[str, str]) -> Answer:
+    async def _limited(self, method: str, url: str, headers: dict[str, str], content: bytes | None = None) -> Answer:
+        """One answer within the rate limits: a limit reached waits (said once) and is asked again."""
+        path = urlsplit(url).path
+        async with self._jobs:
+            for attempt in range(self._attempts):
+                await self._paused()
+                response = await self._answer(url, headers, method, content)
+                wait = _rate_limit_wait(response, attempt, time.time())
+                if wait is None:
+                    break
+                if attempt + 1 < self._attempts:
+                    self._pause(wait, f"GitHub rate limit reached ({response.status} on {path})")
+            else:
+                raise GitHubError(f"{method} {path}: HTTP {response.status} (rate limited) after {self._attempts} attempts (limit attempts); nothing was written", response.status)
+        reset = _reset(response.headers)
+        if response.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+            # the last request of the hour: wait for the reset rather than be refused
+            self._pause(reset - time.time() + 1.0, "GitHub rate limit used up")
+        return response
+
+    async def send(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200, 204)) -> tuple[Any, httpx.Headers]:
+        """A request that is no cached GET (a GraphQL query's POST, an authoritative DELETE), under the
+        same limits and waits; its JSON body (None when empty) and headers."""
+        url = self.url(path)
+        content = json.dumps(body).encode() if body is not None else None
+        response = await self._limited(method, url, {"Content-Type": "application/json"} if content else {}, content)
+        if response.status not in ok:
+            raise GitHubError(_refusal(response, url).replace("GET", method, 1), response.status)
+        try:
+            parsed = jsondoc.loads(response.body, f"{method} {path}") if response.body else None
+        except jsondoc.JsonDocumentError as exc:
+            raise GitHubError(f"{exc}; nothing was written") from None
+        return parsed, response.headers
+
+    async def _answer(self, url: str, headers: dict[str, str], method: str = "GET", content: bytes | None = None) -> Answer:
         """One answer, server errors and dropped connections retried; limits tripped are one message."""
         try:
             async for tried in retrying(self.policy, self._attempts):
                 with tried:
                     self.counters.requests += 1
                     self.on_request()
-                    return await fetch_once(self._http, "GET", url, policy=self.policy, kind="api", headers=headers, retry_statuses=SERVER_ERRORS)
+                    return await fetch_once(self._http, method, url, policy=self.policy, kind="api", headers=headers, content=content, retry_statuses=SERVER_ERRORS)
         except httpx.TransportError as exc:
             raise GitHubError(f"lost the connection to {urlsplit(url).netloc} ({type(exc).__name__}: {exc or 'no answer'}); nothing was written") from None
         except RetryableStatus as exc:
