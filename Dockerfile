@@ -5,10 +5,11 @@ FROM python:3.11-slim
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 
-# the project with its `dashboard` extra; psycopg2 for Quetz's PostgreSQL database
+# the project with its `dashboard` extra, and nothing else: the extra declares the PostgreSQL driver
+# for its pinned SQLAlchemy and s3fs for Quetz's S3 package store
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install '.[dashboard]' 'psycopg2-binary>=2.9,<3'
+RUN pip install '.[dashboard]'
 
 # the org-as-code config the plugin reads feedstock maintainers from (project_root = /app)
 COPY Pulumi.yaml ./

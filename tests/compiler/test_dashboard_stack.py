@@ -90,7 +90,7 @@ def container(resources):
 def test_secrets_reach_the_task_only_by_arn(resources):
     task, c = container(resources)
     urns = by_urn(resources)
-    assert {s["name"] for s in c["secrets"]} == {"DB_PASSWORD", "QUETZ_SESSION_SECRET", "QUETZ_GITHUB_CLIENT_SECRET"}
+    assert {s["name"] for s in c["secrets"]} == {"DB_PASSWORD", "SESSION_SECRET", "GITHUB_CLIENT_SECRET"}
     for s in c["secrets"]:
         assert set(s["valueFrom"]) == {REF, "output"} and s["valueFrom"]["output"] == "arn"
         assert urns[s["valueFrom"][REF]].type == da.SECRET

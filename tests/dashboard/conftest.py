@@ -144,6 +144,22 @@ def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PAC
 
 
 @pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL (Debian's, as the unprivileged postgres user) for the whole session;
+    each user of it makes its own database."""
+    from condainfra.devtools.postgres import Cluster
+
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def new_database(cluster, name: str, user: str, password: str) -> str:
+    """A database owned by a new role; its URL, password included."""
+    return cluster.create_database(name, user, password)
+
+
+@pytest.fixture(scope="session")
 def dashboard(tmp_path_factory):
     """One Quetz with the plugin and test data for the read-only tests of the session."""
     board = start_dashboard(tmp_path_factory.mktemp("dashboard"))

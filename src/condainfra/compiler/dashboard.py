@@ -63,8 +63,9 @@ APP_ROOT = "/app"  # where the image keeps the checkout's Pulumi.yaml and stacks
 
 
 def quetz_config_toml(cfg: DashboardStackConfig) -> str:
-    """The deployed Quetz's config.toml. No secrets: the database URL, session secret and GitHub
-    client secret reach Quetz as environment variables that ECS fills from Secrets Manager."""
+    """The deployed Quetz's config.toml. No secrets: ECS fills the database password, session secret and
+    GitHub client secret from Secrets Manager into the environment, and the container's start writes
+    them into this file's sections (never as QUETZ_* variables, which replace whole sections)."""
     p = cfg.plugin
     return quetz_config.render(
         {
@@ -141,9 +142,10 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
     database = builder.add(DATABASE, NAME, parent=root, custom=False)
     s = cfg.secrets
     secrets = {}
-    for env, name, key in (("DB_PASSWORD", s.database_password, s.database_password_config),
-                           ("QUETZ_SESSION_SECRET", s.session_secret, s.session_secret_config),
-                           ("QUETZ_GITHUB_CLIENT_SECRET", s.github_client_secret, s.github_client_secret_config)):
+    # named outside Quetz's QUETZ_ prefix: the container's start writes them into config.toml (see quetz_config)
+    for env, name, key in ((quetz_config.DATABASE_PASSWORD_ENV, s.database_password, s.database_password_config),
+                           (quetz_config.SESSION_SECRET_ENV, s.session_secret, s.session_secret_config),
+                           (quetz_config.GITHUB_CLIENT_SECRET_ENV, s.github_client_secret, s.github_client_secret_config)):
         holder = add(SECRET, name, {"description": f"{env} of the maintainers dashboard's Quetz (managed by condainfra)", "name": name, "recoveryWindowInDays": 30}, database)
         add(SECRET_VERSION, name, {"secretId": ref(holder, "arn"), "secretString": secret(f"config:{key}")}, database, (holder,))
         secrets[env] = holder
@@ -206,11 +208,8 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
         "name": CONTAINER, "image": image, "essential": True, "user": "1000",
         "portMappings": [{"containerPort": PORT, "protocol": "tcp"}],
         "environment": [
-            {"name": "CONDAINFRA_QUETZ_CONFIG", "value": quetz_config_toml(cfg)},
-            {"name": "DB_HOST", "value": ref(instance, "address")},
-            {"name": "DB_PORT", "value": str(DB_PORT)},
-            {"name": "DB_NAME", "value": db.name},
-            {"name": "DB_USER", "value": db.username},
+            {"name": quetz_config.CONFIG_ENV, "value": quetz_config_toml(cfg)},
+            *({"name": k, "value": v} for k, v in zip(quetz_config.DATABASE_ENV, (ref(instance, "address"), str(DB_PORT), db.name, db.username))),
         ],
         "secrets": [{"name": env, "valueFrom": ref(holder, "arn")} for env, holder in secrets.items()],
         "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": f"/condainfra/{NAME}", "awslogs-region": cfg.region, "awslogs-stream-prefix": CONTAINER}},

@@ -92,7 +92,9 @@ def migrate(deployment: Path) -> None:
     previous = Path.cwd()
     os.chdir(deployment)
     try:
-        _run_migrations(alembic_config=_alembic_config(config.sqlalchemy_database_url))
+        # alembic keeps the URL in a ConfigParser, which reads `%` as interpolation: a percent-encoded
+        # password (any base64 one ends in %3D) must reach it with each `%` doubled
+        _run_migrations(alembic_config=_alembic_config(config.sqlalchemy_database_url.replace("%", "%%")))
     finally:
         os.chdir(previous)
 

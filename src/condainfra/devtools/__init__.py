@@ -1,0 +1,1 @@
+"""Throwaway real services for the tests and the benchmarks (which never import tests/)."""

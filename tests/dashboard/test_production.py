@@ -1,0 +1,240 @@
+"""The deployed container's start path, run outside Docker: the image's entry point (the same script
+the Dockerfile names) with the environment and secrets the compiled task definition gives, against a
+real PostgreSQL. Secrets Manager and RDS cannot exist here: the secrets are given as environment (as
+ECS does) and the database is a throwaway local cluster. Nothing leaves loopback: the bot status and
+feedstock outputs are local files, S3's endpoint is a closed loopback port."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy
+import tomli_w
+
+from condainfra.compiler import dashboard as da
+from condainfra.compiler.resources import JSON
+from condainfra.dashboard import production, quetz_config
+from condainfra.dashboard.deployment import free_port
+from condainfra.project import Project
+
+from .conftest import new_database, wait_until, write_sources
+
+REPO = Path(__file__).resolve().parents[2]
+ENTRYPOINT = REPO / "docker" / "quetz-entrypoint.sh"
+VENV_BIN = Path(sys.executable).parent
+# every character special to URLs, to ConfigParser's interpolation, to TOML and to shells, and the `=`
+# padding of `openssl rand -base64 32`
+NASTY_PASSWORD = "p%3D@:/#?&+ %(here)s'\"$`;\\" + base64.b64encode(bytes(range(200, 223))).decode()
+SESSION_SECRET = "session%secret=/+" + "S" * 20
+CLIENT_SECRET = "client#secret@" + "C" * 20
+
+
+@pytest.fixture(scope="module")
+def task_container():
+    project = Project.load(REPO)
+    [task] = [r for r in project.compile(project.stack("dashboard")) if r.type == da.TASK_DEFINITION]
+    [container] = task.inputs["containerDefinitions"][JSON]
+    return container
+
+
+def task_environment(container, sources: dict, host: str, port: int, database: str, user: str, password: str) -> dict[str, str]:
+    """The container's environment as ECS gives it: the task definition's plain values (the database's
+    address, an output, replaced by the local cluster's) and its secrets' values."""
+    plain = {e["name"]: e["value"] for e in container["environment"]}
+    assert set(plain) == {quetz_config.CONFIG_ENV, *quetz_config.DATABASE_ENV}
+    assert plain["DB_NAME"] == database and plain["DB_USER"] == user  # the local database mirrors the stack's names
+    config = tomllib.loads(plain[quetz_config.CONFIG_ENV])
+    # the outside sources, pointed at local files (no request leaves loopback)
+    config[quetz_config.PLUGIN_SECTION].update(sources)
+    plain[quetz_config.CONFIG_ENV] = tomli_w.dumps(config)
+    plain |= {"DB_HOST": host, "DB_PORT": str(port)}
+    secrets = {quetz_config.DATABASE_PASSWORD_ENV: password, quetz_config.SESSION_SECRET_ENV: SESSION_SECRET,
+               quetz_config.GITHUB_CLIENT_SECRET_ENV: CLIENT_SECRET}
+    assert {s["name"] for s in container["secrets"]} == set(secrets)
+    return plain | secrets
+
+
+def local_sources(folder: Path) -> dict:
+    settings = write_sources(folder)
+    (folder / "outputs.json").write_text('{"libfoo-devel": ["libfoo"], "libfoo": ["libfoo"]}')
+    return {
+        "project_root": settings["project_root"], "bot_status": settings["bot_status"], "github_ids": settings["github_ids"],
+        "feedstock_outputs": str(folder / "outputs.json"),  # a local file, not a URL
+        "github_api": "http://127.0.0.1:9",  # never asked: every id is in github_ids
+    }
+
+
+def start_entrypoint(env: dict, log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """The whole process group: Quetz's supervisor forks children."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def base_env(tmp_path: Path, port: int) -> dict[str, str]:
+    return {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+        production.DEPLOYMENT_ENV: str(tmp_path / "srv" / "deployment"), production.HOST_ENV: "127.0.0.1", production.PORT_ENV: str(port),
+        # Quetz's S3 store with credentials that go nowhere: a closed loopback port, no instance metadata
+        "AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+
+
+def secret_forms() -> set[str]:
+    return production.secret_forms({quetz_config.DATABASE_PASSWORD_ENV: NASTY_PASSWORD, quetz_config.SESSION_SECRET_ENV: SESSION_SECRET,
+                                    quetz_config.GITHUB_CLIENT_SECRET_ENV: CLIENT_SECRET, "DB_HOST": "h", "DB_PORT": "1", "DB_NAME": "n", "DB_USER": "u"})
+
+
+def job_manifests(url: str) -> list[str]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(bytes(m).decode() for (m,) in conn.execute(sqlalchemy.text("SELECT manifest FROM jobs")))
+    finally:
+        engine.dispose()
+
+
+def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_container, tmp_path):
+    url = new_database(pg_cluster, "quetz", "quetz", NASTY_PASSWORD)
+    port = free_port()
+    env = base_env(tmp_path, port) | task_environment(task_container, local_sources(tmp_path / "sources"), pg_cluster.host, pg_cluster.port, "quetz", "quetz", NASTY_PASSWORD)
+    log = tmp_path / "container.log"
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            return httpx.get(f"{base}/api/channels", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    for start in (1, 2):  # a restarted task finds everything in place and adds nothing twice
+        proc = start_entrypoint(env, log)
+        try:
+            assert wait_until(lambda: answers() or proc.poll() is not None, timeout=90, every=0.3) and proc.poll() is None, log.read_text()[-3000:]
+            # the load balancer's health check
+            assert httpx.get(f"{base}{da.HEALTH_CHECK_PATH}", timeout=10).status_code == 200
+            assert httpx.get(f"{base}/dashboard/", timeout=30).status_code == 200
+            # GitHub sign-in configured: Quetz redirects to GitHub with the stack's client id (not followed)
+            login = httpx.get(f"{base}/auth/github/login", timeout=10)
+            assert login.status_code in (302, 303, 307), login.text[:300]
+            assert login.headers["location"].startswith("https://github.com/login/oauth/authorize?")
+            assert "client_id=Ov23liCondainfraDash" in login.headers["location"]
+            assert httpx.get(f"{base}/api/dummylogin/alice", timeout=10).status_code == 404
+            # migrations ran (Quetz's and the plugin's) and the periodic jobs are scheduled once each
+            assert job_manifests(url) == ["condainfra_dashboard:refresh", "condainfra_dashboard:sync_users"]
+            config = Path(env[production.DEPLOYMENT_ENV]) / "config.toml"
+            assert config.stat().st_mode & 0o777 == 0o600
+            if start == 1:
+                # the supervisor's refresh read the local feedstock outputs file
+                def outputs():
+                    engine = sqlalchemy.create_engine(url)
+                    try:
+                        with engine.connect() as conn:
+                            return {p for (p,) in conn.execute(sqlalchemy.text("SELECT package FROM condainfra_feedstock_outputs"))}
+                    finally:
+                        engine.dispose()
+
+                assert wait_until(lambda: "libfoo-devel" in outputs(), timeout=60, every=1), log.read_text()[-3000:]
+        finally:
+            stop_group(proc)
+    text = log.read_text()
+    leaked = [form for form in secret_forms() if form in text]
+    assert leaked == [], "a secret reached the log"
+    assert "Could not import postgres backend" not in text and "xattr not installed" not in text
+
+
+def test_a_failed_start_is_one_line_without_the_password(pg_cluster, task_container, tmp_path):
+    new_database(pg_cluster, "quetz_wrong", "quetz_wrong", "the-right-one")
+    env = base_env(tmp_path, free_port()) | task_environment(task_container, local_sources(tmp_path / "sources"), pg_cluster.host, pg_cluster.port,
+                                                           "quetz", "quetz", NASTY_PASSWORD)
+    env |= {"DB_NAME": "quetz_wrong", "DB_USER": "quetz_wrong"}  # the password is not this role's
+    result = subprocess.run(["sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines[-1].startswith("error: ") and "password authentication failed" in lines[-1]
+    assert [form for form in secret_forms() if form in result.stdout + result.stderr] == []
+
+
+@pytest.mark.parametrize("password", [
+    NASTY_PASSWORD, base64.b64encode(b"\xfb\xff" * 16).decode(), "100%", "%%", "a:b@c/d?e#f=g", "%(here)s",
+])
+def test_any_password_reaches_postgresql_and_alembic(pg_cluster, password, tmp_path):
+    """The composed config's URL logs in with the password as it was given, and survives alembic's
+    ConfigParser (which reads `%` as interpolation)."""
+    name = f"pw_{abs(hash(password)) % 10**8}"
+    new_database(pg_cluster, name, name, password)
+    env = {quetz_config.CONFIG_ENV: "[session]\nhttps_only = true\n", "DB_HOST": pg_cluster.host, "DB_PORT": str(pg_cluster.port),
+           "DB_NAME": name, "DB_USER": name, quetz_config.DATABASE_PASSWORD_ENV: password,
+           quetz_config.SESSION_SECRET_ENV: "s" * 32, quetz_config.GITHUB_CLIENT_SECRET_ENV: "c" * 32}
+    url = tomllib.loads(production.compose_config(env))["sqlalchemy"]["database_url"]
+    assert sqlalchemy.make_url(url).password == password
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("SELECT current_user")).scalar() == name
+    finally:
+        engine.dispose()
+    from alembic.config import Config as AlembicConfig
+
+    alembic = AlembicConfig()
+    alembic.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # as quetz_adapter.migrate hands it over
+    assert alembic.get_main_option("sqlalchemy.url") == url
+
+
+def test_quetz_reads_every_rendered_key_and_every_secret(task_container, tmp_path):
+    """Quetz merges QUETZ_<SECTION>_<KEY> variables one whole section at a time. The rule that keeps any
+    key from being dropped: the composed config.toml is Quetz's only source, and the environment the
+    start hands to `quetz start` has no QUETZ_ variable naming a section. Checked with Quetz's own Config."""
+    env = task_environment(task_container, {}, "db.internal", 5432, "quetz", "quetz", NASTY_PASSWORD)
+    deployment = tmp_path / "deployment"
+    deployment.mkdir()
+    (deployment / "config.toml").write_text(production.compose_config(env))
+    quetz_env = production.quetz_environment(env, deployment)
+    assert not {*quetz_config.SECRET_ENV, quetz_config.DATABASE_PASSWORD_ENV} & set(quetz_env)
+    code = ("import json, sys; from quetz.config import Config; c = Config(sys.argv[1]); "
+            "print(json.dumps({s: v for s, v in c.config.items() if isinstance(v, dict)}))")
+    result = subprocess.run([sys.executable, "-c", code, str(deployment / "config.toml")], env=quetz_env | {"PATH": os.environ["PATH"]},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    rendered = tomllib.loads(env[quetz_config.CONFIG_ENV])
+    for section, values in rendered.items():
+        for key, value in values.items():
+            assert seen[section][key] == value, f"[{section}] {key} dropped or changed"
+    assert seen["github"]["client_secret"] == CLIENT_SECRET and seen["session"]["secret"] == SESSION_SECRET
+    assert sqlalchemy.make_url(seen["sqlalchemy"]["database_url"]).password == NASTY_PASSWORD
+
+
+def test_a_quetz_section_variable_is_refused(task_container):
+    env = task_environment(task_container, {}, "db.internal", 5432, "quetz", "quetz", "pw") | {"QUETZ_GITHUB_CLIENT_ID": "x"}
+    from condainfra.errors import CondainfraError
+
+    with pytest.raises(CondainfraError, match=r"QUETZ_GITHUB_CLIENT_ID set: Quetz would take .* as the whole section"):
+        production.compose_config(env)
