@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .apps import new_app
+from .apps import LimitOption, new_app
 
 app = new_app(help="The maintainers dashboard (a Quetz plugin).", no_args_is_help=True)
 
@@ -72,10 +72,10 @@ def serve(
 
 
 @app.command()
-def refresh(directory: DirOption = DEFAULT_DIR) -> None:
+def refresh(directory: DirOption = DEFAULT_DIR, limit: LimitOption = None) -> None:
     """Read the outside signals (config, bot status, mirror, drift) into the dashboard's tables now."""
     actions = _actions()
-    report = actions.refresh(actions.existing(directory.resolve()))
+    report = actions.refresh(actions.existing(directory.resolve()), limit or [])
     for source, problems in report.problems.items():
         for problem in problems:
             typer.echo(f"warning: {source}: {problem}", err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import httpx
 
@@ -36,9 +36,11 @@ def prepare(path: Path, demo: bool, project_root: Path | None) -> Deployment:
     return deployment
 
 
-def refresh(deployment: Deployment) -> RefreshReport:
+def refresh(deployment: Deployment, limits: Sequence[str] = ()) -> RefreshReport:
+    """One refresh now; ``limits`` (``--limit NAME=VALUE``) on top of the deployment's own. Each source
+    fails alone, its problem recorded for the overview and in the report."""
     with quetz.session_for(deployment.path) as db:
-        return refresh_all(db, quetz.settings())
+        return refresh_all(db, quetz.settings(), limits)
 
 
 def sync_users(deployment: Deployment) -> SyncReport:

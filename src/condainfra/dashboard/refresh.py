@@ -1,7 +1,11 @@
 """The refresh job: read every outside source and replace the plugin's tables with what it says.
 
 A source that cannot be read keeps its previous rows (stale beats empty) and records its
-problem, which the overview shows. Each problem is logged once per refresh.
+problem, which the overview shows. Each problem is logged once per refresh. Each source fails
+alone: whatever goes wrong in one step (a limit of the fetch policy tripped, a redirect loop, a bug)
+is that source's problem, and the next sources are still refreshed. One refresh reads under one
+fetch policy (``sources.fetch.refresh_policy``: the defaults, a 10-minute run, then the deployment's
+``limits`` setting and ``dashboard refresh --limit``).
 """
 
 from __future__ import annotations
@@ -10,15 +14,19 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from sqlalchemy.orm import Session
 
+from .. import jsondoc
+from ..errors import CondainfraError
+from ..fetch import FetchPolicy
 from . import quetz_adapter as quetz
 from . import tables
 from .settings import DashboardSettings, channel_org
 from .sources.botstatus import load_bot_status
 from .sources.drift import load_drift
-from .sources.fetch import SourceUnavailable, read
+from .sources.fetch import SourceUnavailable, read, refresh_policy
 from .sources.mirrorstate import load_mirror_state
 from .sources.orgconfig import load_org_people
 from ..config.models import FEEDSTOCK_NAME as PACKAGE_NAME  # conda package names; feedstocks follow the same rule
@@ -32,6 +40,8 @@ log = logging.getLogger("condainfra.dashboard")
 class RefreshReport:
     counts: dict[str, int] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    # the limits this refresh reads under, shared by its sources so that its deadline is the refresh's
+    policy: FetchPolicy = field(default_factory=refresh_policy, repr=False)
 
     def summary(self) -> str:
         parts = [f"{n} {what}" for what, n in self.counts.items()]
@@ -53,14 +63,14 @@ def _record(db: Session, report: RefreshReport, source: str, problems: list[str]
     db.merge(row)
 
 
-def _outputs(location: str, problems: list[str]) -> dict[str, list[str]]:
+def _outputs(location: str, problems: list[str], policy: FetchPolicy | None = None) -> dict[str, list[str]]:
     """feedstock -> the packages it builds, from feedstock_outputs.json (output -> [feedstocks])."""
     if not location:
         return {}
     try:
-        raw = read(location)
-        data = json.loads(raw) if raw is not None else None
-    except (SourceUnavailable, ValueError) as exc:
+        raw = read(location, policy=policy)
+        data = jsondoc.loads(raw, location) if raw is not None else None
+    except (SourceUnavailable, jsondoc.JsonDocumentError) as exc:
         problems.append(f"feedstock outputs {location}: {exc}")
         return {}
     if not isinstance(data, dict):
@@ -88,7 +98,7 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
         problems.append(f"org {org!r} is not declared in {settings.project_root}/stacks; set `org` in [condainfra_dashboard]")
     # only the org that publishes to the channel: another org's feedstock of the same name is another package
     people.feedstocks = {key: f for key, f in people.feedstocks.items() if key[0] == org}
-    outputs = _outputs(settings.feedstock_outputs, problems)
+    outputs = _outputs(settings.feedstock_outputs, problems, report.policy)
     if not people.feedstocks and people.problems:
         _record(db, report, "config", problems)
         return
@@ -112,7 +122,7 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
 def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
     if not settings.bot_status:
         return
-    status = load_bot_status(settings.bot_status)
+    status = load_bot_status(settings.bot_status, report.policy)
     if status.problems and not (status.version_errors or status.queued or status.migrations):
         _record(db, report, "bot", status.problems)
         return
@@ -137,7 +147,7 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
 def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
     if not settings.mirror_url:
         return
-    state = load_mirror_state(settings.mirror_url, quetz.newer_build)
+    state = load_mirror_state(settings.mirror_url, quetz.newer_build, report.policy)
     if state.problems and not state.latest:
         _record(db, report, "mirror", state.problems)
         return
@@ -171,9 +181,26 @@ def refresh_snapshot(db: Session, settings: DashboardSettings, report: RefreshRe
     report.counts["packages"] = refresh_packages(db, settings)
 
 
-def refresh_all(db: Session, settings: DashboardSettings) -> RefreshReport:
-    report = RefreshReport()
+def refresh_all(db: Session, settings: DashboardSettings, limits: Sequence[str] = ()) -> RefreshReport:
+    """Every source in turn; ``limits`` (``NAME=VALUE``, as ``--limit``) apply after the deployment's own."""
+    policy = refresh_policy(settings.limits).with_settings(list(limits), "--limit")
+    report = RefreshReport(policy=policy)
     for step in (refresh_config, refresh_bot, refresh_mirror, refresh_drift, refresh_github, refresh_snapshot):
-        step(db, settings, report)
-        db.commit()
+        source = step.__name__.removeprefix("refresh_")
+        try:
+            step(db, settings, report)
+            db.commit()
+        except CondainfraError as exc:
+            db.rollback()
+            _failed(db, report, source, str(exc))
+        except Exception as exc:  # noqa: BLE001 (a bug in one source must not stop the others)
+            db.rollback()
+            log.exception("dashboard refresh: %s failed", source)
+            _failed(db, report, source, f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
     return report
+
+
+def _failed(db: Session, report: RefreshReport, source: str, problem: str) -> None:
+    """The source's rows stay as they were; its problem is recorded for the overview."""
+    _record(db, report, source, [*report.problems.get(source, []), problem])
+    db.commit()

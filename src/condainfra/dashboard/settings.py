@@ -41,6 +41,8 @@ class DashboardSettings(BaseModel):
     # without GITHUB_TOKEN GitHub allows 60 an hour, so the counts are refreshed more slowly
     github_requests_per_run: int = Field(default=0, ge=0, le=100_000)
     refresh_seconds: int = Field(default=900, ge=30)
+    # fetch limits of each refresh, as `--limit` takes them (e.g. ["status=128MiB", "run=20m"]); docs/operations.md
+    limits: list[str] = Field(default_factory=list, max_length=50)
     # how many characters of a bot error a page shows before linking to the full job
     error_excerpt: int = Field(default=400, ge=40, le=20_000)
 

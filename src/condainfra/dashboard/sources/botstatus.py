@@ -10,19 +10,21 @@ Shapes (see the bot's repository):
   migration files of a remote status folder.
 
 Every value is upstream data: names are checked, strings are kept as text (HTML stripped, length
-bounded), links only when they are http(s).
+bounded), links only when they are http(s). Files are read under the refresh's fetch policy (the
+``status`` size cap, deadlines) and parsed with the project's depth-limited JSON parser.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ... import jsondoc
 from ...config.models import FEEDSTOCK_NAME as _FEEDSTOCK
+from ...fetch import FetchPolicy
 from .fetch import SourceUnavailable, is_local_folder, read_many
 
 log = logging.getLogger("condainfra.dashboard")
@@ -142,6 +144,8 @@ def parse_migration(name: str, data: object, where: str, status: BotStatus) -> N
             info = details.get(feedstock, {})
             info = info if isinstance(info, dict) else {}
             descendants = info.get("num_descendants", 0)
+            if isinstance(descendants, float) and descendants.is_integer():  # orjson reads integers past 64 bits as floats
+                descendants = int(min(descendants, MAX_COUNT))
             children = info.get("immediate_children", [])
             error = info.get("pre_pr_migrator_status", "")
             status.migrations.setdefault(feedstock, []).append(
@@ -158,13 +162,13 @@ def parse_migration(name: str, data: object, where: str, status: BotStatus) -> N
 
 def _json(raw: bytes, where: str, status: BotStatus) -> object | None:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        status.problems.append(f"{where}: not valid JSON ({exc})")
+        return jsondoc.loads(raw, where)
+    except jsondoc.JsonDocumentError as exc:
+        status.problems.append(str(exc))
         return None
 
 
-def migration_names(location: str) -> list[str]:
+def migration_names(location: str, policy: FetchPolicy | None = None) -> list[str]:
     """The migrations of a status folder: its files, or for a URL the names its index files list."""
     if is_local_folder(location):
         names = set()
@@ -173,24 +177,24 @@ def migration_names(location: str) -> list[str]:
                 names |= {p.stem for p in (Path(location) / folder).glob("*.json")}
         return sorted(n for n in names if _MIGRATION_NAME.fullmatch(n))
     names = set()
-    index = read_many(location, [("current_status.json",), ("longterm_status.json",)])
-    for raw in index.values():
+    index = read_many(location, [("current_status.json",), ("longterm_status.json",)], policy)
+    for name, raw in index.items():
         try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
+            data = jsondoc.loads(raw, f"{location}/{name[0]}") if raw else {}
+        except jsondoc.JsonDocumentError:
             data = {}
         if isinstance(data, dict):
             names |= {n for n in data if isinstance(n, str) and _MIGRATION_NAME.fullmatch(n)}
     return sorted(names)
 
 
-def load_bot_status(location: str) -> BotStatus:
+def load_bot_status(location: str, policy: FetchPolicy | None = None) -> BotStatus:
     """Everything the bot says about feedstocks. An unreadable source is one problem, not an exception."""
     status = BotStatus()
     try:
-        names = migration_names(location)
+        names = migration_names(location, policy)
         wanted = [("version_status.v2.json",)] + [(folder, f"{n}.json") for n in names for folder in ("migration_json", "migrations")]
-        files = read_many(location, wanted)
+        files = read_many(location, wanted, policy)
     except SourceUnavailable as exc:
         status.problems.append(f"bot status {exc}")
         return status

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...errors import CondainfraError
+from ...fetch import FetchPolicy
 from ...mirror.source import Source, parse_repodata
 from ...mirror.sync import entries
 
@@ -20,7 +21,7 @@ class MirrorState:
     problems: list[str] = field(default_factory=list)
 
 
-def load_mirror_state(location: str, newer: Callable[[tuple[str, int], tuple[str, int]], bool]) -> MirrorState:
+def load_mirror_state(location: str, newer: Callable[[tuple[str, int], tuple[str, int]], bool], policy: FetchPolicy | None = None) -> MirrorState:
     """``newer(a, b)`` says whether build a, as (version, build number), sorts after b (conda's ordering,
     given by the caller)."""
     state = MirrorState()
@@ -29,7 +30,7 @@ def load_mirror_state(location: str, newer: Callable[[tuple[str, int], tuple[str
         return state
 
     async def run():
-        async with Source(location) as source:
+        async with Source(location, policy=policy or FetchPolicy()) as source:
             for subdir in await source.subdirs():
                 found = await source.repodata(subdir)
                 if found is None or found.raw is None:
