@@ -5,11 +5,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from .options import RootOption, load_project
+
 
 def register(app: typer.Typer) -> None:
     """Add `adopt` to the main CLI (cli/main.py calls this once)."""
-    from .main import RootOption, load_project
-
     @app.command(help="Write the Pulumi bulk-import file of a stack (every compiled resource with its documented import ID), "
                  "for `pulumi import --file`; `condainfra up --adopt` does the import itself. Exit 0, 1 on error.")
     def adopt(

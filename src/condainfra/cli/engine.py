@@ -23,7 +23,7 @@ secrets_app = new_app(help="Secret config values of a stack (stored encrypted in
 def _engine(root, backend: str | None):
     from ..engine.automation import Engine
     from ..engine.backend import select_backend
-    from .main import load_project
+    from .options import load_project
 
     project = load_project(root)
     return project, Engine(project, select_backend(project, backend))
@@ -33,7 +33,7 @@ def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, back
     from ..engine.progress import progress_for
     from ..engine.runs import exit_code, run_stacks, select_stacks
     from ..plan.report import render
-    from .main import emit
+    from .options import emit
 
     project, engine = _engine(root, backend)
     specs = select_stacks(project, stack, mission, every)
@@ -55,7 +55,7 @@ def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, back
 
 def register(app: typer.Typer) -> None:
     """Add the engine commands to the main CLI (cli/main.py calls this once)."""
-    from .main import AllOption, Format, RootOption, StackOption, with_allowances
+    from .options import AllOption, Format, RootOption, StackOption, with_allowances
 
     FormatOption = Annotated[Format, typer.Option("--format", help="Report format.")]
     OutOption = Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")]
@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
     def secrets_list(stack: OneStackOption, root: RootOption = None) -> None:
         """The names of the stack's secret config values (never their values)."""
         from ..engine.backend import secret_names, stack_config_file
-        from .main import load_project
+        from .options import load_project
 
         project = load_project(root)
         spec = project.stack(stack)

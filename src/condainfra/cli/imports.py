@@ -9,6 +9,7 @@ import typer
 
 from ..errors import CondainfraError
 from .apps import LimitOption, new_app
+from .options import load_project
 
 app = new_app(help="Import configuration kept elsewhere into stacks/.", no_args_is_help=True)
 
@@ -25,7 +26,6 @@ def access(
     """Runner groups from the access lists: each listed feedstock the org declares becomes a selected
     repository of its group; one the org does not declare is reported and left out."""
     from ..importers.access import collect, write_runners_config
-    from .main import load_project
 
     if not (cirun or admin_requests):
         raise CondainfraError("give --cirun and/or --admin-requests (with --open-gpu-users for cirun's users_from_json policies)")

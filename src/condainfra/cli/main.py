@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import gc
-import inspect
 import json
 import os
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional, get_type_hints
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
-from ..project import Project, find_root
+from .adopt import register as _register_adopt_command
 from .apps import new_app
 from .dashboard import app as dashboard_app
+from .engine import register as _register_engine_commands
 from .imports import app as imports_app
 from .mirror import app as mirror_app
+from .options import (
+    AllOption,
+    Format,
+    ListFormat,
+    RootOption,
+    StackOption,
+    emit,
+    fail,
+    load_project,
+    select_stacks,
+    with_allowances,
+)
 
 app = new_app(
     name="condainfra",
@@ -31,78 +42,6 @@ app = new_app(
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(imports_app, name="import")
-
-# The safety rails' allowances, in Allowances' field order: declared once, for plan, preview and up.
-ALLOWANCE_OPTIONS = {
-    "allow_member_removal": Annotated[bool, typer.Option("--allow-member-removal", help="Allow removing more than 25% of an org's members.")],
-    "allow_team_removal": Annotated[bool, typer.Option("--allow-team-removal", help="Allow removing more than 25% of an org's teams.")],
-    "allow_few_owners": Annotated[bool, typer.Option("--allow-few-owners", help="Allow leaving fewer than 2 owners.")],
-    "allow_repo_delete": Annotated[bool, typer.Option("--allow-repo-delete", help="Allow deleting repositories.")],
-}
-
-
-def with_allowances(command):
-    """Give ``command`` the --allow-... options; it receives them as one ``allow`` (Allowances)."""
-    hints = {k: v for k, v in get_type_hints(command, include_extras=True).items() if k not in ("allow", "return")}
-    params = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values() if p.name != "allow"]
-    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint) for name, hint in ALLOWANCE_OPTIONS.items()]
-
-    def wrapper(**kwargs):
-        from ..plan.safety import Allowances
-
-        return command(allow=Allowances(*(kwargs.pop(name) for name in ALLOWANCE_OPTIONS)), **kwargs)
-
-    wrapper.__name__, wrapper.__doc__ = command.__name__, command.__doc__
-    wrapper.__signature__ = inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params])
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
-StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
-AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
-RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
-
-
-class Format(str, Enum):
-    markdown = "markdown"
-    json = "json"
-    text = "text"
-
-
-class ListFormat(str, Enum):
-    table = "table"
-    json = "json"
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def load_project(root: Path | None) -> Project:
-    return Project.load(find_root() if root is None else _checked_root(root))
-
-
-def _checked_root(root: Path) -> Path:
-    if not (root / "Pulumi.yaml").is_file():
-        raise CondainfraError(f"--root {root}: no Pulumi.yaml there")
-    return root.resolve()
-
-
-def emit(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_atomic(out, text)
-
-
-def select_stacks(project: Project, stacks: list[str] | None, every: bool):
-    if every and stacks:
-        raise CondainfraError("give --stack NAME or --all, not both")
-    if every:
-        return project.stacks()
-    if not stacks:
-        raise CondainfraError("name a stack with --stack NAME, or pass --all")
-    return [project.stack(name) for name in stacks]
-
 
 @app.command()
 def validate(root: RootOption = None) -> None:
@@ -208,10 +147,7 @@ def schema(
     typer.echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
-from .engine import register as _register_engine_commands  # noqa: E402 (needs the options above)
-
 _register_engine_commands(app)
-from .adopt import register as _register_adopt_command  # noqa: E402
 _register_adopt_command(app)
 
 
