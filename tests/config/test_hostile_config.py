@@ -164,3 +164,89 @@ def test_non_utf8_bytes_are_reported_at_their_line(cli, minimal):
     write(minimal, f"{FEED}/a.yaml", b"numpy: [alice]\nscipy: [bob]\npandas: [caf\xe9]\n")
     err = validate(cli, minimal, [f"{FEED}/a.yaml:3: not UTF-8: byte 0xe9 in column 13"])
     assert "position" not in err
+
+
+# --- issue 17: a file cannot be made to expand, nest without end, or forge message lines
+
+
+def aliases(levels: int) -> str:
+    """``levels`` lists of nine aliases of the list before: 9**levels values in about 50 bytes a level."""
+    lines = ["x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, levels + 1)]
+    return "".join(lines)
+
+
+def test_aliases_that_expand_are_refused_at_their_line(cli, minimal):
+    # 9**5 values from 300 bytes: loaded whole before (then refused only as unknown keys), 10 GB at 8 levels
+    text = (minimal / ORG).read_text()
+    lines = text.count("\n")
+    write(minimal, ORG, text + aliases(5))
+    err = validate(cli, minimal, [f"{ORG}:{lines + 5}: aliases make this document more than 10,000 values larger than written"])
+    assert err.count("\n") == 2, err  # that one problem: nothing is built from such a file
+
+
+def test_eight_levels_of_aliases_end_at_once_in_little_memory(minimal, tmp_path):
+    # the case observed (123 s and 3 GB; 10 GB at 4 minutes here), in a process of its own held to 1 GB
+    import resource
+    import subprocess
+    import sys
+
+    write(minimal, ORG, (minimal / ORG).read_text() + aliases(8))
+    limit = 1 << 30
+    done = subprocess.run(
+        [sys.executable, "-m", "condainfra", "validate", "--root", str(minimal)], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "aliases make this document more than 10,000 values larger than written" in done.stderr
+
+
+def test_aliases_within_the_limit_still_load(cli, minimal):
+    write(minimal, ORG, (minimal / ORG).read_text().replace(
+        "    members: [alice, bob]\n", "    members: &core [alice, bob]\n  other:\n    members: *core\n"))
+    result = cli("validate", "--root", str(minimal))
+    assert result.code == 0, result.err
+    from condainfra.project import Project
+
+    assert Project.load(minimal).orgs["acme"].config.teams["other"].members == ["alice", "bob"]
+
+
+@pytest.mark.parametrize("loop", ["loop: &loop [*loop]\n", "loop: &loop\n  again: *loop\n"], ids=["sequence", "mapping"])
+def test_an_alias_inside_what_it_names_is_refused(cli, minimal, loop):
+    # was: internal error: RecursionError
+    text = (minimal / ORG).read_text()
+    write(minimal, ORG, text + loop)
+    validate(cli, minimal, [f"{ORG}:{text.count(chr(10)) + loop.count(chr(10))}: an alias names a value that holds it"])
+
+
+def test_deep_nesting_is_refused_at_its_line(cli, minimal):
+    # 900 levels pass libyaml's own limit of 1000 and were: internal error: RecursionError
+    text = (minimal / ORG).read_text()
+    write(minimal, ORG, text + "deep: " + "[" * 900 + "]" * 900 + "\n")
+    validate(cli, minimal, [f"{ORG}:{text.count(chr(10)) + 1}: nested deeper than 64 levels"])
+
+
+def test_a_config_file_over_the_size_cap_is_refused_before_it_is_read(cli, minimal):
+    # a comment is cheap to parse: 5 MB of it validated before
+    write(minimal, f"{FEED}/a.yaml", "numpy: [alice]\n" + "#" * (5 * 1024 * 1024) + "\n")
+    validate(cli, minimal, [f"{FEED}/a.yaml:1: 5,242,896 bytes, more than the 4 MiB such a file may hold"])
+
+
+def test_a_fifo_among_the_feedstock_files_is_refused_not_waited_on(cli, minimal):
+    os.mkfifo(minimal / FEED / "a.yaml")  # was: `validate` waited for a writer forever
+    validate(cli, minimal, [f"{FEED}/a.yaml:1: not a regular file"])
+
+
+def test_a_key_holding_a_newline_cannot_forge_a_message_line(cli, minimal):
+    forged = f"{ORG}:1: all checks passed"
+    write(minimal, ORG, (minimal / ORG).read_text().replace(
+        "teams:\n", f'teams:\n  "x\\n{forged}\\n\\e[2K":\n    privacy: bogus\n', 1))
+    err = validate(cli, minimal, [f"{ORG}:8: teams.x\\n{forged}\\n\\x1b[2K.privacy: Input should be 'closed' or 'secret'"])
+    assert not any(line.startswith(forged) for line in err.splitlines()), err
+    assert "\x1b" not in err
+
+
+def test_a_file_name_holding_a_newline_is_escaped(cli, minimal):
+    write(minimal, f"{FEED}/a\nacme:1: all checks passed.yaml", "numpy: [nobody here]\n")
+    err = validate(cli, minimal, [f"{FEED}/a\\nacme:1: all checks passed.yaml:1:"])
+    assert not any(line.startswith("acme:1:") for line in err.splitlines()), err
