@@ -30,7 +30,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "channeldata": Limit(256 * MiB, 600.0),
     "artifact": Limit(16 * GiB, 3600.0),  # one package file; repodata's size is enforced as well
     "status": Limit(64 * MiB, 300.0),  # the bot's status files, feedstock_outputs.json
-    "api": Limit(32 * MiB, 120.0),  # one GitHub REST answer
+    "api": Limit(8 * MiB, 120.0),  # one GitHub REST answer (a page of 100 repositories is under 1 MB)
     "registry": Limit(16 * MiB, 120.0),  # OCI manifests, tag lists, token answers
     "upload": Limit(64 * KiB, 3600.0),  # a registry's answer to a blob upload (the body sent is ours)
 }
@@ -91,7 +91,7 @@ class FetchPolicy:
     limits: dict[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     attempts: int = 5  # every retried answer (5xx, 429, a dropped connection) included
     redirects: int = 5
-    pages: int = 2000  # pages of one paginated list (GitHub: 100 items each)
+    pages: int = 1000  # pages of one paginated list (GitHub: 100 items each; conda-forge has ~290 pages of repositories)
     run_deadline: float = 24 * 3600.0  # a first copy of a whole channel is long; commands with shorter runs set theirs
     started: float = field(default_factory=time.monotonic)
 
