@@ -61,6 +61,8 @@ def test_queue_links_say_what_they_open(dashboard):
     assert labels[("libfoo", "subdir-lagging")] == "package page"
     page = dashboard.get("/dashboard/maintainers/alice").text
     assert ">details<" not in page and "open the pull request" in page and "open the bot CI job" in page
+    # the queue is markup, not markup shown as text
+    assert '<ol class="queue">' in page and "&lt;li" not in page
 
 
 def test_upstream_version_and_behind_upstream(dashboard):

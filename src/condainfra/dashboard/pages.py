@@ -10,6 +10,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 # characters XML 1.0 forbids (and HTML calls parse errors): escaping cannot make them legal, so
 # every value is cleaned of them on its way into any page or feed
@@ -17,7 +18,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]
 
 
 def _finalize(value):
-    return _NOT_XML.sub("\ufffd", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    cleaned = _NOT_XML.sub("\ufffd", value)
+    # markup a macro or a filter made stays markup: only characters are replaced, never tags
+    return Markup(cleaned) if isinstance(value, Markup) else cleaned
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:

@@ -95,8 +95,23 @@ def migrate(deployment: Path) -> None:
         # alembic keeps the URL in a ConfigParser, which reads `%` as interpolation: a percent-encoded
         # password (any base64 one ends in %3D) must reach it with each `%` doubled
         _run_migrations(alembic_config=_alembic_config(config.sqlalchemy_database_url.replace("%", "%%")))
+        write_ahead_log(config.sqlalchemy_database_url)
     finally:
         os.chdir(previous)
+
+
+def write_ahead_log(url: str) -> None:
+    """SQLite only: write-ahead logging, kept in the file, so that pages go on reading while the refresh
+    job writes (with SQLite's default journal a long write locks readers out: "database is locked")."""
+    import sqlite3
+    from contextlib import closing
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        with closing(sqlite3.connect(parsed.database)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
 
 
 @functools.lru_cache(maxsize=65536)
