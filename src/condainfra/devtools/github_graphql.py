@@ -23,8 +23,10 @@ from .github_org import LEVELS, OrgData
 
 POINTS_PER_HOUR = 5000
 NODE_LIMIT = 500_000
-_FIRST = re.compile(r"\bfirst:\s*(\$?\w+)")
+_FIRST = re.compile(r"(?<![$\w])first:\s*(\$?\w+)")
 _OPERATION = re.compile(r"^\s*query\s+(\w+)")
+_MERGE = {"mergeCommitAllowed": "allow_merge_commit", "squashMergeAllowed": "allow_squash_merge", "rebaseMergeAllowed": "allow_rebase_merge",
+          "autoMergeAllowed": "allow_auto_merge", "deleteBranchOnMerge": "delete_branch_on_merge"}
 _PERMISSION = {"pull": "READ", "triage": "TRIAGE", "push": "WRITE", "maintain": "MAINTAIN", "admin": "ADMIN"}
 
 
@@ -102,6 +104,8 @@ def _repository(r: dict[str, Any]) -> dict[str, Any]:
         "hasProjectsEnabled": bool(r.get("has_projects")), "hasDiscussionsEnabled": bool(r.get("has_discussions")),
         "defaultBranchRef": {"name": r.get("default_branch") or "main"},
         "repositoryTopics": {"nodes": [{"topic": {"name": t}} for t in (r.get("topics") or [])[:20]]},
+        # GraphQL always answers these; the REST list the tests write has them only when set
+        **{gql: r[rest] for gql, rest in _MERGE.items() if isinstance(r.get(rest), bool)},
     }
 
 
