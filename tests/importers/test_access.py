@@ -116,7 +116,7 @@ def test_an_import_that_would_break_the_config_writes_nothing(cli, tmp_path, lis
 @pytest.mark.parametrize("name, text, message", [
     ("access.json", '{"policies": "torch-policy", "access_control": []}', "access.json: policies: expected a list (cirun's .access.yml) or a mapping"),
     ("access.json", '{"policies": {}, "access_control": [{"resource": "cirun-x", "policies": [["torch-policy"]]}]}', "access_control.0.policies.0: expected a str"),
-    ("users.json", "{not json", "users.json: not valid JSON"),
+    ("users.json", "{not json", "users.json:1: not valid JSON"),
     ("access_control.yml", "access_control:\n  cirun-x: [{feedstock: 3}]\n", "access_control.yml:2: access_control.cirun-x.0.feedstock: expected a str"),
 ])
 def test_malformed_lists_are_clear_errors(cli, tmp_path, lists, name, text, message):
@@ -243,3 +243,51 @@ def test_the_real_lists_against_the_shipped_orgs(cli, workdir, tmp_path):
     users = {u["github"] for u in json.loads((SHARED / "open_gpu_server_users.json").read_text())["users"]}
     assert users <= set(groups["cirun-openstack-gpu-large"]["users"])
     assert "skipped: travis: not a runner resource" in result.err
+
+
+# --- issue 17: the access lists come from other repositories: bounded, and echoed inert
+
+
+def test_aliases_that_expand_in_a_cirun_file_are_refused_at_their_line(cli, tmp_path, lists):
+    # 7 levels took 1.5 GB; 5 (9**5 values) were loaded whole before
+    levels = ["x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    levels += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 6)]
+    (lists / ".access.yml").write_text("version: 1\n" + "".join(levels) + ACCESS_YML.removeprefix("version: 1\n"))
+    root = write_project(tmp_path / "p")
+    before = (root / RUNNERS).read_text()
+    result = run(cli, root, lists, cirun=".access.yml")
+    assert result.code == 1, result.err  # as every bad list in `import access`
+    assert f"{lists / '.access.yml'}:6: aliases make this document more than 10,000 values larger than written" in result.err
+    assert (root / RUNNERS).read_text() == before
+
+
+@pytest.mark.parametrize("name", ["access.json", "users.json"])
+def test_json_nested_100000_deep_is_one_clear_error(cli, tmp_path, lists, name):
+    # was: internal error: RecursionError
+    (lists / name).write_text('{"policies": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = run(cli, write_project(tmp_path / "p"), lists)
+    assert result.code == 1 and f"{lists / name}: JSON nested deeper than 64 levels" in result.err, result.err
+    assert "internal error" not in result.err
+
+
+def test_a_json_list_over_the_size_cap_is_refused_before_it_is_read(cli, tmp_path, lists):
+    from condainfra.importers.sources import MAX_SOURCE_BYTES
+
+    with (lists / "users.json").open("w") as handle:  # a file that parsed whole before
+        handle.write('{"users": [' + ", ".join(['{"github": "dave", "id": 1}'] * (MAX_SOURCE_BYTES // 28 + 1)) + "]}")
+    result = run(cli, write_project(tmp_path / "p"), lists)
+    assert result.code == 1 and f"{lists / 'users.json'}: " in result.err and "MiB such a file may hold" in result.err, result.err
+
+
+def test_a_json_key_holding_a_newline_cannot_forge_a_line(cli, tmp_path, lists):
+    forged = "stacks/runners/runners.yaml:1: all checks passed"
+    (lists / "access.json").write_text(json.dumps({"policies": {f"p\n{forged}\n\x1b[2K": {"repo": 3}}, "access_control": []}))
+    result = run(cli, write_project(tmp_path / "p"), lists)
+    assert result.code == 1 and f"policies.p\\n{forged}\\n\\x1b[2K.repo: expected a str" in result.err, result.err
+    assert not any(line.startswith(forged) for line in result.err.splitlines()) and "\x1b" not in result.err
+
+
+def test_a_json_key_given_twice_with_different_values_is_refused(cli, tmp_path, lists):
+    (lists / "users.json").write_text('{"users": [{"github": "dave", "id": 1}],\n "users": [{"github": "mallory", "id": 9}]}')
+    result = run(cli, write_project(tmp_path / "p"), lists)
+    assert result.code == 1 and f"{lists / 'users.json'}:2: 'users' is listed twice, with different values" in result.err, result.err

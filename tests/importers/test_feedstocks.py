@@ -290,3 +290,37 @@ def test_an_org_not_declared_is_refused(cli, minimal, sources):
     assert result.code == 2
     assert "stacks/nobody/org.yaml: no such file" in result.err
     assert snapshot(minimal) == before and not (minimal / "stacks/nobody").exists()
+
+
+# --- issue 17: sources are bounded in size and depth; the target folder and the moves are the import's own
+
+
+def test_an_outputs_file_over_the_size_cap_is_refused_before_it_is_read(cli, minimal, sources, tmp_path):
+    # a 500 MB file took 1.6 GB; one just over the cap was read whole and imported
+    from condainfra.importers.sources import MAX_SOURCE_BYTES
+
+    big = tmp_path / "big.json"
+    entry = '"numpy-output-%08d": ["numpy"], '
+    with big.open("w") as handle:
+        handle.write("{" + "".join(entry % i for i in range(MAX_SOURCE_BYTES // 30 + 1)) + '"numpy": ["numpy"]}')
+    before = snapshot(minimal)
+    result = run_import(cli, minimal, big, sources[1])
+    assert result.code == 2 and f"error: {big}: " in result.err and "more than the 16 MiB such a file may hold" in result.err, result.err
+    assert snapshot(minimal) == before
+
+
+@pytest.mark.parametrize("which", ["outputs", "maintainers"])
+def test_json_nested_100000_deep_is_one_clear_error(cli, minimal, sources, tmp_path, which):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"numpy": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    outputs, maintainers = (deep, sources[1]) if which == "outputs" else (sources[0], deep)
+    result = run_import(cli, minimal, outputs, maintainers)
+    assert result.code == 2 and f"error: {deep}: JSON nested deeper than 64 levels" in result.err, result.err
+
+
+def test_a_fifo_as_a_source_is_refused_not_waited_on(cli, minimal, sources, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.json")  # was: the import waited for a writer forever
+    result = run_import(cli, minimal, sources[0], tmp_path / "fifo.json")
+    assert result.code == 2 and f"{tmp_path / 'fifo.json'}: not a regular file" in result.err, result.err

@@ -37,7 +37,6 @@ members are in none of these files).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +50,9 @@ from ..config.models import GITHUB_LOGIN, REPO_NAME
 from ..config.runners import RUNNERS_FILE, GROUP_NAME, parse_runners, repository_visibility
 from ..config.stackfile import open_stack_file
 from ..config.yamlfile import YamlDocument, load_yaml
-from ..errors import ConfigError, CondainfraError
+from ..errors import ConfigError, CondainfraError, printable
 from ..output import write_atomic
+from .sources import parse_json, read_source
 
 RUNNER_RESOURCE_PREFIX = "cirun-"  # admin-requests also lists non-runner resources (travis)
 USERS_FROM_JSON = "users_from_json:"
@@ -96,7 +96,7 @@ class _Source:
         where = ".".join(str(part) for part in loc) or "top level"
         if self.doc is not None:
             return ConfigError([self.doc.issue(loc, f"{where}: {message}")])
-        return CondainfraError(f"{self.path}: {where}: {message}")
+        return CondainfraError(printable(f"{self.path}: {where}: {message}"))  # escaped as ConfigIssue escapes a YAML one
 
     def expect(self, value: Any, kind: type, loc: tuple[Any, ...]) -> Any:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -115,20 +115,14 @@ def _shown(name: str) -> str:
     return name if GROUP_NAME.fullmatch(name) else repr(name)
 
 
-def _is_json(path: Path, text: str) -> bool:
-    return path.suffix.lower() == ".json" or text.lstrip().startswith("{")
+def _is_json(path: Path, raw: bytes) -> bool:
+    return path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{")
 
 
 def _read(path: Path) -> _Source:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CondainfraError(f"{path}: cannot read: {exc}") from None
-    if _is_json(path, text):
-        try:
-            return _Source(path, json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise CondainfraError(f"{path}: not valid JSON: {exc}") from None
+    raw = read_source(path)
+    if _is_json(path, raw):
+        return _Source(path, parse_json(raw, path))
     doc, issues = load_yaml(path, str(path))
     if issues:
         raise ConfigError(issues)

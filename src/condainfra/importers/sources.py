@@ -12,7 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import jsondoc
 from ..errors import CondainfraError
+from ..inputfile import InputFileError, read_capped
+
+# the merged feedstock_outputs.json of all conda-forge is 1 MB, its maintainers 24 KB; parsing this
+# much takes some 200 MB (a 500 MB file took 1.6 GB and more)
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
 
 
 class BadSource(CondainfraError):
@@ -55,24 +61,28 @@ def key_line(text: str, key: str, occurrence: int = 2) -> int | None:
     return None
 
 
+def read_source(path: Path | str) -> bytes:
+    """A source file's bytes: at most MAX_SOURCE_BYTES, refused by its size before it is read."""
+    try:
+        return read_capped(path, MAX_SOURCE_BYTES)
+    except InputFileError as exc:
+        raise BadSource(str(exc)) from None
+
+
 def read_json(path: Path | str, same: Any = lambda a, b: a == b) -> Any:
-    """A JSON file, whole. A key given twice with values that ``same`` does not accept is refused
-    (JSON parsers silently keep the last one, which would drop half of what the source says);
-    ``same`` None: keys are not checked (a file whose keys say nothing, read by the thousand)."""
+    """A JSON file, whole (see :func:`parse_json`)."""
+    return parse_json(read_source(path), path, same)
+
+
+def parse_json(raw: bytes, path: Path | str, same: Any = lambda a, b: a == b) -> Any:
+    """A JSON source, at most MAX_DEPTH levels deep. A key given twice with values that ``same`` does not
+    accept is refused (JSON parsers silently keep the last one, which would drop half of what the source
+    says); ``same`` None: keys are not checked (a file whose keys say nothing, read by the thousand)."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise BadSource(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return json.loads(raw, object_pairs_hook=_pairs_strict(same) if same is not None else None)
-    except UnicodeDecodeError as exc:
-        raise BadSource(f"{path}: not UTF-8: {exc.reason}") from None
-    except json.JSONDecodeError as exc:
-        raise BadSource(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+        return jsondoc.loads(raw, str(path), pairs_hook=_pairs_strict(same) if same is not None else None)
+    except jsondoc.JsonDocumentError as exc:
+        raise BadSource(f"{path}:{exc.line}: not valid JSON: {exc.reason}" if exc.line else f"{path}: {exc.reason}") from None
     except DuplicateKey as dup:
         line = key_line(raw.decode("utf-8", errors="replace"), dup.key)
         where = f"{path}:{line}" if line else str(path)
         raise BadSource(f"{where}: {shown(dup.key)} is listed twice, with different values ({shown(dup.first)} and {shown(dup.second)})") from None
-    except RecursionError:
-        raise BadSource(f"{path}: not valid JSON: nested too deeply") from None
