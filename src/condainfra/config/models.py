@@ -224,6 +224,15 @@ class Secret(Strict):
         return value
 
 
+class Authoritative(Strict):
+    """Opt-in per org: what GitHub holds and this config does not declare is reported by `drift` and
+    removed by `up` within the safety rails (peribolos' --fix-org-members / --fix-team-repos)."""
+
+    members: bool = False  # org members and owners not listed under owners, members or bots
+    team_repos: bool = False  # a team's grant on a repository that no team entry or feedstock gives
+    outside_collaborators: bool = False  # every outside collaborator of the org's repositories
+
+
 class OrgConfig(Strict):
     org: Login
     settings: OrgSettings
@@ -234,6 +243,7 @@ class OrgConfig(Strict):
     repositories: dict[RepoName, Repository] = {}
     secrets: dict[str, Secret] = {}
     feedstocks: FeedstockDefaults | None = None
+    authoritative: Authoritative = Authoritative()
 
     @field_validator("owners")
     @classmethod
