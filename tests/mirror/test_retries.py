@@ -8,6 +8,7 @@ balancer would), and passes the rest through.
 from __future__ import annotations
 
 import functools
+import io
 import threading
 
 
@@ -60,3 +61,84 @@ def test_downloads_from_a_flaky_source_are_retried(cli, registry, upstream, tmp_
     assert result.code == 0, result.err
     assert "pushed 6, skipped 0, failed 0" in result.out
     assert len(refused) == 6
+
+
+def _proxy(registry, on_put):
+    """A loopback proxy in front of `registry` whose blob-upload PUTs go through `on_put(handler, body)`:
+    it returns True when it answered the PUT itself."""
+    import http.server as hs
+    import itertools
+
+    from tests.mirror.conftest import FlakyProxy
+
+    class UploadProxy(FlakyProxy):
+        def _handle(self):
+            if self.command == "PUT" and "/blobs/uploads/" in self.path:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if on_put(self, body):
+                    return
+                self.rfile = io.BytesIO(body)  # the proxy's own handling reads the body again
+            super()._handle()
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+    handler = functools.partial(UploadProxy, upstream=registry.url, fail_every=0, counter=itertools.count(1), failures=[], seen=[])
+    server = hs.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _answer(handler, status: int, body: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_a_write_that_landed_but_answered_500_is_not_a_failure(cli, registry, upstream):
+    """Before: the retried PUT met BLOB_UPLOAD_UNKNOWN and the whole sync aborted."""
+    import httpx
+
+    answered: list[str] = []
+
+    def land_then_fail(handler, body):
+        if answered:
+            return False
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        httpx.request("PUT", f"http://{registry.url}{handler.path}", headers=headers, content=body)  # the write lands
+        answered.append(handler.path)
+        _answer(handler, 500, b'{"errors": [{"code": "UNKNOWN", "message": "lost the answer"}]}')
+        return True
+
+    _, url = upstream
+    server = _proxy(registry, land_then_fail)
+    try:
+        result = cli("mirror", "sync", "--from", url, "--to", f"oci://127.0.0.1:{server.server_address[1]}/mirrors", "--insecure", "--jobs", "1")
+    finally:
+        server.shutdown()
+    assert answered and result.code == 0, result.err
+    assert "pushed 6, skipped 0, failed 0" in result.out
+    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+
+
+def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream):
+    lost: list[str] = []
+
+    def lose_once(handler, body):
+        if lost:
+            return False
+        lost.append(handler.path)
+        _answer(handler, 404, b'{"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "blob upload unknown to registry"}]}')
+        return True
+
+    _, url = upstream
+    server = _proxy(registry, lose_once)
+    try:
+        result = cli("mirror", "sync", "--from", url, "--to", f"oci://127.0.0.1:{server.server_address[1]}/mirrors", "--insecure", "--jobs", "1")
+    finally:
+        server.shutdown()
+    assert lost and result.code == 0, result.err
+    assert "pushed 6, skipped 0, failed 0" in result.out
+    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0

@@ -35,6 +35,7 @@ from .target import OciTarget, is_loopback  # noqa: F401  (the mirror's callers 
 USER_ENV = "CONDAINFRA_OCI_USERNAME"
 TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
 LANE_SIZE = 2
+UPLOAD_SESSIONS = 2  # a lost upload is started again once
 ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -227,31 +228,37 @@ class Registry:
             return False
         query = f"?mount={digest}&from={mount_from}" if mount_from else ""
         mount_scope = f"{scope} {self.pull(mount_from)}" if mount_from else scope
-        started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=mount_scope, headers={"Content-Length": "0"})
-        if started.status == 201:
-            return False  # mounted
-
-        if started.status != 202 or "location" not in started.headers:
-            raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status}: {_reason(started)}")
-        location = started.headers["location"]
-        separator = "&" if "?" in location else "?"
 
         def body():
             if data is not None:
                 return data
             return _file_chunks(path)
 
-        done = await self.request(
-            "PUT",
-            f"{location}{separator}digest={digest}",
-            scope=scope,
-            kind="upload",
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            content_factory=body,
-        )
-        if done.status != 201:
-            raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status}: {_reason(done)}")
-        return True
+        for session in range(UPLOAD_SESSIONS):
+            started = await self.request("POST", f"/v2/{repo}/blobs/uploads/{query if session == 0 else ''}", scope=mount_scope, headers={"Content-Length": "0"})
+            if started.status == 201:
+                return False  # mounted
+            if started.status != 202 or "location" not in started.headers:
+                raise RegistryError(f"{repo}: starting a blob upload answered HTTP {started.status}: {_reason(started)}")
+            location = started.headers["location"]
+            separator = "&" if "?" in location else "?"
+            done = await self.request(
+                "PUT",
+                f"{location}{separator}digest={digest}",
+                scope=scope,
+                kind="upload",
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                content_factory=body,
+            )
+            if done.status == 201:
+                return True
+            if done.status != 404 or "BLOB_UPLOAD_UNKNOWN" not in _reason(done):
+                break
+            # the session is gone: a write that landed but was answered 5xx (and retried), or an upload
+            # the registry lost. The first is done; the second starts again from the beginning.
+            if await self.blob_exists(repo, digest, scope):
+                return True
+        raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status}: {_reason(done)}")
 
     async def put_manifest(self, repo: str, reference: str, body: bytes) -> str:
         response = await self.request(
