@@ -231,3 +231,18 @@ def test_local_compressed_files_are_decompressed_under_the_cap(tmp_path, suffix)
         cut.write_bytes(compress(b'{"a": 1}' * 1000)[:-12])
         with pytest.raises(FetchError, match="cut"):
             read_file(cut, Sink("cut", "status", 1 << 20), file_format(cut.name), "cut")
+
+
+def test_an_empty_answer_that_names_an_encoding_is_empty(hostile):
+    """A HEAD (or a 304) may carry Content-Encoding and no body: nothing to decode, no error."""
+    import httpx
+
+    from condainfra.fetch import fetch, new_client
+
+    async def run():
+        p = policy()
+        async with new_client(p) as client:
+            return await fetch(client, "HEAD", f"{hostile.url}/gzip-bomb/x.json", policy=p, kind="status")
+
+    answer = asyncio.run(run())
+    assert answer.status == 200 and answer.body == b"" and isinstance(answer.headers, httpx.Headers)

@@ -205,9 +205,12 @@ async def _read(response: httpx.Response, shown: str, kind: str, wanted: bool, d
         sink = Sink(shown, kind, ERROR_BODY, tripped=_Enough)
     try:
         chain = Chain(sink, formats, shown)
+        received = False
         async for data in response.aiter_raw(1 << 16):
+            received = received or bool(data)
             chain.write(data)
-        chain.finish()
+        if received:  # a HEAD, 204 or 304 may name an encoding and carry no body at all
+            chain.finish()
     except (_Enough, FetchError) as exc:
         if wanted:
             raise
