@@ -223,6 +223,24 @@ elif args[:2] == ["stack", "history"]:
     # `up` reads its own summary back, as the SDK's UpResult does
     print(json.dumps([{"kind": "update", "startTime": "2026-11-24T00:00:00.000Z", "endTime": "2026-11-24T00:00:05.000Z", "message": "",
                        "environment": {}, "config": {}, "result": "succeeded", "version": 2, "resourceChanges": need_stack(stack).get("last_changes", {})}]))
+elif args[:2] == ["stack", "tag"]:
+    # file backends keep tags (a `.pulumi-tags` file beside the stack) from v3.211.0 on
+    need_stack(stack)
+    version = tuple(int(x) for x in os.environ.get("FAKE_PULUMI_VERSION", "v3.210.0").lstrip("v").split(".")[:3])
+    if version < (3, 211, 0):
+        fail("error: stack tags not supported in --local mode")
+    tags_file = stack_file(stack).with_suffix(".pulumi-tags")
+    tags = json.loads(tags_file.read_text()) if tags_file.is_file() else {}
+    words = positional(2)
+    if args[2] == "set":
+        tags[words[1]] = words[2]
+        tags_file.write_text(json.dumps(tags))
+    elif args[2] == "get":
+        if words[1] not in tags:
+            fail(f"error: stack tag '{words[1]}' not found for stack '{stack}'")
+        print(tags[words[1]])
+    else:
+        print(json.dumps(tags))
 elif args[:2] == ["config", "set"]:
     need_stack(stack)
     need_passphrase(stack)

@@ -97,7 +97,7 @@ def test_parallel_bounds_how_many_stacks_run_at_once(cli, workdir, fake_pulumi, 
         deployed(workdir, name)
     monkeypatch.setenv("FAKE_PULUMI_DELAY", "0.5")
     args = [a for n in names for a in ("--stack", n)]
-    assert cli("drift", *args, "--parallel", str(parallel), "--root", str(workdir)).code == 0
+    assert cli("drift", "--deep", *args, "--parallel", str(parallel), "--root", str(workdir)).code == 0
     starts = {c["args"][c["args"].index("--stack") + 1]: c["t"] for c in fake_pulumi() if "refresh" in c["args"][:2]}
     ends = {f["stack"]: f["t"] for f in fake_pulumi("finished")}
     assert set(starts) == set(ends) == set(names)

@@ -29,17 +29,22 @@ def _engine(root, backend: str | None):
     return project, Engine(project, select_backend(project, backend))
 
 
-def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, backend, root, allow, adopt: bool = False) -> None:
+def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, backend, root, allow, adopt: bool = False, force: bool = False) -> None:
     from ..engine.progress import progress_for
     from ..engine.runs import exit_code, run_stacks, select_stacks
     from ..plan.report import render
     from .options import emit
 
     project, engine = _engine(root, backend)
+    engine.force = force
     specs = select_stacks(project, stack, mission, every)
     engine.unlock_secrets([s.name for s in specs])  # before a progress display takes the terminal
     with progress_for(kind, len(specs), fmt.value) as progress:
         plan, runs = run_stacks(engine, kind, specs, allow, parallel, progress, adopt=adopt)
+    if kind == "up":
+        from .orgstate import authoritative_after_up
+
+        authoritative_after_up(project, specs, plan, runs, allow)
     emit(render(plan, fmt.value), out)
     if out is not None:
         typer.echo(plan.summary())
@@ -71,18 +76,25 @@ def register(app: typer.Typer) -> None:
     def up(
         stack: StackOption = None, mission: MissionOption = None, every: AllOption = False, parallel: ParallelOption = None,
         adopt: Annotated[bool, typer.Option("--adopt", help="Before a stack's first apply, import the resources that already exist (condainfra adopt).")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Apply every stack, also those whose compiled state is what they were last applied with.")] = False,
         fmt: FormatOption = Format.text, out: OutOption = None, backend: BackendOption = None, root: RootOption = None, allow: Any = None,
     ) -> None:
-        _run("up", stack, mission, every, parallel, fmt, out, backend, root, allow, adopt)
+        _run("up", stack, mission, every, parallel, fmt, out, backend, root, allow, adopt, force)
 
     def drift(
         stack: StackOption = None, mission: MissionOption = None, every: AllOption = False, parallel: ParallelOption = None,
         fmt: FormatOption = Format.text, out: OutOption = None, backend: BackendOption = None, root: RootOption = None,
+        deep: Annotated[bool, typer.Option("--deep", help="Refresh each stack through Pulumi (one API call per resource) instead of one bulk read of each org.")] = False,
+        api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", envvar="GITHUB_API_URL", help="GitHub API root (default https://api.github.com).")] = None,
     ) -> None:
-        """What changed outside condainfra (a refresh preview). Exit 0 none, 2 drift, 1 error. Needs credentials."""
+        """What changed outside condainfra: org stacks against one bulk read of GitHub (GITHUB_TOKEN), the others (and all
+        with --deep) as a Pulumi refresh preview. Exit 0 none, 2 drift, 1 error."""
         from ..plan.safety import Allowances
+        from .orgstate import drift_command
 
-        _run("drift", stack, mission, every, parallel, fmt, out, backend, root, Allowances())
+        if deep:
+            _run("drift", stack, mission, every, parallel, fmt, out, backend, root, Allowances())
+        drift_command(stack, mission, every, parallel, fmt, out, backend, root, api_url)
 
     app.command("preview", help="`pulumi preview` of each stack, after the safety rails checked its deployed state; stacks run "
                 "concurrently. Exit 0 no changes, 2 changes, 1 error or refused. Never creates a stack.")(preview)

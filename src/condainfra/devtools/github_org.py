@@ -108,7 +108,9 @@ def generated_org(login: str = "bigorg", repos: int = 28906, teams: int = 29000,
         maintainers = sorted(set(rng.sample(people, rng.randint(1, 3))))
         feedstocks[name] = maintainers
         team_list.append(team(name, name, 100 + i, description=f"Maintainers of {name}-feedstock"))
-        team_members[name] = {"maintainer": [identity], "member": maintainers}
+        # as GitHub reports it (compiler.github.team_members): owners maintain, else the team's creator does
+        owning = [m for m in maintainers if m in admins]
+        team_members[name] = {"maintainer": owning or [identity], "member": [m for m in maintainers if m not in owning]}
         team_repos[name] = [granted(by_name[f"{name}-feedstock"], "push")]
     for name in names[len(feedstocks):]:
         feedstocks[name] = []  # no team of its own yet: `up` would create it
@@ -130,7 +132,7 @@ def generated_org(login: str = "bigorg", repos: int = 28906, teams: int = 29000,
     return Generated(data, feedstocks, org_teams, identity)
 
 
-def write_config(root: Path, generated: Generated, authoritative: dict[str, bool] | None = None) -> Path:
+def write_config(root: Path, generated: Generated, authoritative: dict[str, bool] | None = None, shards: int = 32) -> Path:
     """A checkout declaring the generated org as it is on GitHub: Pulumi.yaml, org.yaml, one feedstock file."""
     import yaml
 
@@ -149,6 +151,7 @@ def write_config(root: Path, generated: Generated, authoritative: dict[str, bool
         "teams": {name: {"description": t["description"], **{k: t[k] for k in ("maintainers", "members", "repositories") if t[k]}}
                   for name, t in generated.org_teams.items()},
         "repositories": {r["name"]: {"description": r["description"]} for r in data.repos if not r["name"].endswith("-feedstock")},
+        "feedstocks": {"shards": shards},
     }
     if authoritative:
         doc["authoritative"] = authoritative

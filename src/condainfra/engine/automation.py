@@ -33,6 +33,7 @@ from ..plan.diff import MASK, ResourceChange, StackDiff, diff_stack
 from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
 from ..redact import redact
+from . import applied
 from .backend import Backend, needs_passphrase, passphrase_env
 from .events import ROOT_STACK, EventCollector
 
@@ -100,6 +101,7 @@ class Engine:
         self._command = None
         self._lock = threading.Lock()
         self._unlocked = False
+        self.force = False  # up: apply a stack whose compiled state is what it was last applied with, too
 
     def unlock_secrets(self, stacks: list[str]) -> None:
         """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it."""
@@ -191,6 +193,8 @@ class Engine:
                 stack.preview_refresh(color="never", on_event=events)
             else:
                 planned, refusals, deployed = self.guard(spec, stack, allow, compiled)
+                if kind == "up" and deployed and not self.force and applied.recorded(stack) == applied.digest(compiled.get(spec.name) or self.project.compile(spec)):
+                    return StackRun(StackDiff(spec.name, mission=spec.mission), notices=[f"{spec.name}: compiled state unchanged since its last apply: not applied (--force applies it)"])
                 if kind == "up" and refusals:
                     return StackRun(planned, refusals)  # not touched: the report shows what it would have done
                 if kind == "preview":
@@ -200,6 +204,7 @@ class Engine:
                         notice, imported = self._adopt(spec, stack, deployed)
                         notices.append(notice)
                     stack.up(color="never", on_event=events, show_secrets=False)
+                    notices += filter(None, [applied.record(stack, applied.digest(compiled.get(spec.name) or self.project.compile(spec)), self.project.root)])
         except CondainfraError as exc:
             return StackRun(events.diff(error=self.backend.scrub(str(exc))))
         except auto.CommandError as exc:
