@@ -118,11 +118,11 @@ def generated_org(login: str = "bigorg", repos: int = 28906, teams: int = 29000,
     extra = max(0, teams - len(team_list))
     for j in range(extra):
         name = "core" if j == 0 else "all-members" if j == 1 else f"help-{j:03d}"
-        maintainers = admins if j == 0 else []
+        maintainers = list(admins) if j == 0 else []
         listed = people[6:16] if j == 0 else [] if j == 1 else sorted(rng.sample(people[6:], 5))
         grants = {"website": "admin", "staged-recipes": "maintain"} if j == 0 else {}
         team_list.append(team(name, name, 50_000 + j, description=f"The {name} team"))
-        on_github = {"maintainer": maintainers, "member": plain[:-2] if j == 1 else listed}
+        on_github = {"maintainer": list(maintainers), "member": plain[:-2] if j == 1 else list(listed)}
         if not maintainers and j != 1:
             on_github["maintainer"] = [identity]
         team_members[name] = on_github
