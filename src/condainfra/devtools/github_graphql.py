@@ -48,23 +48,40 @@ def _offset(after: Any) -> int:
         raise QueryError(f"`{after}` does not appear to be a valid cursor.") from None
 
 
+_TOKENS = re.compile(r"(?<![$\w])first:\s*(\$?\w+)|[{}]")
+
+
 def cost(query: str, variables: dict[str, Any]) -> tuple[int, int]:
-    """(points, nodes) of a query, by GitHub's documented rule; raises QueryError past the limits."""
-    firsts = []
-    for token in _FIRST.findall(query):
-        value = variables.get(token[1:]) if token.startswith("$") else token
+    """(points, nodes) of a query, by GitHub's documented rule: each connection needs as many requests
+    as its parents can have nodes (the product of their ``first``), and holds that many times its own
+    ``first``; raises QueryError past the limits."""
+    requests = nodes = 0
+    open_: list[tuple[int, int]] = []  # (depth its selection opened at, nodes it multiplies by)
+    depth = 0
+    for match in _TOKENS.finditer(query):
+        token = match.group(0)
+        if token == "{":
+            depth += 1
+            continue
+        if token == "}":
+            depth -= 1
+            while open_ and open_[-1][0] > depth:
+                open_.pop()
+            continue
+        raw = match.group(1)
+        value = variables.get(raw[1:]) if raw.startswith("$") else raw
         try:
             n = int(value)
         except (TypeError, ValueError):
             raise QueryError(f"first: {value!r} is not a number") from None
         if not 1 <= n <= 100:
             raise QueryError(f"Requesting {n} records on the connection exceeds the `first` limit of 100 records.")
-        firsts.append(n)
-    if not firsts:
+        parents = open_[-1][1] if open_ else 1
+        requests += parents
+        nodes += parents * n
+        open_.append((depth + 1, parents * n))
+    if not requests:
         raise QueryError("You must provide a `first` or `last` value to properly paginate a connection.")
-    top, nested = firsts[0], firsts[1:]
-    requests = 1 + top * len(nested)
-    nodes = top + top * sum(nested)
     if nodes > NODE_LIMIT:
         raise QueryError(f"This query requests up to {nodes} possible nodes which exceeds the maximum limit of {NODE_LIMIT}.")
     return max(1, round(requests / 100)), nodes

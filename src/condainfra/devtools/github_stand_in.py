@@ -26,6 +26,14 @@ TOKEN = "ghp_standInTokenNeverWritten0123456789"
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no error of the stand-in's
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Behaviour:
     rate_limit_at: int | None = None  # answer this request (1-based) with a primary rate limit
@@ -62,7 +70,7 @@ class StandIn:
             def do_DELETE(self) -> None:  # noqa: N802
                 stand_in.handle(self, "DELETE")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -172,9 +172,9 @@ class OrgReader:
             raise GitHubError(f"POST /graphql ({name}): organization {self.org} not found, or not visible to this token")
         return org
 
-    async def connection(self, name: str, key: str, cost: int, on_page: Callable[[dict[str, Any]], None], first: int = PAGE, **variables: Any) -> None:
-        """Every page of one connection, by cursor; at most the policy's page limit."""
-        after = None
+    async def connection(self, name: str, key: str, cost: int, on_page: Callable[[dict[str, Any]], None], first: int = PAGE,
+                         after: str | None = None, **variables: Any) -> None:
+        """Every page of one connection from ``after``, by cursor; at most the policy's page limit."""
         for _ in range(self.client.policy.pages):
             org = await self.query(name, cost, first=first, after=after, **variables)
             holder = org.get("team", org) if "slug" in variables else org
@@ -230,7 +230,7 @@ class OrgReader:
         members: dict[str, str] = {}
         repos: dict[str, dict[str, Any]] = {}
         teams: dict[str, TeamState] = {}
-        more: list[tuple[str, str, TeamState]] = []
+        more: list[tuple[str, str, TeamState, str]] = []  # a team's connection to read on from a cursor
 
         def on_team(page: dict[str, Any]) -> None:
             for node in page.get("nodes") or []:
@@ -245,8 +245,9 @@ class OrgReader:
                                           ("repositories", lambda p, t=team: self._grants(t, p), "team_repositories")):
                     page_of = node.get(key) if isinstance(node.get(key), dict) else {}
                     read(page_of)
-                    if (page_of.get("pageInfo") or {}).get("hasNextPage"):
-                        more.append((follow, key, team))
+                    info = page_of.get("pageInfo") or {}
+                    if info.get("hasNextPage") and isinstance(info.get("endCursor"), str):
+                        more.append((follow, key, team, info["endCursor"]))
                 teams[slug] = team
 
         def on_repos(page: dict[str, Any]) -> None:
@@ -263,12 +264,11 @@ class OrgReader:
             self.connection("teams", "teams", 1, on_team, first=TEAM_PAGE),
         )
 
-        async def rest_of(follow: str, key: str, team: TeamState) -> None:
-            team.members.clear() if key == "members" else team.repositories.clear()  # read whole, from the first page
+        async def rest_of(follow: str, key: str, team: TeamState, after: str) -> None:
             if key == "members":
-                await self.connection(follow, key, 1, lambda p: self._members(team.members, p, f"team {team.name}", {"MAINTAINER": "maintainer"}), slug=team.slug)
+                await self.connection(follow, key, 1, lambda p: self._members(team.members, p, f"team {team.name}", {"MAINTAINER": "maintainer"}), after=after, slug=team.slug)
             else:
-                await self.connection(follow, key, 1, lambda p: self._grants(team, p), slug=team.slug)
+                await self.connection(follow, key, 1, lambda p: self._grants(team, p), after=after, slug=team.slug)
 
         await asyncio.gather(*(rest_of(*m) for m in more))
         if not isinstance(settings, dict):
