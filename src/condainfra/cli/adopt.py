@@ -13,8 +13,8 @@ def register(app: typer.Typer) -> None:
     @app.command(help="Write the Pulumi bulk-import file of a stack (every compiled resource with its documented import ID), "
                  "for `pulumi import --file`; `condainfra up --adopt` does the import itself. Exit 0, 1 on error.")
     def adopt(
-        stack: Annotated[str, typer.Option("--stack", help="The stack to adopt (adopt an org's stack before its feedstock shards).")],
-        out: Annotated[Optional[Path], typer.Option(help="Write here (default: .condainfra/adopt/STACK.import.json in the project, git-ignored).")] = None,
+        stack: Annotated[str, typer.Option("--stack", metavar="NAME", help="The stack to adopt (adopt an org's stack before its feedstock shards).")],
+        out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write here (default: .condainfra/adopt/STACK.import.json in the project, git-ignored).")] = None,
         root: RootOption = None,
     ) -> None:
         from ..plan.adopt import adoption_file, build_import_file

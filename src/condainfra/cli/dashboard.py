@@ -16,6 +16,7 @@ app = new_app(help="The maintainers dashboard (a Quetz plugin).", no_args_is_hel
 
 DEFAULT_DIR = Path(".condainfra/dashboard")
 DirOption = Annotated[Path, typer.Option("--dir", help="The local Quetz deployment (created on first use).")]
+ExistingDirOption = Annotated[Path, typer.Option("--dir", help="The local Quetz deployment `dashboard serve` made.")]
 
 
 def _actions():
@@ -72,7 +73,7 @@ def serve(
 
 
 @app.command()
-def refresh(directory: DirOption = DEFAULT_DIR, limit: LimitOption = None) -> None:
+def refresh(directory: ExistingDirOption = DEFAULT_DIR, limit: LimitOption = None) -> None:
     """Read the outside signals (config, bot status, mirror, drift) into the dashboard's tables now."""
     actions = _actions()
     report = actions.refresh(actions.existing(directory.resolve()), limit or [])
@@ -83,7 +84,7 @@ def refresh(directory: DirOption = DEFAULT_DIR, limit: LimitOption = None) -> No
 
 
 @app.command("sync-users")
-def sync_users(directory: DirOption = DEFAULT_DIR) -> None:
+def sync_users(directory: ExistingDirOption = DEFAULT_DIR) -> None:
     """Quetz users and package/channel roles from the org-as-code config; every change is reported."""
     actions = _actions()
     report = actions.sync_users(actions.existing(directory.resolve()))

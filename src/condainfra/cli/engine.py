@@ -10,12 +10,12 @@ from ..errors import CondainfraError
 from .apps import new_app
 
 MissionOption = Annotated[Optional[str], typer.Option("--mission", help="Every stack of one mission: infra, mirror or dashboard.")]
-ParallelOption = Annotated[Optional[int], typer.Option("--parallel", min=1, help="Stacks run at once (default: the CPU count).")]
+ParallelOption = Annotated[Optional[int], typer.Option("--parallel", min=1, metavar="N", help="Stacks run at once (default: the CPU count).")]
 BackendOption = Annotated[
     Optional[str],
-    typer.Option("--backend", envvar="PULUMI_BACKEND_URL", show_envvar=True, help="State backend URL (default: file backend in .condainfra/state)."),
+    typer.Option("--backend", metavar="URL", envvar="PULUMI_BACKEND_URL", show_envvar=True, help="State backend URL (default: file backend in .condainfra/state)."),
 ]
-OneStackOption = Annotated[str, typer.Option("--stack", help="The stack.")]
+OneStackOption = Annotated[str, typer.Option("--stack", metavar="NAME", help="The stack.")]
 
 secrets_app = new_app(help="Secret config values of a stack (stored encrypted in stacks/Pulumi.<stack>.yaml).", no_args_is_help=True)
 
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     from .options import AllOption, Format, RootOption, StackOption, with_allowances
 
     FormatOption = Annotated[Format, typer.Option("--format", help="Report format.")]
-    OutOption = Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")]
+    OutOption = Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write the report to this file instead of standard output.")]
 
     @with_allowances
     def preview(

@@ -9,19 +9,19 @@ import typer
 
 from ..errors import CondainfraError
 from .apps import LimitOption, new_app
-from .options import load_project
+from .options import RootOption, load_project
 
 app = new_app(help="Import configuration kept elsewhere into stacks/.", no_args_is_help=True)
 
 
 @app.command()
 def access(
-    cirun: Annotated[Optional[Path], typer.Option("--cirun", help="cirun's .access.yml (as in conda-forge/.cirun, or its normalised JSON).")] = None,
-    open_gpu_users: Annotated[Optional[Path], typer.Option("--open-gpu-users", help="open-gpu-server's conda-forge-users.json.")] = None,
-    admin_requests: Annotated[Optional[Path], typer.Option("--admin-requests", help="admin-requests' .access_control.yml.")] = None,
+    cirun: Annotated[Optional[Path], typer.Option("--cirun", metavar="FILE", help="cirun's .access.yml (as in conda-forge/.cirun, or its normalised JSON).")] = None,
+    open_gpu_users: Annotated[Optional[Path], typer.Option("--open-gpu-users", metavar="FILE", help="open-gpu-server's conda-forge-users.json.")] = None,
+    admin_requests: Annotated[Optional[Path], typer.Option("--admin-requests", metavar="FILE", help="admin-requests' .access_control.yml.")] = None,
     org: Annotated[str, typer.Option(help="The org whose runner groups these lists describe.")] = "conda-forge",
-    out: Annotated[Optional[Path], typer.Option(help="Write here instead of stacks/runners/runners.yaml.")] = None,
-    root: Annotated[Optional[Path], typer.Option("--root", help="Project root.", envvar="CONDAINFRA_ROOT")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write here instead of stacks/runners/runners.yaml.")] = None,
+    root: RootOption = None,
 ) -> None:
     """Runner groups from the access lists: each listed feedstock the org declares becomes a selected
     repository of its group; one the org does not declare is reported and left out."""
@@ -84,13 +84,10 @@ def _org_name(org: str) -> str:
     return org
 
 
-RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root.", envvar="CONDAINFRA_ROOT")]
-
-
 @app.command()
 def feedstocks(
-    outputs: Annotated[Path, typer.Option("--outputs", help="feedstock-outputs' outputs/ folder, or a merged {output: [feedstocks]} JSON file.")],
-    maintainers: Annotated[Optional[Path], typer.Option("--maintainers", help="{feedstock: [logins or org/team]} JSON (the recipes' extra.recipe-maintainers).")] = None,
+    outputs: Annotated[Path, typer.Option("--outputs", metavar="DIR|FILE", help="feedstock-outputs' outputs/ folder, or a merged {output: [feedstocks]} JSON file.")],
+    maintainers: Annotated[Optional[Path], typer.Option("--maintainers", metavar="FILE", help="{feedstock: [logins or org/team]} JSON (the recipes' extra.recipe-maintainers).")] = None,
     org: Annotated[str, typer.Option(help="The org whose feedstocks these are.")] = "conda-forge",
     root: RootOption = None,
 ) -> None:
@@ -153,8 +150,8 @@ class _Progress:
 @app.command()
 def github(
     org: Annotated[str, typer.Option("--org", help="The GitHub org to read.")],
-    api_url: Annotated[str, typer.Option("--api-url", help="The GitHub REST API (GitHub Enterprise, or a stand-in for tests).")] = "https://api.github.com",
-    jobs: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight at once.")] = 4,
+    api_url: Annotated[str, typer.Option("--api-url", metavar="URL", help="The GitHub REST API (GitHub Enterprise, or a stand-in for tests).")] = "https://api.github.com",
+    jobs: Annotated[int, typer.Option(min=1, max=16, metavar="N", help="Requests in flight at once.")] = 4,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask for every answer in full (no ETag cache under .condainfra/cache).")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove teams, repositories and secrets that org.yaml declares and the org does not have (kept by default: the next up would create them).")] = False,
     root: RootOption = None,

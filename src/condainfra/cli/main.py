@@ -6,11 +6,13 @@ import gc
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from ..config.schema import SCHEMAS
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
 from .adopt import register as _register_adopt_command
@@ -39,6 +41,23 @@ app = new_app(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"condainfra {version('condainfra')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Infrastructure as code for conda-forge and bioconda."""
+
+
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(imports_app, name="import")
@@ -63,10 +82,10 @@ def validate(root: RootOption = None) -> None:
 def plan(
     stack: StackOption = None,
     every: AllOption = False,
-    against: Annotated[Optional[str], typer.Option(help="Git ref, or a saved render (JSON file). Default: merge base with the default branch.")] = None,
+    against: Annotated[Optional[str], typer.Option(metavar="REF|FILE", help="Git ref, or a saved render (JSON file). Default: merge base with the default branch.")] = None,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Plan against empty orgs: everything is created.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.markdown,
-    out: Annotated[Optional[Path], typer.Option(help="Write the report to this file instead of standard output.")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write the report to this file instead of standard output.")] = None,
     root: RootOption = None,
     allow: Any = None,
 ) -> None:
@@ -94,7 +113,7 @@ def plan(
 def render(
     stack: StackOption = None,
     every: AllOption = False,
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write to this file instead of standard output.")] = None,
     root: RootOption = None,
 ) -> None:
     """Write the compiled resources as JSON (usable later as `plan --against FILE`)."""
@@ -127,14 +146,16 @@ def stacks(
         typer.echo(f"{r['stack']:<{width}}  {r['mission']:<9}  {r['kind']:<10}  {r['resources']:>9}")
 
 
+# the kinds come from SCHEMAS itself, so help, README and the usage error list the same ones
+SchemaKind = Enum("SchemaKind", {name: name for name in SCHEMAS}, type=str)
+
+
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Option(help="Which schema to print: org, feedstocks or mirror.")] = "org",
-    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Write every schema as <kind>.schema.json into this folder.")] = None,
+    kind: Annotated[SchemaKind, typer.Option(help="Which config file's schema to print.")] = SchemaKind.org,
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", metavar="DIR", help="Write every schema as <kind>.schema.json into this folder.")] = None,
 ) -> None:
     """Print (or write) the JSON Schema of the config files, for editors."""
-    from ..config.schema import SCHEMAS
-
     if out_dir is not None:
         if not out_dir.is_dir():
             raise CondainfraError(f"--out-dir {out_dir}: not a folder")
@@ -142,9 +163,7 @@ def schema(
             write_atomic(out_dir / f"{name}.schema.json", json.dumps(make(), indent=2) + "\n")
         typer.echo(f"wrote {', '.join(f'{n}.schema.json' for n in SCHEMAS)} to {out_dir}")
         return
-    if kind not in SCHEMAS:
-        raise CondainfraError(f"--kind {kind!r}: choose one of {', '.join(SCHEMAS)}")
-    typer.echo(json.dumps(SCHEMAS[kind](), indent=2))
+    typer.echo(json.dumps(SCHEMAS[kind.value](), indent=2))
 
 
 _register_engine_commands(app)
@@ -157,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     # thresholds rescan them over and over (half of a 30,000-feedstock plan's time). Cycles are rare here.
     gc.set_threshold(200_000, 50, 1000)
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, prog_name="condainfra", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

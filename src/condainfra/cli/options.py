@@ -43,9 +43,9 @@ def with_allowances(command):
     return wrapper
 
 
-StackOption = Annotated[Optional[list[str]], typer.Option("--stack", help="Stack (repeatable).")]
+StackOption = Annotated[Optional[list[str]], typer.Option("--stack", metavar="NAME", help="Stack (repeatable).")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every stack.")]
-RootOption = Annotated[Optional[Path], typer.Option("--root", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
+RootOption = Annotated[Optional[Path], typer.Option("--root", metavar="DIR", help="Project root (default: nearest folder with Pulumi.yaml and stacks/).", envvar="CONDAINFRA_ROOT")]
 
 
 class Format(str, Enum):
