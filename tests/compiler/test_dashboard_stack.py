@@ -188,12 +188,12 @@ def test_markdown_plan_shows_each_new_resource_in_full(cli):
     result = cli("plan", "--stack", "dashboard", "--from-scratch")
     assert result.code == 2
     text = result.out
-    assert "`publiclyAccessible`: false" in text and "`storageEncrypted`: true" in text
+    assert "`publiclyAccessible`: `false`" in text and "`storageEncrypted`: `true`" in text
     assert '"/api/dummylogin/*"' in text
     # policies are shown whole, references by what they point at, secrets masked
     assert '"Resource": "arn:aws:s3:::condainfra-quetz-packages/*"' in text
     assert "(Secret condainfra/dashboard/session-secret).arn" in text
-    assert "`password`: [secret]" in text and "urn:pulumi:" not in text
+    assert "`password`: `[secret]`" in text and "urn:pulumi:" not in text
 
 
 def test_markdown_cells_keep_multiline_values_inside_the_table(cli):

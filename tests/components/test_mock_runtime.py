@@ -53,7 +53,7 @@ def normalise_compiled(resources):
         r.urn: (
             r.type, r.name, r.parent,
             provider_wire(r.inputs) if r.type.startswith("pulumi:providers:") else expected_value(r.inputs, by_urn),
-            frozenset(r.dependencies), r.provider, r.protect, r.custom,
+            frozenset(r.dependencies), r.provider, r.protect, r.custom, r.retain_on_delete,
         )
         for r in resources
     }
@@ -61,7 +61,7 @@ def normalise_compiled(resources):
 
 def normalise_recorded(registrations):
     return {
-        r.urn: (r.type, r.name, r.parent, r.inputs, frozenset(r.dependencies), r.provider, r.protect, r.custom)
+        r.urn: (r.type, r.name, r.parent, r.inputs, frozenset(r.dependencies), r.provider, r.protect, r.custom, r.retain_on_delete)
         for r in registrations
     }
 

@@ -63,6 +63,8 @@ def deployed(root: Path, stack: str, mutate: Callable[[list[dict]], list[dict]] 
         item = {"urn": r.urn, "type": r.type, "custom": r.custom, "inputs": r.inputs, "parent": r.parent or resources[0]["urn"], "protect": r.protect}
         if r.provider:
             item["provider"] = f"{r.provider}::provider-id"
+        if r.retain_on_delete:
+            item["retainOnDelete"] = True
         resources.append(item)
     if mutate:
         resources = mutate(resources)

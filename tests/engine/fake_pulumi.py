@@ -21,6 +21,7 @@ Behaviour knobs (environment):
   FAKE_PULUMI_DELAY    seconds each preview/up/refresh takes (the parallel benchmark)
 """
 
+import base64
 import functools
 import hashlib
 import json
@@ -241,6 +242,20 @@ elif args[:2] == ["stack", "tag"]:
         print(tags[words[1]])
     else:
         print(json.dumps(tags))
+elif args[:1] == ["config"] and "--show-secrets" in args and "--json" in args:
+    # what the Automation API's get_all_config reads; a `secure: v1:plain:<base64>` value written by a
+    # test decrypts to its text (this fake encrypts nothing), any other secure value to itself
+    need_stack(stack)
+    need_passphrase(stack)
+    shown = {}
+    for key, value in (read_yaml(stack_config(stack)).get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            text = str(value["secure"])
+            plain = base64.b64decode(text[len("v1:plain:"):]).decode() if text.startswith("v1:plain:") else text
+            shown[key] = {"value": plain, "secret": True}
+        else:
+            shown[key] = {"value": value if isinstance(value, str) else json.dumps(value), "secret": False}
+    print(json.dumps(shown))
 elif args[:2] == ["config", "set"]:
     need_stack(stack)
     need_passphrase(stack)

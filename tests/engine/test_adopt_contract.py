@@ -22,7 +22,7 @@ def test_up_adopt_imports_every_resource_then_applies(cli, workdir, fake_pulumi)
     assert record["imported"] == expected.document  # the whole file: explicit providers' inputs included
     assert len(record["imported"]["resources"]) > 10
     assert "imported" in result.err and "bioconda" in result.err
-    assert f"{expected.imported} to import" in result.out  # the report shows the import steps
+    assert f"{expected.imported} imported" in result.out  # the report shows the import steps, as applied
 
 
 def test_up_adopt_skips_a_stack_that_already_has_state(cli, workdir, fake_pulumi):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from condainfra.plan import markup
 from condainfra.project import Project
 from tests.conftest import git
 
@@ -26,7 +27,7 @@ def test_default_baseline_is_the_merge_base_with_main(cli, workdir):
     result = cli("plan", "--all", "--format", "json", "--root", str(workdir))
     assert result.code == 2
     plan = json.loads(result.out)
-    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0}
+    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0, "release": 0, "config": 0}
 
 
 def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
@@ -35,7 +36,7 @@ def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
     result = cli("plan", "--all", "--against", "HEAD", "--format", "json", "--root", str(workdir))
     assert result.code == 2, result.err
     plan = json.loads(result.out)
-    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0}
+    assert plan["counts"] == {"create": 0, "update": 1, "replace": 0, "delete": 0, "import": 0, "drift": 0, "release": 0, "config": 0}
     changed = [s for s in plan["stacks"] if s["update"]]
     assert len(changed) == 1
     (update,) = changed[0]["update"]
@@ -50,7 +51,7 @@ def test_one_maintainer_change_is_exactly_one_update(cli, workdir):
     markdown = cli("plan", "--all", "--against", "HEAD", "--root", str(workdir))
     assert markdown.code == 2
     assert markdown.out.splitlines()[0].startswith("**Plan: 0 to create, 1 to update, 0 to delete")
-    assert '| ~ | TeamMembers | `zlib` | `members`: + {"role": "member", "username": "wolfv"} |' in markdown.out
+    assert '| ~ | `TeamMembers` | `zlib` | `members`: + `{"role": "member", "username": "wolfv"}` |' in markdown.out
 
 
 def test_new_feedstock_is_created_and_its_stack_named(cli, workdir):
@@ -82,7 +83,7 @@ def test_against_a_saved_render(cli, workdir, tmp_path):
     path.write_text(path.read_text().replace("numpy: [", "numpy: [wolfv, "))
     result = cli("plan", "--all", "--against", str(saved), "--root", str(workdir))
     assert result.code == 2
-    assert f"against {saved}" in result.out
+    assert f"against {markup.text(str(saved))}" in result.out  # a path is data: its `_` escaped in Markdown
 
 
 def test_out_file_and_summary(cli, workdir, tmp_path):

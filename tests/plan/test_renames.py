@@ -102,7 +102,7 @@ def test_every_report_format_shows_the_rename():
     assert "~ Team py-helpers: renamed from python-helpers\n" in text and "(name)" not in text
     assert "acme: 1 update (1 renamed)" in text
     markdown = render(plan, "markdown")
-    assert "| ~ | Team | `py-helpers` | renamed from `python-helpers`<br>`name`: python-helpers → py-helpers |" in markdown
+    assert "| ~ | `Team` | `py-helpers` | renamed from `python-helpers`<br>`name`: `python-helpers` → `py-helpers` |" in markdown
     document = json.loads(render(plan, "json"))
     (stack,) = document["stacks"]
     (update,) = stack["update"]

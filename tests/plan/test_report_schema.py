@@ -43,7 +43,7 @@ def test_every_action_validates_for_the_engine_kinds(kind):
     plan = Plan("the deployed state", [diff], refusals=[Refusal("s", "repo-delete", "--allow-repo-delete", "the plan deletes 1 repository", "s")], kind=kind)
     document = json.loads(render(plan, "json"))
     validate(document)
-    assert document["counts"] == {a: 1 for a in ("create", "update", "replace", "delete", "import", "drift")}
+    assert document["counts"] == {**{a: 1 for a in ("create", "update", "replace", "delete", "import", "drift")}, "release": 0, "config": 0}
 
 
 def test_the_schema_rejects_what_it_should():

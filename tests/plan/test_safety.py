@@ -53,12 +53,47 @@ def test_removing_more_than_a_quarter_of_members_is_refused(cli, workdir):
     result = plan(cli, workdir)
     assert result.code == 1
     assert "the plan removes 8 of 20 members (40%, more than 25%); pass --allow-member-removal" in result.err
-    assert plan(cli, workdir, "--allow-member-removal").code == 2
+    allowed = plan(cli, workdir, "--allow-member-removal")
+    assert "members (40%" not in allowed.err
+    # those still declared elsewhere stay refused: no flag overrides that
+    still = [line for line in allowed.err.splitlines() if "still declare them" in line]
+    assert allowed.code == 1 and still and all("pass --allow" not in line for line in still)
 
 
 def test_removing_a_few_members_is_fine(cli, workdir):
-    edit(workdir, ORG, "members: [chrisburr, h-vetinari,", "members: [chrisburr,")
+    # offboarding: gone from `members:` and from the one team that still named them
+    edit(workdir, ORG, "jdblischak, mariusvniekerk, pkgw, carterbox", "jdblischak, pkgw, carterbox")
+    edit(workdir, ORG, "jdblischak, mariusvniekerk, msarahan", "jdblischak, msarahan")
     assert plan(cli, workdir).code == 2
+
+
+def test_removing_a_member_still_declared_elsewhere_is_refused_with_no_flag_to_override(cli, workdir):
+    # zklaus leaves `members:` but stays in team core and in six runner groups (the issue's case)
+    edit(workdir, ORG, "msarahan, wolfv, zklaus]\n", "msarahan, wolfv]\n")
+    every_flag = ("--allow-member-removal", "--allow-team-removal", "--allow-few-owners", "--allow-repo-delete")
+    result = plan(cli, workdir, *every_flag)
+    assert result.code == 1
+    (line,) = [x for x in result.err.splitlines() if "zklaus" in x]
+    assert "the plan removes zklaus from the org, but 7 place(s) still declare them" in line
+    core = next(i + 1 for i, x in enumerate((workdir / ORG).read_text().splitlines()) if "members: [carterbox" in x)
+    assert f"stacks/conda-forge/org.yaml:{core}: team core (member)" in line
+    runners = (workdir / "stacks/runners/runners.yaml").read_text().splitlines()
+    named = [f"stacks/runners/runners.yaml:{i + 1}: user of runner group" for i, x in enumerate(runners) if "zklaus" in x]
+    assert len(named) == 6 and all(place in line for place in named)
+    assert "pass --allow" not in line
+    report = json.loads(plan(cli, workdir, "--format", "json").out)
+    (refusal,) = [r for r in report["refusals"] if r["rule"] == "still-declared"]
+    assert refusal["flag"] is None and refusal["stack"] == "conda-forge"
+
+
+def test_a_feedstock_maintainer_is_a_remaining_place_with_its_line(cli, workdir):
+    edit(workdir, ORG, "members: [chrisburr, h-vetinari,", "members: [h-vetinari,")
+    edit(workdir, ORG, "[carterbox, chrisburr, h-vetinari", "[carterbox, h-vetinari")
+    result = plan(cli, workdir)
+    (line,) = [x for x in result.err.splitlines() if "chrisburr" in x]
+    numbers = [i + 1 for i, x in enumerate((workdir / FEEDS / "core.yaml").read_text().splitlines()) if "chrisburr" in x]
+    assert numbers and all(f"stacks/conda-forge/feedstocks/core.yaml:{n}: maintainer of feedstock" in line for n in numbers)
+    assert "Quetz" in line and result.code == 1
 
 
 def test_removing_more_than_a_quarter_of_teams_is_refused(cli, workdir):
@@ -74,7 +109,9 @@ def test_removing_more_than_a_quarter_of_teams_is_refused(cli, workdir):
 
 
 def test_fewer_than_two_owners_is_refused(cli, workdir):
+    # the others stay members (they still maintain feedstocks): only the owners' count falls
     edit(workdir, ORG, "owners: [beckermr, isuruf, jaimergp, jakirkham, ocefpaf, xhochy]", "owners: [beckermr]")
+    edit(workdir, ORG, "members: [chrisburr,", "members: [isuruf, jaimergp, jakirkham, ocefpaf, xhochy, chrisburr,")
     result = plan(cli, workdir, "--allow-member-removal")
     assert result.code == 1
     assert "the plan leaves 1 owner(s); at least 2 are required; pass --allow-few-owners" in result.err
@@ -103,6 +140,8 @@ class ExportedStack:
             item = {"urn": r.urn, "type": r.type, "custom": r.custom, "inputs": r.inputs, "parent": r.parent or root, "protect": r.protect}
             if r.provider:
                 item["provider"] = f"{r.provider}::provider-id"
+            if r.retain_on_delete:
+                item["retainOnDelete"] = True
             items.append(item)
         self.deployment = {"manifest": {}, "resources": items}
 

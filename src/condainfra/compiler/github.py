@@ -11,6 +11,10 @@ What GitHub reports back is what is compiled, so that a refresh after an import 
 * team references are the Team resource's ``id`` in its own stack, and a lookup by slug from a
   feedstock shard: an import stores the numeric id, and a slug there would force a replacement;
 * no input the provider deprecates (vulnerability alerts are a resource of their own).
+
+A team's members resource is retained on delete: the provider's delete removes every member from the team,
+so a list that becomes unknown (`[]`, or a team listing nobody) stops managing them instead. Members are
+removed only by listing fewer of them.
 """
 
 from __future__ import annotations
@@ -179,7 +183,7 @@ def _teams(cfg: OrgConfig, repos: dict[str, Resource], add: AddResource, builder
         if team.maintainers or team.members:
             members = team_members(team.maintainers, team.members, owners, identity)
             add(TEAM_MEMBERS, name, {"members": members, "teamSlug": team_slug(name)}, (teams[name],),
-                aliases=aliases(TEAM_MEMBERS, team.previously))
+                aliases=aliases(TEAM_MEMBERS, team.previously), retain_on_delete=True)
         for repo, permission in sorted(team.repositories.items()):
             # a feedstock repository lives in a shard's stack, a reference-only one in no stack: no dependency
             deps = (teams[name], repos[repo]) if repo in repos else (teams[name],)
@@ -372,6 +376,7 @@ def _feedstock(c: _ShardContext, feedstock: Feedstock) -> None:
             builder.add(
                 TEAM_MEMBERS, team_name, {"members": members, "teamSlug": slug},
                 parent=component, depends_on=(team,), provider=c.provider, aliases=aliases(TEAM_MEMBERS, old_teams),
+                retain_on_delete=True,
             )
         team_id = ref(team, "id")
         depends = (team, repo)

@@ -69,6 +69,9 @@ class Resource:
     aliases: tuple[str, ...] = ()
     # inputs (engine-side names) the config does not manage: after an import, GitHub's value stays
     ignore_changes: tuple[str, ...] = ()
+    # deleting it only forgets it: what it manages stays as GitHub has it (a team's members whose list
+    # became unknown are kept, never removed; the provider's delete would empty the team)
+    retain_on_delete: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -84,6 +87,8 @@ class Resource:
             out["aliases"] = list(self.aliases)
         if self.ignore_changes:
             out["ignoreChanges"] = list(self.ignore_changes)
+        if self.retain_on_delete:
+            out["retainOnDelete"] = True
         return out
 
     @classmethod
@@ -100,6 +105,7 @@ class Resource:
             custom=bool(data.get("custom", True)),
             aliases=tuple(data.get("aliases", ())),
             ignore_changes=_shared(tuple(data.get("ignoreChanges", ()))),
+            retain_on_delete=bool(data.get("retainOnDelete", False)),
         )
 
 
@@ -146,6 +152,7 @@ class StackBuilder:
         custom: bool = True,
         aliases: tuple[str, ...] = (),
         ignore_changes: tuple[str, ...] = (),
+        retain_on_delete: bool = False,
     ) -> Resource:
         # called ~200,000 times for conda-forge: positional construction, one prefix string
         qualified = f"{self._qualified[parent.urn]}${type_}" if parent else type_
@@ -165,6 +172,7 @@ class StackBuilder:
             custom,
             aliases,
             ignore_changes,
+            retain_on_delete,
         )
         self.resources.append(resource)
         return resource

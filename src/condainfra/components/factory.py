@@ -147,6 +147,7 @@ class BuildContext:
             # full old URNs: the SDK sends a string alias to the engine as is
             aliases=list(spec.aliases) or None,
             ignore_changes=[snake(k) for k in spec.ignore_changes] or None,
+            retain_on_delete=spec.retain_on_delete or None,
         )
 
     def build(self, spec: Resource, parent: pulumi.Resource | None) -> pulumi.Resource:

@@ -173,6 +173,10 @@ def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[
     for name, feedstock in decl.feedstocks.items():
         where = decl.feedstock_origin[name]
         repo = feedstock_repo(name)
+        if name.lower().endswith("-feedstock"):
+            # a key is the package name: `x-feedstock` would create the repository x-feedstock-feedstock
+            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: write the package name {name[:-len('-feedstock')]!r}; the key {name!r} would create the repository {repo!r}"))
+            continue
         if repo in cfg.repositories:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: repository {repo!r} is also declared in repositories"))
         if cfg.feedstocks is not None and len(cfg.feedstocks.description_of(name)) > MAX_REPO_DESCRIPTION:

@@ -32,9 +32,9 @@ from ..errors import CondainfraError
 from ..plan.diff import MASK, ResourceChange, StackDiff, diff_stack
 from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
-from ..redact import redact
+from ..redact import CREDENTIAL_VARS, STATE_SECRET, Scrubber, env_sources, redact
 from . import applied
-from .backend import Backend, needs_passphrase, passphrase_env
+from .backend import Backend, needs_passphrase, passphrase_env, secret_names
 from .events import ROOT_STACK, EventCollector
 
 KINDS = ("preview", "up", "drift")
@@ -55,7 +55,7 @@ class StackRun:
 
 def _scrub(value: Any) -> Any:
     """State values with secrets replaced: exported state may carry them in plain text."""
-    return redact(value, {"$secret": "state"})
+    return redact(value, STATE_SECRET)
 
 
 def state_resources(deployment: dict[str, Any] | None) -> list[Resource]:
@@ -79,6 +79,7 @@ def state_resources(deployment: dict[str, Any] | None) -> list[Resource]:
                 provider=provider.rsplit("::", 1)[0] if provider else None,
                 protect=bool(item.get("protect", False)),
                 custom=bool(item.get("custom", False)),
+                retain_on_delete=bool(item.get("retainOnDelete", False)),
             )
         )
     return resources
@@ -98,6 +99,9 @@ class Engine:
             )
         backend.ensure()
         self.env = {"PULUMI_BACKEND_URL": backend.url}
+        # the one scrubber (redact.py) of everything the engine says: each run adds its stack's secrets
+        self.scrubber = Scrubber(urls=[backend.url])
+        self.scrubber.know_environment(CREDENTIAL_VARS)
         self._command = None
         self._lock = threading.Lock()
         self._unlocked = False
@@ -107,6 +111,7 @@ class Engine:
         """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it."""
         if not self._unlocked and needs_passphrase(self.project, stacks, self.backend):
             self.env.update(passphrase_env())
+            self.scrubber.know_environment(CREDENTIAL_VARS, self.env)
         self._unlocked = True
 
     # -- workspaces and stacks ------------------------------------------------------------------------
@@ -149,8 +154,30 @@ class Engine:
         except auto.CommandError as exc:
             raise CondainfraError(f"stack {name}: pulumi could not select the stack: {self._clean(exc)}") from None
 
-    def _clean(self, exc: Exception) -> str:
-        return self.backend.scrub(_last_line(exc))
+    def _clean(self, exc: Exception, scrub: Scrubber | None = None) -> str:
+        return (scrub or self.scrubber).text(_last_line(exc))
+
+    def _scrubber_for(self, spec: StackSpec, compiled: dict[str, list[Resource]]) -> Scrubber:
+        """The engine's scrubber plus the values of the ``env:`` secrets this stack's resources read."""
+        scrub = self.scrubber.copy()
+        resources = compiled[spec.name] if spec.name in compiled else self.project.compile(spec)
+        scrub.know_environment(sorted({name for r in resources for name in env_sources(r.inputs)}))
+        return scrub
+
+    def _know_config_secrets(self, spec: StackSpec, stack, scrub: Scrubber) -> None:
+        """A stack whose config file holds secrets: their decrypted values, so that an engine message
+        quoting one is scrubbed (one `pulumi config --show-secrets`, only for such stacks)."""
+        from pulumi import automation as auto
+
+        if not secret_names(self.project, spec.name):
+            return
+        try:
+            values = stack.get_all_config()
+        except auto.CommandError as exc:
+            raise CondainfraError(f"stack {spec.name}: cannot read its config: {self._clean(exc, scrub)}") from None
+        for value in values.values():
+            if value.secret:
+                scrub.know(value.value)
 
     # -- the rails ------------------------------------------------------------------------------------
 
@@ -183,12 +210,14 @@ class Engine:
         from pulumi import automation as auto
 
         compiled = compiled if compiled is not None else {}
-        events = EventCollector(spec.name, spec.mission, kind, on_step, self.backend.scrub)
+        scrub = self._scrubber_for(spec, compiled)
+        events = EventCollector(spec.name, spec.mission, kind, on_step, scrub)
         refusals: list[Refusal] = []
         notices: list[str] = []
         imported: list[ResourceChange] = []  # `pulumi import` runs without an event log: its steps come from the file
         try:
             stack = self.stack(spec.name, create=kind == "up")
+            self._know_config_secrets(spec, stack, scrub)
             if kind == "drift":
                 stack.preview_refresh(color="never", on_event=events)
             else:
@@ -206,9 +235,9 @@ class Engine:
                     stack.up(color="never", on_event=events, show_secrets=False)
                     notices += filter(None, [applied.record(stack, applied.digest(compiled.get(spec.name) or self.project.compile(spec)), self.project.root)])
         except CondainfraError as exc:
-            return StackRun(events.diff(error=self.backend.scrub(str(exc))))
+            return StackRun(events.diff(error=scrub.text(str(exc))))
         except auto.CommandError as exc:
-            return StackRun(events.diff(error=self._clean(exc)), refusals)
+            return StackRun(events.diff(error=self._clean(exc, scrub)), refusals)
         result = StackRun(events.diff(), refusals, notices)
         for change in imported:
             result.diff.add(change)
@@ -248,7 +277,7 @@ class Engine:
             raise CondainfraError(f"cannot run {command.command}: {exc.strerror or exc}") from None
         if done.returncode != 0:
             text = done.stderr.replace(stdin, MASK) if stdin else done.stderr
-            raise CondainfraError(f"stack {spec.name}: {failure}: {self.backend.scrub(_last_line(text))}")
+            raise CondainfraError(f"stack {spec.name}: {failure}: {self.scrubber.text(_last_line(text))}")
 
     # -- stack management -----------------------------------------------------------------------------
 

@@ -43,8 +43,10 @@ class Backend:
         return public_url(self.url)
 
     def scrub(self, text: str) -> str:
-        """Engine output with the backend URL's credentials left out."""
-        return text.replace(self.url, self.shown) if self.url != self.shown else text
+        """Engine output with the backend URL's credentials left out (the one scrubber, redact.Scrubber)."""
+        from ..redact import Scrubber
+
+        return Scrubber(urls=[self.url]).text(text)
 
 
 def select_backend(project: Project, url: str | None = None, secrets_provider: str | None = None) -> Backend:

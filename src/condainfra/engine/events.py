@@ -39,7 +39,8 @@ class EventCollector:
     """Collects one stack's events, from the Automation API's log-watcher thread.
 
     ``kind`` is "preview", "up" or "drift"; ``on_step`` is told each resource the engine reached
-    (the progress display), ``scrub`` cleans message text (backend URLs lose their userinfo)."""
+    (the progress display), ``scrub`` is the run's redact.Scrubber (or any text cleaner): every message,
+    and every string value of a step, passes through it."""
 
     def __init__(self, stack: str, mission: str, kind: str, on_step: Callable[[str], None] | None = None, scrub: Callable[[str], str] | None = None):
         self.stack = stack
@@ -47,6 +48,8 @@ class EventCollector:
         self.kind = kind
         self.on_step = on_step or (lambda urn: None)
         self.scrub = scrub or (lambda text: text)
+        # values: secret markers masked, then, with a Scrubber, every string cleaned of known secret values
+        self._clean = getattr(scrub, "value", None) or mask
         self._lock = threading.Lock()
         self._steps: dict[str, ResourceChange] = {}
         self._failed: list[str] = []
@@ -87,11 +90,14 @@ class EventCollector:
         if action is None:
             return None
         state = meta.new if action != "delete" else meta.old
-        resource = _resource(meta, state)
+        resource = _resource(meta, state, self._clean)
+        if action == "delete" and getattr(meta.old, "retain_on_delete", False):
+            # retained: the engine forgets it, GitHub keeps what it holds (a team's members)
+            return ResourceChange("release", resource)
         if action in ("create", "import", "delete"):
             return ResourceChange(action, resource)
         keys = _changed_keys(meta, _inputs(meta.old), _inputs(meta.new))
-        changes = [Change(k, mask(_inputs(meta.old).get(k)), mask(_inputs(meta.new).get(k))) for k in keys]
+        changes = [Change(k, self._clean(mask(_inputs(meta.old).get(k))), self._clean(mask(_inputs(meta.new).get(k)))) for k in keys]
         reasons = _replace_reasons(meta) if action == "replace" else []
         # an alias at work (a `previously:` rename): the engine updates the old URN's resource in place
         old_urn = getattr(meta.old, "urn", None)
@@ -101,11 +107,12 @@ class EventCollector:
         """A refresh step: the live resource against the recorded one; nothing to say if they agree."""
         old, new = _outputs(meta.old), _outputs(meta.new)
         if meta.old is not None and meta.new is None:
-            return ResourceChange("drift", _resource(meta, meta.old), [Change("(exists)", True, False)])
+            return ResourceChange("drift", _resource(meta, meta.old, self._clean), [Change("(exists)", True, False)])
         keys = _changed_keys(meta, old, new)
         if not keys:
             return None
-        return ResourceChange("drift", _resource(meta, meta.new or meta.old), [Change(k, mask(old.get(k)), mask(new.get(k))) for k in keys])
+        return ResourceChange("drift", _resource(meta, meta.new or meta.old, self._clean),
+                              [Change(k, self._clean(mask(old.get(k))), self._clean(mask(new.get(k)))) for k in keys])
 
     def _diagnostic(self, diag: Any) -> None:
         if diag.severity not in ("warning", "error") or diag.ephemeral:
@@ -119,7 +126,9 @@ class EventCollector:
         """The stack's report so far (a failed run still shows the steps the engine reached)."""
         with self._lock:
             if error is not None and self.errors:
-                error = "; ".join(self.errors)  # the CLI's last stderr line only says that the update failed
+                error = "; ".join(self.errors)
+            if error is not None:
+                error = self.scrub(error)  # the CLI's last stderr line only says that the update failed
             if error is not None and self._failed:
                 error += f" (failed: {', '.join(urn.rsplit('::', 1)[-1] for urn in self._failed)})"
             result = StackDiff(self.stack, error=error, diagnostics=list(self.diagnostics), mission=self.mission)
@@ -156,7 +165,7 @@ def _replace_reasons(meta: Any) -> list[str]:
     return sorted(reasons)
 
 
-def _resource(meta: Any, state: Any) -> Resource:
+def _resource(meta: Any, state: Any, clean: Callable[[Any], Any] = mask) -> Resource:
     parent = (state.parent if state is not None else "") or None
     if parent and parent.split("::")[2] == ROOT_STACK:
         parent = None
@@ -166,7 +175,7 @@ def _resource(meta: Any, state: Any) -> Resource:
         type=meta.type,
         name=meta.urn.rsplit("::", 1)[-1],
         parent=parent,
-        inputs=mask(_inputs(state)),
+        inputs=clean(mask(_inputs(state))),
         provider=provider.rsplit("::", 1)[0] if provider else None,
         protect=bool(state.protect) if state is not None else False,
         custom=bool(state.custom) if state is not None and state.custom is not None else True,

@@ -52,6 +52,7 @@ class Registration:
     provider: str | None
     protect: bool
     custom: bool
+    retain_on_delete: bool = False
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -128,6 +129,7 @@ class RecordingMonitor(_MockMonitor):
                     provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
                     protect=bool(request.protect),
                     custom=bool(request.custom),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

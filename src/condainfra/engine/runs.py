@@ -89,6 +89,10 @@ def run_stacks(
 
     with ThreadPoolExecutor(max_workers=min(parallel, len(specs) or 1), thread_name_prefix="stack") as pool:
         runs = list(pool.map(one, specs))
+    if kind == "up":
+        for run in runs:
+            if run.refusals:  # not touched: its steps are what it would have done, never counted as applied
+                run.diff.applied = False
     plan = Plan(
         "the recorded state" if kind == "drift" else "the deployed state",
         [r.diff for r in runs],

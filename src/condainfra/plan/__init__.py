@@ -6,12 +6,13 @@ from ..compiler import github as gh
 from ..compiler.resources import Resource
 from ..compiler.sharding import shard_stack_name
 from ..compiler.stacks import StackSpec
-from ..project import Project
+from ..project import STACKS_DIR, Project
 from .baseline import Baseline, load_baseline
 from .diff import StackDiff, diff_stack
 from .notices import runner_notices
 from .report import Plan
 from .safety import Allowances, Rails
+from .stackconfig import config_changes, read_configs
 
 __all__ = ["Allowances", "Plan", "make_plan"]
 
@@ -39,7 +40,7 @@ def make_plan(
 ) -> Plan:
     """Compile ``specs`` and diff them against the baseline. With ``every_stack``, stacks
     the baseline has and the project no longer declares are planned as deleted."""
-    baseline = Baseline("nothing (from scratch)") if from_scratch else load_baseline(project.root, against, project.name, project)
+    baseline = Baseline("nothing (from scratch)", configs={}) if from_scratch else load_baseline(project.root, against, project.name, project)
     unchanged = _unchanged_shards(project, specs, baseline)
     after = {spec.name: project.compile(spec) for spec in specs if spec.name not in unchanged}
     names = [spec.name for spec in specs]
@@ -51,9 +52,12 @@ def make_plan(
     diffs = [StackDiff(name) if name in unchanged else diff_stack(name, before[name], after.get(name, [])) for name in names]
     declared = {spec.name: spec for spec in (baseline.project.stacks() if baseline.project else [])}
     declared.update({spec.name: spec for spec in specs})
+    configs = read_configs(project.root / STACKS_DIR, project.name)
     for d in diffs:
         spec = declared.get(d.stack)
         d.mission = spec.mission if spec else "infra"
+        if baseline.configs is not None:
+            d.config = config_changes(baseline.configs.get(d.stack, {}), configs.get(d.stack, {}))
     rails = Rails(project, allow or Allowances(), after)
     refusals = [
         refusal

@@ -12,6 +12,10 @@ from ..compiler.resources import Resource
 from ..errors import ConfigError, CondainfraError
 from ..project import STACKS_DIR, Project
 from .render import read_document
+from .stackconfig import StackConfigs, read_configs
+
+# Tried in this order for the default baseline; the message of a failure lists them.
+_DEFAULT_BRANCHES = ("refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master")
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -27,28 +31,32 @@ def default_ref(root: Path) -> str:
     head = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
     if head.returncode == 0:
         candidates.append(head.stdout.decode().strip())
-    candidates += ["refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master"]
+    candidates += _DEFAULT_BRANCHES
     for candidate in candidates:
         base = _git(root, "merge-base", "HEAD", candidate)
         if base.returncode == 0:
             return base.stdout.decode().strip()
-    if _git(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode == 0:
-        return "HEAD"
-    raise CondainfraError(f"{root}: no git history to plan against; pass --against REF or --against FILE")
+    # never HEAD: a branch compared with itself shows no changes, however many it holds
+    tried = ", ".join(c.removeprefix("refs/remotes/").removeprefix("refs/heads/") for c in dict.fromkeys(candidates))
+    raise CondainfraError(
+        f"{root}: no default branch to plan against: none of {tried} has a merge base with HEAD. "
+        "Name the baseline: --against REF (a branch, tag or commit, e.g. --against origin/main after "
+        "`git fetch origin main`), --against FILE (a saved `condainfra render`), or --from-scratch"
+    )
 
 
 def is_file_baseline(against: str) -> bool:
     return against.endswith(".json") or Path(against).is_file()
 
 
-def baseline_from_ref(root: Path, ref: str, project_name: str, like: Project | None = None) -> Project | None:
-    """The project as declared at ``ref`` (None when it had no stacks yet)."""
+def baseline_from_ref(root: Path, ref: str, project_name: str, like: Project | None = None) -> tuple[Project | None, StackConfigs]:
+    """The project as declared at ``ref`` (None when it had no stacks yet) and its stack config files."""
     resolved = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if resolved.returncode != 0:
         raise CondainfraError(f"--against {ref}: not a git ref in {root}")
     commit = resolved.stdout.decode().strip()
     if _git(root, "cat-file", "-e", f"{commit}:{STACKS_DIR}").returncode != 0:
-        return None  # no stacks yet at that ref: everything is new
+        return None, {}  # no stacks yet at that ref: everything is new
     archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR, "Pulumi.yaml")
     if archive.returncode != 0:
         archive = _git(root, "archive", "--format=tar", commit, STACKS_DIR)
@@ -62,20 +70,24 @@ def baseline_from_ref(root: Path, ref: str, project_name: str, like: Project | N
             (base_root / "Pulumi.yaml").write_text(f"name: {project_name}\n")
         try:
             project = Project.load(base_root, like=like)
+            configs = read_configs(base_root / STACKS_DIR, project_name)
         except ConfigError as exc:
             raise CondainfraError(f"--against {ref}: the configuration at that ref does not load:\n{exc}") from None
         project.name = project_name
         project.root = root
-        return project
+        return project, configs
 
 
 class Baseline:
     """The state a plan compares against, compiled lazily stack by stack."""
 
-    def __init__(self, label: str, project: Project | None = None, rendered: dict[str, list[Resource]] | None = None):
+    def __init__(self, label: str, project: Project | None = None, rendered: dict[str, list[Resource]] | None = None,
+                 configs: StackConfigs | None = None):
         self.label = label
         self.project = project
         self.rendered = rendered or {}
+        # the stack config files at the baseline; None when it cannot say (a saved render holds none)
+        self.configs = configs
         self._specs = {s.name: s for s in project.stacks()} if project else {}
 
     def stack_names(self) -> list[str]:
@@ -102,4 +114,5 @@ def load_baseline(root: Path, against: str | None, project_name: str, current: P
         path = Path(against)
         return Baseline(str(path), rendered=read_document(path))
     ref = against or default_ref(root)
-    return Baseline(ref, project=baseline_from_ref(root, ref, project_name, current))
+    project, configs = baseline_from_ref(root, ref, project_name, current)
+    return Baseline(ref, project=project, configs=configs)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..compiler.resources import REF, Resource
-from ..redact import is_secret, redact
-
-MASK = "[secret]"
+from ..compiler.resources import REF, SECRET, Resource
+from ..redact import MASK, STATE_SECRET, is_secret, redact
 
 
 def mask(value: Any) -> Any:
@@ -39,9 +37,11 @@ class Change:
 
 
 # Every operation a report can show, in the order a reviewer reads them. `plan` produces
-# create/update/delete; the engine's events add replace, import and drift (a refresh's diff:
-# what the live org has that the recorded state does not).
-ACTIONS = ("create", "update", "replace", "delete", "import", "drift")
+# create/update/delete/release; the engine's events add replace, import and drift (a refresh's diff:
+# what the live org has that the recorded state does not). `release`: a resource deleted with
+# retain-on-delete, so the engine forgets it and GitHub keeps what it held (a team's members whose
+# list became unknown: "no longer managed: members kept").
+ACTIONS = ("create", "update", "replace", "delete", "release", "import", "drift")
 
 
 @dataclass(slots=True)  # one per resource of a from-scratch plan: 145,000 for conda-forge
@@ -67,6 +67,24 @@ class ResourceChange:
         return out
 
 
+@dataclass(slots=True)
+class ConfigChange:
+    """One key of a stack's config file (stacks/Pulumi.<stack>.yaml) that a merge changes. A secret's
+    values are never kept: only that it was added, changed or removed."""
+
+    key: str
+    action: str  # added | changed | removed
+    secret: bool
+    old: Any = None
+    new: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "action": self.action, "secret": self.secret}
+        if not self.secret:
+            out["old"], out["new"] = self.old, self.new
+        return out
+
+
 @dataclass
 class StackDiff:
     """One stack's changes, from an offline diff (`plan`) or from the engine's events (preview, up, drift)."""
@@ -77,13 +95,16 @@ class StackDiff:
     deletes: list[ResourceChange] = field(default_factory=list)
     replaces: list[ResourceChange] = field(default_factory=list)
     imports: list[ResourceChange] = field(default_factory=list)
+    releases: list[ResourceChange] = field(default_factory=list)
     drifts: list[ResourceChange] = field(default_factory=list)
     error: str | None = None  # the stack failed: its steps so far are still shown
     diagnostics: list[str] = field(default_factory=list)  # the engine's warnings and errors, secrets masked
     mission: str = ""  # infra | mirror | dashboard: summaries group stacks by it, never by a provider's org
+    config: list[ConfigChange] = field(default_factory=list)  # its stacks/Pulumi.<stack>.yaml, key by key
+    applied: bool = True  # False: `up` did not touch the stack (refused); its steps are what it would have done
 
     def of(self, action: str) -> list[ResourceChange]:
-        return getattr(self, {"create": "creates", "update": "updates", "delete": "deletes", "replace": "replaces", "import": "imports", "drift": "drifts"}[action])
+        return getattr(self, {"create": "creates", "update": "updates", "delete": "deletes", "release": "releases", "replace": "replaces", "import": "imports", "drift": "drifts"}[action])
 
     def add(self, change: ResourceChange) -> None:
         self.of(change.action).append(change)
@@ -94,14 +115,28 @@ class StackDiff:
 
     @property
     def changed(self) -> bool:
-        return any(self.of(action) for action in ACTIONS)
+        return bool(self.config) or any(self.of(action) for action in ACTIONS)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal, where a secret read back from the deployed state (its value scrubbed, unknowable here)
+    equals any secret: comparing them would report `[secret] → [secret]` for every secret of a stack."""
+    if a == b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        if SECRET in a and SECRET in b:
+            return a == STATE_SECRET or b == STATE_SECRET
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return False
 
 
 def _input_changes(old: Resource, new: Resource, renames: dict[str, str]) -> list[Change]:
     changes = []
     for key in sorted(old.inputs.keys() | new.inputs.keys()):
         a, b = old.inputs.get(key), new.inputs.get(key)
-        if a != b and (not renames or _renamed_refs(a, renames) != b):
+        if not same_value(a, b) and (not renames or not same_value(_renamed_refs(a, renames), b)):
             changes.append(Change(key, a, b))
     if old.protect != new.protect:
         changes.append(Change("(protect)", old.protect, new.protect))
@@ -165,5 +200,6 @@ def diff_stack(stack: str, old: list[Resource], new: list[Resource]) -> StackDif
     # Children are deleted before their parents, as the engine does.
     for urn in reversed(list(before)):
         if urn not in after and urn not in renames:
-            result.deletes.append(ResourceChange("delete", before[urn]))
+            gone = before[urn]
+            result.add(ResourceChange("release" if gone.retain_on_delete else "delete", gone))
     return result

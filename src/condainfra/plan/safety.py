@@ -43,12 +43,14 @@ class Allowances:
 class Refusal:
     org: str
     rule: str
-    flag: str
+    flag: str | None  # None: no flag overrides it; the configuration must change
     message: str
     stack: str = ""
 
     def __str__(self) -> str:
         where = self.org if self.stack in ("", self.org) else f"{self.org}, stack {self.stack}"
+        if self.flag is None:
+            return f"refused ({where}): {self.message}"
         return f"refused ({where}): {self.message}; pass {self.flag} if this is intended"
 
 
@@ -77,6 +79,10 @@ class Rails:
         label = org or stack
         refusals = _ratio(label, stack, "member-removal", "--allow-member-removal", "members", gh.MEMBERSHIP, before, gone, self.allow.member_removal)
         refusals += _ratio(label, stack, "team-removal", "--allow-team-removal", "teams", gh.TEAM, before, gone, self.allow.team_removal)
+        refusals += _team_member_removals(label, stack, before, after, remaining, self.allow.member_removal)
+        logins = sorted(str(r.inputs.get("username") or r.name) for r in gone if r.type == gh.MEMBERSHIP)
+        if logins and org is not None:
+            refusals += self._still_declared(label, stack, org, logins)
 
         if any(r.type == gh.ORG_SETTINGS for r in before + after):  # the stack that holds the org's owners
             owners = sum(1 for r in after if r.type == gh.MEMBERSHIP and r.inputs.get("role") == "admin")
@@ -89,6 +95,21 @@ class Rails:
             refusals.append(Refusal(label, "repo-delete", "--allow-repo-delete", f"the plan deletes {len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} ({shown}); archive feedstocks with `archived: true` instead", stack))
         return refusals
 
+    def _still_declared(self, label: str, stack: str, org: str, logins: list[str]) -> list[Refusal]:
+        """A membership deleted while a file still grants the login something: never applied, whatever
+        the flags. Deleting it removes them from every team; the next `up` re-invites them."""
+        from .declared import declared_places
+
+        places = declared_places(self.project, org, logins)
+        refusals = []
+        for login in logins:
+            where = places.get(login.lower())
+            if where:
+                refusals.append(Refusal(label, "still-declared", None, (
+                    f"the plan removes {login} from the org, but {len(where)} place(s) still declare them: {'; '.join(where)}. "
+                    f"Offboarding: remove {login} there too. Otherwise keep {login} in `members:`"), stack))
+        return refusals
+
     def _org_declares(self, org: str) -> set[tuple[str, str]]:
         """(type, name) of every guarded resource the org's stacks declare now."""
         if org not in self._declared:
@@ -99,6 +120,46 @@ class Rails:
                     declared.update((r.type, r.name) for r in resources if r.type in _GUARDED)
             self._declared[org] = declared
         return self._declared[org]
+
+
+def _logins(resource: Resource) -> set[str]:
+    return {str(m.get("username", "")).lower() for m in resource.inputs.get("members") or [] if isinstance(m, dict)}
+
+
+def _team_member_removals(org, stack, before, after, remaining, allowed) -> list[Refusal]:
+    """Team memberships removed, summed over every team of the stack (a shard's feedstock teams included):
+    a list that lost logins, or a members resource deleted without retain-on-delete (the provider's
+    delete empties the team). A retained one that stops being managed keeps its members: none removed."""
+    if allowed:
+        return []
+    now: dict[str, Resource] = {}
+    for r in after:
+        if r.type == gh.TEAM_MEMBERS:
+            now[r.urn] = r
+            for alias in r.aliases:
+                now.setdefault(alias, r)
+    total = removed = 0
+    per_team: list[tuple[int, str]] = []
+    for r in before:
+        if r.type != gh.TEAM_MEMBERS:
+            continue
+        had = _logins(r)
+        total += len(had)
+        if r.urn in now:
+            lost = len(had - _logins(now[r.urn]))
+        elif r.urn in remaining or r.retain_on_delete:
+            lost = 0
+        else:
+            lost = len(had)
+        if lost:
+            removed += lost
+            per_team.append((lost, r.name))
+    if total == 0 or removed / total <= REMOVAL_LIMIT:
+        return []
+    per_team.sort(key=lambda t: (-t[0], t[1]))
+    shown = ", ".join(f"{name} (-{n})" for n, name in per_team[:10]) + (f" and {len(per_team) - 10} more team(s)" if len(per_team) > 10 else "")
+    return [Refusal(org, "team-member-removal", "--allow-member-removal",
+                    f"the plan removes {removed} of {total} team memberships ({removed / total:.0%}, more than {REMOVAL_LIMIT:.0%}): {shown}", stack)]
 
 
 def _ratio(org, stack, rule, flag, what, type_, before, gone, allowed) -> list[Refusal]:
