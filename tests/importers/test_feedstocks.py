@@ -324,3 +324,51 @@ def test_a_fifo_as_a_source_is_refused_not_waited_on(cli, minimal, sources, tmp_
     os.mkfifo(tmp_path / "fifo.json")  # was: the import waited for a writer forever
     result = run_import(cli, minimal, sources[0], tmp_path / "fifo.json")
     assert result.code == 2 and f"{tmp_path / 'fifo.json'}: not a regular file" in result.err, result.err
+
+
+@pytest.mark.parametrize("linked", ["feedstocks", "org"])
+def test_a_linked_target_folder_is_refused_and_nothing_outside_is_touched(cli, minimal, sources, tmp_path, linked):
+    # was: the import followed the link, read the files there and wrote beside them, outside the checkout
+    import shutil
+
+    outside = tmp_path / "outside"
+    if linked == "feedstocks":
+        feedstock_dir(minimal).rmdir()
+        (outside / "feedstocks").mkdir(parents=True)
+        (outside / "feedstocks" / "n.yaml").write_text("numpy: [mallory]\n")
+        feedstock_dir(minimal).symlink_to(outside / "feedstocks", target_is_directory=True)
+        shown = "stacks/acme/feedstocks"
+    else:
+        shutil.move(minimal / "stacks" / "acme", outside)
+        (minimal / "stacks" / "acme").symlink_to(outside, target_is_directory=True)
+        shown = "stacks/acme/feedstocks"
+    before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 1, result.err
+    assert f"error: {shown}: reached through a link; the import reads and writes only the checkout's own folders" in result.err
+    assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
+
+
+def test_a_move_that_fails_puts_back_every_file_moved_before_it(cli, minimal, sources):
+    # was: n.yaml and s.yaml replaced, then `internal error: PermissionError` at z.yaml; docs/importing.md
+    # promises nothing is written on error. The failure is real: z.yaml made immutable (chattr +i, root).
+    import subprocess
+
+    outputs, maintainers = sources
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    write_json(maintainers, {"numpy": ["alice"], "scipy": ["carol"], "zlib": ["isuruf"], "new-thing": ["dave"]})
+    z = feedstock_dir(minimal) / "z.yaml"
+    if subprocess.run(["chattr", "+i", str(z)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i needs root and a file system with the immutable flag (ext4 here and in CI)")
+    try:
+        before = snapshot(minimal)
+        result = run_import(cli, minimal, outputs, maintainers)
+    finally:
+        subprocess.run(["chattr", "-i", str(z)], check=True)
+    assert result.code == 1, result.err
+    assert "error: stacks/acme/feedstocks/z.yaml: cannot write: Operation not permitted; nothing was written" in result.err
+    assert snapshot(minimal) == before  # n.yaml and s.yaml, moved before z.yaml, are back as they were
+    assert not [p for p in (minimal / "stacks" / "acme").iterdir() if p.name.startswith(".import-")]
+    # and once the file may be written, the same import goes through
+    assert run_import(cli, minimal, outputs, maintainers).code == 0
+    assert "zlib: [isuruf]" in z.read_text() and "numpy: [alice]" in (feedstock_dir(minimal) / "n.yaml").read_text()

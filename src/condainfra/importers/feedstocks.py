@@ -28,7 +28,8 @@ from ..config.models import FEEDSTOCK_NAME, Maintainer
 from ..config.yamlfile import load_yaml
 from ..errors import ConfigError, ConfigIssue, display_path
 from .sources import BadSource, read_json, shown
-from .writer import FeedstockUpdate, Staged, WriteReport, normalised, plan_feedstock_files
+from .staged import Staged, own_folder
+from .writer import FeedstockUpdate, WriteReport, normalised, plan_feedstock_files
 
 OUTPUTS_SUFFIX = ".json"
 _MAINTAINER = TypeAdapter(Maintainer)  # the config's own rule for a maintainer, whatever it accepts
@@ -161,6 +162,7 @@ def import_feedstocks(
     from ..project import STACKS_DIR
 
     org_dir = root / STACKS_DIR / org
+    own_folder(org_dir / FEEDSTOCK_DIR, root)  # before anything is read through a link
     _require_feedstocks_section(org_dir / ORG_FILE, root)
     source = SourceReport()
     updates = feedstock_updates(outputs, maintainers, source)

@@ -16,27 +16,26 @@ so the import refuses to run until it is moved (to a hand-written file, or to th
 Nothing is removed: a feedstock the sources no longer name keeps its entry (feedstocks are
 archived, never deleted). Keys the importer does not know (``team:``, ``previously:``) are kept.
 
-Writing: every file is rendered into a staging folder beside the target, the staged org is
-loaded with the project's loader, and only then are the changed files moved into place.
+Writing (:mod:`.staged`): every file is rendered into a staging folder beside the target, the staged
+org is loaded with the project's loader, and only then are the changed files moved into place, all
+or none.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ..config.loader import FEEDSTOCK_DIR, ORG_FILE, load_org
+from ..config.loader import FEEDSTOCK_DIR
 from ..config.yamlfile import YamlDocument, load_yaml
-from ..errors import ConfigError, ConfigIssue, CondainfraError, display_path
+from ..errors import ConfigError, CondainfraError, display_path
+from .staged import Staged, own_folder  # noqa: F401  (Staged: where `import github` takes it from)
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../../docs/schemas/feedstocks.schema.json\n"
 GENERATED_MARK = "# Written by `condainfra import`"
@@ -124,6 +123,7 @@ class _File:
 
 
 def _read_feedstock_files(folder: Path, root: Path) -> list[_File]:
+    own_folder(folder, root)
     files = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         shown_as = display_path(path, root)
@@ -134,7 +134,7 @@ def _read_feedstock_files(folder: Path, root: Path) -> list[_File]:
             raise ConfigError(issues)
         if not isinstance(doc.data, (dict, type(None))) and doc.data != "":
             raise ConfigError([doc.issue((), "expected a mapping of feedstock name to maintainers")])
-        text = path.read_text(encoding="utf-8")
+        text = doc.text  # the bytes checked (size, aliases, depth) are the ones edited, not a second read
         generated = text.startswith(SCHEMA_LINE + GENERATED_MARK) or text.startswith(GENERATED_MARK)
         files.append(_File(path.name, text, doc, generated))
     return files
@@ -294,66 +294,3 @@ def _round_trip(file: _File, entries: dict[str, dict[str, Any]]) -> str:
         elif "archived" in current:
             del current["archived"]
     return dump_round_trip(rt, data)
-
-
-class Staged:
-    """Files rendered into a folder beside the org, checked, then moved into place together.
-
-    The stage is ``stacks/<org>/.import-*/<org>/`` holding a full copy of the org (so that the
-    project's loader, which wants the folder named as the org, checks exactly what would be
-    written); leaving the ``with`` block without :meth:`commit` removes it and changes nothing."""
-
-    def __init__(self, org_dir: Path, root: Path):
-        self.org_dir, self.root = org_dir, root
-        self.changed: dict[str, str] = {}  # path relative to the org folder -> text
-
-    def __enter__(self) -> Staged:
-        # beside the files it replaces (same file system, so the moves are renames); a new org's
-        # folder is made only at commit
-        beside = self.org_dir if self.org_dir.is_dir() else self.org_dir.parent
-        if not beside.is_dir():
-            raise CondainfraError(f"{display_path(beside, self.root)}: folder does not exist")
-        self._tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=beside))
-        self.stage = self._tmp / self.org_dir.name
-        (self.stage / FEEDSTOCK_DIR).mkdir(parents=True)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def put(self, relative: str, text: str | None) -> None:
-        """``text`` None: the file goes."""
-        self.changed[relative] = text
-
-    def check(self) -> list[ConfigIssue]:
-        """Write the whole org into the stage and load it as `validate` would: the problems found,
-        with the paths they will have once written."""
-        for relative, text in self.changed.items():
-            if text is not None:
-                (self.stage / relative).write_text(text, encoding="utf-8")
-        sources = [self.org_dir / ORG_FILE, *sorted((self.org_dir / FEEDSTOCK_DIR).glob("*.yaml"))]
-        for source in sources:
-            relative = source.relative_to(self.org_dir).as_posix()
-            if relative not in self.changed and source.is_file():
-                shutil.copyfile(source, self.stage / relative)
-        if not (self.stage / ORG_FILE).is_file():
-            raise CondainfraError(f"{display_path(self.org_dir / ORG_FILE, self.root)}: not found; declare the org first (or run `condainfra import github`)")
-        _, issues = load_org(self.stage, self.root)
-        staged, real = display_path(self.stage, self.root), display_path(self.org_dir, self.root)
-        return [ConfigIssue(i.path.replace(staged, real, 1), i.line, i.message.replace(staged, real)) for i in issues]
-
-    def commit(self, on_file: Callable[[str], None] = lambda _: None) -> None:
-        """Move the files into place (after :meth:`check`, which writes them into the stage, or
-        without it: a caller that validates the whole project itself next): all that is left to
-        fail is a rename on the same file system."""
-        for relative, text in self.changed.items():
-            if text is not None and not (self.stage / relative).is_file():
-                (self.stage / relative).write_text(text, encoding="utf-8")
-        (self.org_dir / FEEDSTOCK_DIR).mkdir(parents=True, exist_ok=True)
-        for relative in sorted(self.changed):
-            target = self.org_dir / relative
-            if self.changed[relative] is None:
-                target.unlink(missing_ok=True)
-            else:
-                os.replace(self.stage / relative, target)
-            on_file(relative)
