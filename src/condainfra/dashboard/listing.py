@@ -61,8 +61,7 @@ def team_packages(db: Session, settings: DashboardSettings, team: str) -> tuple[
     return wanted, sorted({login for _, _, login in rows})
 
 
-def _readable(db: Session, auth, wanted: dict) -> list[tuple[str, str]]:
-    access = Access(db, auth)
+def _readable(db: Session, access: Access, wanted: dict) -> list[tuple[str, str]]:
     channels = {c for c, _ in wanted}
     private = dict(db.execute(select(quetz.Channel.name, quetz.Channel.private).where(quetz.Channel.name.in_(channels))).all())
     return [pair for pair in wanted if access.readable(*pair, bool(private.get(pair[0])))]
@@ -148,9 +147,10 @@ def viewer_login(db: Session, auth) -> str | None:
 def package_page(db: Session, auth, settings: DashboardSettings, title: str, wanted: dict, listing: Listing, snoozer: str | None, team: bool = False,
                  members: list[str] | None = None) -> MaintainerView:
     now = datetime.now(timezone.utc)
-    pairs = _readable(db, auth, wanted)
+    access = Access(db, auth)
+    pairs = _readable(db, access, wanted)
     shown = _page(db, pairs, listing) if pairs else []
-    built = {(p.channel, p.name): p for p in build_packages(db, Access(db, auth), settings, {pair: wanted[pair] for pair in shown}, now)} if shown else {}
+    built = {(p.channel, p.name): p for p in build_packages(db, access, settings, {pair: wanted[pair] for pair in shown}, now)} if shown else {}
     view = MaintainerView(login=title, team=team, members=members or [], generated_at=now, package_count=len(pairs), listing=listing,
                           packages=[built[pair] for pair in shown if pair in built], attention=[], stale_sources=sorted(stale_sources(db)))
     view.refreshed_at = aware(db.scalar(select(func.max(tables.RefreshRun.refreshed_at))))

@@ -174,7 +174,7 @@ def refresh_drift(db: Session, settings: DashboardSettings, report: RefreshRepor
 
 def refresh_github(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
     if settings.github_requests_per_run:
-        _record(db, report, "github", refresh_activity(db, settings, report.counts))
+        _record(db, report, "github", refresh_activity(db, settings, report.counts, report.policy))
 
 
 def refresh_snapshot(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:

@@ -113,7 +113,7 @@ def make_router(dev_mode: bool) -> APIRouter:
 
     @router.get("/dashboard/maintainers/{login}/feed.atom", tags=["dashboard"], response_class=Response)
     def maintainer_feed(login: str, request: Request, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):
-        return _feed(_maintainer(login, db, auth, settings, Listing(per_page=10)), request, f"/dashboard/maintainers/{quote(login, safe='')}")
+        return _feed(_maintainer(login, db, auth, settings, Listing(per_page=1)), request, f"/dashboard/maintainers/{quote(login, safe='')}")
 
     @router.get("/api/dashboard/maintainers/{login}", response_model=MaintainerView, tags=["dashboard"])
     def maintainer_api(login: str, cut: Listing = Depends(listing_query), db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules),
@@ -129,7 +129,7 @@ def make_router(dev_mode: bool) -> APIRouter:
 
     @router.get("/dashboard/teams/{org}/{team}/feed.atom", tags=["dashboard"], response_class=Response)
     def team_feed(org: str, team: str, request: Request, db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules), settings: DashboardSettings = Depends(current_settings)):
-        return _feed(_team(org, team, db, auth, settings, Listing(per_page=10)), request, f"/dashboard/teams/{quote(org, safe='')}/{quote(team, safe='')}")
+        return _feed(_team(org, team, db, auth, settings, Listing(per_page=1)), request, f"/dashboard/teams/{quote(org, safe='')}/{quote(team, safe='')}")
 
     @router.get("/api/dashboard/teams/{org}/{team}", response_model=MaintainerView, tags=["dashboard"])
     def team_api(org: str, team: str, cut: Listing = Depends(listing_query), db: Session = Depends(quetz.get_db), auth=Depends(quetz.get_rules),

@@ -25,7 +25,7 @@ class FeedstockOutput(Base):
 
     package = sa.Column(sa.String, primary_key=True)
     org = sa.Column(sa.String, nullable=False)
-    feedstock = sa.Column(sa.String, nullable=False)
+    feedstock = sa.Column(sa.String, nullable=False, index=True)
 
 
 class FeedstockMaintainer(Base):
@@ -106,7 +106,7 @@ class PackageState(Base):
     __tablename__ = "condainfra_package_state"
 
     channel = sa.Column(sa.String, primary_key=True)
-    package = sa.Column(sa.String, primary_key=True)
+    package = sa.Column(sa.String, primary_key=True, index=True)
     feedstock = sa.Column(sa.String, nullable=True, index=True)
     latest_version = sa.Column(sa.String, nullable=True)
     upstream_version = sa.Column(sa.String, nullable=True)

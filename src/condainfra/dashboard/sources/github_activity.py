@@ -15,10 +15,10 @@ number of its ``Link`` header) and ``GET .../commits/{branch}/check-runs?per_pag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
-import time
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -27,16 +27,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...config.models import FEEDSTOCK_NAME, REPO_NAME
-from ...jsondoc import loads
+from ...fetch.http import fetch_once, new_client, parse_etag
+from ...fetch.limits import FetchError, FetchPolicy, LimitExceeded
+from ...jsondoc import JsonDocumentError, loads
 from ...urls import public_url
 from .. import tables
 from ..settings import DashboardSettings
 
 TOKEN_ENV = "GITHUB_TOKEN"
 REQUESTS_PER_FEEDSTOCK = 3
-MAX_BODY = 4 << 20  # one answer of at most 100 check runs is well under 1 MB
-REQUEST_DEADLINE = 30.0
-RUN_DEADLINE = 60.0  # a tenth of the shortest refresh period would be 3 s a feedstock at worst
 FAILED = {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
 _LAST_PAGE = re.compile(r'[?&]page=(\d{1,9})[^>]*>;\s*rel="last"')
 
@@ -46,45 +45,33 @@ class RateLimited(Exception):
 
 
 class _Fetcher:
-    def __init__(self, api: str, client: httpx.Client, deadline: float):
-        self.api, self.client, self.deadline, self.spent = api.rstrip("/"), client, deadline, 0
+    """GET under the refresh's fetch policy (its deadlines, size cap and header parsing), one attempt:
+    a run that cannot finish leaves the rest for the next run."""
 
-    def get(self, path: str, etags: dict, summarise) -> object:
+    def __init__(self, api: str, client: httpx.AsyncClient, policy: FetchPolicy):
+        self.api, self.client, self.policy, self.spent, self.exhausted = api.rstrip("/"), client, policy, 0, False
+
+    async def get(self, path: str, etags: dict, summarise) -> object:
         """``summarise(answer, headers)`` of the answer at ``path``, or the stored summary when GitHub
-        says it has not changed (304). Bounded: a deadline per request and per run, a size cap."""
-        if time.monotonic() > self.deadline:
-            raise TimeoutError(f"the run's {RUN_DEADLINE:.0f} s deadline")
-        headers = {}
+        says it has not changed (304)."""
         known = etags.get(path)
-        if known:
-            headers["If-None-Match"] = known[0]
+        headers = {"If-None-Match": known[0]} if known else {}
         self.spent += 1
-        started = time.monotonic()
-        with self.client.stream("GET", self.api + path, headers=headers) as response:
-            if response.status_code == 304 and known:
-                return known[1]
-            if response.status_code in (403, 429) and (response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers):
-                reset = response.headers.get("x-ratelimit-reset", "")
-                when = datetime.fromtimestamp(int(reset), timezone.utc).strftime("%H:%M UTC") if reset.isdigit() else "later"
-                raise RateLimited(f"rate limit reached until {when}")
-            if response.status_code == 404:
-                return None
-            if response.status_code != 200:
-                raise httpx.HTTPStatusError(f"HTTP {response.status_code}", request=response.request, response=response)
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise ValueError(f"answer larger than {MAX_BODY >> 20} MiB")
-                if time.monotonic() - started > REQUEST_DEADLINE:
-                    raise TimeoutError(f"answer slower than {REQUEST_DEADLINE:.0f} s")
-            value = summarise(loads(bytes(body), f"GitHub {path}"), response.headers)
-            if response.headers.get("etag", "").isascii() and response.headers.get("etag"):
-                etags[path] = [response.headers["etag"][:200], value]
-            remaining = response.headers.get("x-ratelimit-remaining", "")
-            if remaining.isdigit() and int(remaining) == 0:
-                etags["_exhausted"] = response.headers.get("x-ratelimit-reset", "")
-            return value
+        answer = await fetch_once(self.client, "GET", self.api + path, policy=self.policy, kind="api", headers=headers, retry_statuses=frozenset())
+        if answer.status == 304 and known:
+            return known[1]
+        if answer.status in (403, 429) and (answer.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in answer.headers):
+            raise RateLimited()
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise FetchError(f"{public_url(self.api + path)}: HTTP {answer.status}")
+        value = summarise(loads(answer.body, f"GitHub {path}"), answer.headers)
+        etag = parse_etag(answer.headers.get("etag"))
+        if etag:
+            etags[path] = [etag, value]
+        self.exhausted = answer.headers.get("x-ratelimit-remaining") == "0"
+        return value
 
 
 def _repo(data, headers):
@@ -118,7 +105,7 @@ def ci_state(data, headers=None) -> str | None:
     return "success"
 
 
-def refresh_activity(db: Session, settings: DashboardSettings, counts: dict[str, int]) -> list[str]:
+def refresh_activity(db: Session, settings: DashboardSettings, counts: dict[str, int], policy: FetchPolicy | None = None) -> list[str]:
     """Read the feedstocks read longest ago, within the run's request budget; the problems, if any."""
     G, F = tables.GithubActivity, tables.Feedstock
     budget = settings.github_requests_per_run
@@ -129,41 +116,57 @@ def refresh_activity(db: Session, settings: DashboardSettings, counts: dict[str,
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "condainfra-dashboard"}
     if os.environ.get(TOKEN_ENV):
         headers["Authorization"] = f"Bearer {os.environ[TOKEN_ENV]}"
+    readable = [(org, name) for org, name, _ in rows if FEEDSTOCK_NAME.fullmatch(name) and REPO_NAME.fullmatch(org)]
+    etags = {}
+    for g in db.execute(select(G).where(G.feedstock.in_({n for _, n in readable}))).scalars():
+        try:
+            etags[(g.org, g.feedstock)] = json.loads(g.etags or "{}")
+        except ValueError:
+            pass
     problems: list[str] = []
-    done = 0
-    timeout = httpx.Timeout(REQUEST_DEADLINE, connect=10.0)
-    with httpx.Client(headers=headers, timeout=timeout, follow_redirects=False) as client:
-        fetch = _Fetcher(settings.github_api, client, time.monotonic() + RUN_DEADLINE)
-        for org, name, _ in rows:
-            if fetch.spent + REQUESTS_PER_FEEDSTOCK > budget or not (FEEDSTOCK_NAME.fullmatch(name) and REPO_NAME.fullmatch(org)):
-                continue
-            row = db.get(G, (org, name)) or G(org=org, feedstock=name, etags="{}")
-            try:
-                etags = json.loads(row.etags or "{}")
-            except ValueError:
-                etags = {}
+    results = asyncio.run(_read(readable, etags, settings, policy or FetchPolicy(), headers, budget, problems, counts))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for (org, name), found in results.items():
+        row = db.get(G, (org, name)) or G(org=org, feedstock=name)
+        if found is not None:
+            row.default_branch, row.open_prs, row.open_issues, row.ci_state = found
+        row.etags = json.dumps(etags.get((org, name), {}))
+        row.checked_at = now
+        db.merge(row)
+    counts["GitHub repositories read"] = len(results)
+    return problems
+
+
+async def _read(feedstocks, etags, settings, policy, headers, budget, problems, counts) -> dict:
+    """(org, feedstock) -> (default branch, open PRs, open issues, CI state), or None without a repository."""
+    results: dict = {}
+    shown = public_url(settings.github_api)
+    async with new_client(policy, headers=headers) as client:
+        fetch = _Fetcher(settings.github_api, client, policy)
+        for org, name in feedstocks:
+            if fetch.spent + REQUESTS_PER_FEEDSTOCK > budget:
+                break
+            known = etags.setdefault((org, name), {})
             base = f"/repos/{quote(org, safe='')}/{quote(name + '-feedstock', safe='')}"
             try:
-                repo = fetch.get(base, etags, _repo)
-                if repo is not None:
-                    prs = fetch.get(f"{base}/pulls?state=open&per_page=1", etags, _count)
-                    ci = fetch.get(f"{base}/commits/{quote(repo['branch'], safe='')}/check-runs?per_page=100", etags, ci_state) if repo["branch"] else None
-                    row.default_branch, row.open_prs, row.ci_state = repo["branch"], prs, ci
-                    row.open_issues = None if repo["issues_and_prs"] is None or prs is None else max(0, repo["issues_and_prs"] - prs)
+                repo = await fetch.get(base, known, _repo)
+                if repo is None:
+                    results[(org, name)] = None
+                else:
+                    prs = await fetch.get(f"{base}/pulls?state=open&per_page=1", known, _count)
+                    ci = await fetch.get(f"{base}/commits/{quote(repo['branch'], safe='')}/check-runs?per_page=100", known, ci_state) if repo["branch"] else None
+                    issues = None if repo["issues_and_prs"] is None or prs is None else max(0, repo["issues_and_prs"] - prs)
+                    results[(org, name)] = (repo["branch"], prs, issues, ci)
             except RateLimited:
                 counts["GitHub rate limited"] = 1  # expected without a token: not a problem, the next runs go on
                 break
-            except (httpx.HTTPError, TimeoutError, ValueError) as exc:
-                problems.append(f"GitHub API ({public_url(settings.github_api)}): {org}/{name}-feedstock: {type(exc).__name__}: {str(exc)[:200]}")
-                if isinstance(exc, (httpx.TransportError, TimeoutError)):
-                    break  # the API is not answering: the rest waits for the next run
-                continue
-            exhausted = etags.pop("_exhausted", None)
-            row.etags = json.dumps(etags)
-            row.checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
-            db.merge(row)
-            done += 1
-            if exhausted is not None:
+            except (FetchError, JsonDocumentError) as exc:
+                problems.append(f"GitHub API ({shown}): {org}/{name}-feedstock: {str(exc)[:300]}")
+                if isinstance(exc, LimitExceeded):
+                    break  # the run's time is up: the rest waits for the next run
+            except httpx.TransportError as exc:
+                problems.append(f"GitHub API ({shown}): not reachable ({type(exc).__name__})")
+                break
+            if fetch.exhausted:
                 break  # the hour's requests are spent: expected without a token, the next run goes on
-    counts["GitHub repositories read"] = done
-    return problems
+    return results

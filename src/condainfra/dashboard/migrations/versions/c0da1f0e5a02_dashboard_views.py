@@ -75,12 +75,15 @@ def upgrade() -> None:
         sa.Column("name", sa.String(), primary_key=True),
         sa.Column("value", sa.Text(), nullable=False),
     )
-    # the maintainer page looks up a user's package roles by user; Quetz indexes them by package only
+    op.create_index("ix_condainfra_package_state_package", "condainfra_package_state", ["package"])
+    # a page finds a maintainer's packages through their feedstocks' outputs, and their package roles by user
+    op.create_index("ix_condainfra_feedstock_outputs_feedstock", "condainfra_feedstock_outputs", ["feedstock"])
     op.create_index("ix_condainfra_package_members_user", "package_members", ["user_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_condainfra_package_members_user", "package_members")
+    op.drop_index("ix_condainfra_feedstock_outputs_feedstock", "condainfra_feedstock_outputs")
     for table in ("condainfra_summary", "condainfra_github_activity", "condainfra_migrations", "condainfra_snoozes", "condainfra_attention",
                   "condainfra_package_state"):
         op.drop_table(table)
