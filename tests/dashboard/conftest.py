@@ -6,6 +6,7 @@ that cannot exist here; nothing in these tests talks to it."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -97,19 +98,50 @@ class Dashboard:
     def __init__(self, deployment: Deployment, server: QuetzServer, keys: dict[str, str], sources: Path):
         self.deployment, self.server, self.keys, self.sources = deployment, server, keys, sources
         self.url = server.url
+        self.database = "postgresql" if deployment.database_url().startswith("postgresql") else "sqlite"
+        # what a server that leaks no connection holds at most: SQLAlchemy's default pool (5) of the web
+        # process for SQLite; for PostgreSQL Quetz's pool (10, with 100 overflow), and a few more of the job
+        # supervisor's processes (pg_stat_activity sees every process)
+        self.pool_bound = 5 if self.database == "sqlite" else 10 + 5
+
+    def database_connections(self) -> int:
+        """Database connections the server holds now: its open SQLite files, or its PostgreSQL sessions
+        (the connection the count is made on is left out)."""
+        if self.database == "sqlite":
+            return _files_open(self.server.proc.pid, "quetz.sqlite")
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.deployment.database_url(), poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sqlalchemy.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        finally:
+            engine.dispose()
 
     def get(self, path: str, as_user: str | None = None, **kw) -> httpx.Response:
         headers = {"X-API-Key": self.keys[as_user]} if as_user else {}
         return httpx.get(self.url + path, headers=headers, timeout=30, **kw)
 
 
-def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PACKAGES, private=PRIVATE_PACKAGES) -> Dashboard:
+def _files_open(pid: int, suffix: str) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").endswith(suffix)
+        except OSError:
+            pass
+    return count
+
+
+def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PACKAGES, private=PRIVATE_PACKAGES,
+                    database_url: str | None = None) -> Dashboard:
     from condainfra.dashboard import quetz_adapter as quetz
 
     sources = root / "sources"
     settings = write_sources(sources) | (settings_extra or {})
     deployment = Deployment(root / "quetz")
-    deployment.create(settings)
+    deployment.create(settings, database_url)
     deployment.migrate()
     keys = {}
     with quetz.session_for(deployment.path) as db:
@@ -159,9 +191,14 @@ def new_database(cluster, name: str, user: str, password: str) -> str:
     return cluster.create_database(name, user, password)
 
 
-@pytest.fixture(scope="session")
-def dashboard(tmp_path_factory):
-    """One Quetz with the plugin and test data for the read-only tests of the session."""
-    board = start_dashboard(tmp_path_factory.mktemp("dashboard"))
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def dashboard(request, tmp_path_factory):
+    """One Quetz with the plugin and test data for the read-only tests of the session, on each database
+    Quetz runs on: SQLite (the local default) and PostgreSQL (production's). Pytest runs every test of
+    one before it starts the other, so one server runs at a time."""
+    url = None
+    if request.param == "postgresql":
+        url = new_database(request.getfixturevalue("pg_cluster"), "dashboard", "dashboard", "dash%=@:/#?board")
+    board = start_dashboard(tmp_path_factory.mktemp(f"dashboard-{request.param}"), database_url=url)
     yield board
     board.server.stop()

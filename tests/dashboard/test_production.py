@@ -102,7 +102,7 @@ def base_env(tmp_path: Path, port: int) -> dict[str, str]:
         # Quetz's S3 store with credentials that go nowhere: a closed loopback port, no instance metadata
         "AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only", "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    }
+    } | {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}  # a checkout run without its editable install
 
 
 def secret_forms() -> set[str]:

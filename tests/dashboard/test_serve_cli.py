@@ -32,26 +32,47 @@ def _processes_using(folder: Path) -> list[int]:
     return found
 
 
+def stop_everything(proc: subprocess.Popen, folder: Path) -> None:
+    """Teardown whatever happened in the test: `serve` (SIGTERM makes it stop its Quetz), then every
+    process of the deployment (Quetz runs in a session of its own, out of reach of the test's signals)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    for pid in _processes_using(folder):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)  # the Quetz group: its supervisor's children too
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def wait_for_url(proc: subprocess.Popen, log, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log.seek(0)
+        text = log.read()
+        match = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/dashboard/", text)
+        if match:
+            return match.group(1)
+        if proc.poll() is not None:
+            pytest.fail(f"serve exited with {proc.returncode}: {text[-2000:]}")
+        time.sleep(0.3)
+    pytest.fail(f"serve printed no URL within {timeout:.0f} s")
+
+
 @pytest.fixture
 def demo_server(tmp_path):
     folder = tmp_path / "demo-deployment"
     log = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen([*CLI, "dashboard", "serve", "--demo", "--dir", str(folder)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and url is None:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"serve exited with {proc.returncode}: {log.read()[-2000:]}")
-        log.seek(0)
-        match = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/dashboard/", log.read())
-        url = match.group(1) if match else None
-        time.sleep(0.3)
-    assert url, "serve --demo printed no URL within 2 minutes"
-    yield proc, url, folder, tmp_path / "serve.log"
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
+    try:
+        url = wait_for_url(proc, log)
+        yield proc, url, folder, tmp_path / "serve.log"
+    finally:
+        stop_everything(proc, folder)
 
 
 def test_serve_demo_answers_and_ctrl_c_stops_everything(demo_server):
@@ -104,14 +125,59 @@ def test_refresh_needs_an_existing_deployment(tmp_path, cli):
 def test_ctrl_c_while_quetz_starts_leaves_nothing_running(tmp_path):
     folder = tmp_path / "early"
     proc = subprocess.Popen([*CLI, "dashboard", "serve", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while not (folder / "server.log").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert (folder / "server.log").exists(), "Quetz was never started"
-    proc.send_signal(signal.SIGINT)  # Quetz is starting, not yet answering
-    proc.wait(30)
-    deadline = time.monotonic() + 15
-    while _processes_using(folder) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _processes_using(folder) == [], "Quetz outlived a Ctrl-C during its start"
-    assert "Traceback" not in proc.stderr.read().decode()
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "server.log").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert (folder / "server.log").exists(), "Quetz was never started"
+        proc.send_signal(signal.SIGINT)  # Quetz is starting, not yet answering
+        proc.wait(30)
+        deadline = time.monotonic() + 15
+        while _processes_using(folder) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_using(folder) == [], "Quetz outlived a Ctrl-C during its start"
+        assert "Traceback" not in proc.stderr.read().decode()
+    finally:
+        stop_everything(proc, folder)
+
+
+def test_serve_on_postgresql_stops_on_sigint_it_inherited_ignored(tmp_path, pg_cluster):
+    """As from a script's background job or `nohup`: SIGINT ignored from the start. `--database-url`
+    puts the deployment on PostgreSQL and is shown without its password; a sync-users problem is
+    printed, not only its count."""
+    from .conftest import new_database, write_sources
+
+    password = "cli%=@:/#?pass"
+    url = new_database(pg_cluster, "serve_cli", "serve_cli", password)
+    project = write_sources(tmp_path / "sources")["project_root"]
+    folder = tmp_path / "pg-deployment"
+    log = (tmp_path / "serve.log").open("w+")
+    env = {**os.environ, "CONDAINFRA_DATABASE_URL": url}
+    proc = subprocess.Popen([*CLI, "dashboard", "serve", "--dir", str(folder), "--root", project], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        base = wait_for_url(proc, log)
+        assert httpx.get(f"{base}/api/channels", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/dashboard/", timeout=30).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        deadline = time.monotonic() + 15
+        while _processes_using(folder) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_using(folder) == [], "a process of the deployment outlived SIGINT"
+    finally:
+        stop_everything(proc, folder)
+    text = (tmp_path / "serve.log").read_text()
+    assert f"database: postgresql://127.0.0.1:{pg_cluster.port}/serve_cli" in text  # shown without userinfo
+    assert "cli%" not in text and "cli%25" not in text
+    assert "warning: sync-users: channel 'conda-forge' does not exist in Quetz" in text
+    assert "Traceback" not in text
+
+
+def test_serve_refuses_another_database_for_an_existing_deployment(tmp_path, cli):
+    from condainfra.dashboard.deployment import Deployment
+
+    Deployment(tmp_path / "d").create({})
+    result = cli("dashboard", "serve", "--dir", str(tmp_path / "d"), "--database-url", "postgresql://u:hunter22@127.0.0.1:1/q")
+    assert result.code == 1
+    assert "uses sqlite:///./quetz.sqlite, not postgresql://127.0.0.1:1/q" in result.err and "hunter22" not in result.err

@@ -40,7 +40,7 @@ def test_single_file_uploads_do_not_leak_connections(dashboard, tmp_path):
     upload_many(dashboard.url, dashboard.keys["uploader"], CHANNEL, tmp_path, 60)
     listed = httpx.get(f"{dashboard.url}/api/channels/{CHANNEL}/packages", params={"q": "upl-"}, timeout=30).json()
     assert len([p for p in listed if p["name"].startswith("upl-")]) == 60
-    assert database_files_open(dashboard.server.proc.pid) <= POOL_SIZE
+    assert dashboard.database_connections() <= dashboard.pool_bound
     assert httpx.get(f"{dashboard.url}/api/dashboard/maintainers/alice", timeout=30).status_code == 200
 
 

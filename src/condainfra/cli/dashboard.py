@@ -29,15 +29,16 @@ def _actions():
 
 
 def _stop_on_signals() -> threading.Event:
-    """SIGTERM and SIGHUP end `serve` like Ctrl-C, from the first moment: Quetz runs in its own
-    session and would be orphaned by a signal that killed only this process."""
+    """SIGTERM, SIGHUP and SIGINT end `serve` like Ctrl-C, from the first moment: Quetz runs in its own
+    session and would be orphaned by a signal that killed only this process. SIGINT is set too because
+    a script's background job or `nohup` starts us with it ignored, and Ctrl-C would then do nothing."""
     stop = threading.Event()
 
     def handler(*_):
         stop.set()
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, handler)
     return stop
 
@@ -56,6 +57,10 @@ def serve(
     directory: DirOption = DEFAULT_DIR,
     demo: Annotated[bool, typer.Option("--demo", help="Fill a new deployment with generated demo data.")] = False,
     root: Annotated[Optional[Path], typer.Option("--root", help="The condainfra checkout whose stacks/ name the maintainers.", envvar="CONDAINFRA_ROOT")] = None,
+    database_url: Annotated[Optional[str], typer.Option(
+        "--database-url", metavar="URL", envvar="CONDAINFRA_DATABASE_URL", show_envvar=True,
+        help="Quetz's database for a new deployment, e.g. postgresql://user:password@127.0.0.1:5432/quetz (default: SQLite in --dir). "
+             "The environment variable keeps a password out of the process list.")] = None,
 ) -> None:
     """Create (first run) or reuse a local Quetz with the dashboard, migrate it, start it on 127.0.0.1."""
     _stop_on_signals()
@@ -69,7 +74,12 @@ def serve(
             project_root = (root or find_root()).resolve()
         except CondainfraError:
             project_root = None  # no checkout here: the dashboard shows Quetz's own roles only
-    actions.serve(directory.resolve(), port, demo, project_root, say=lambda line: typer.echo(line, err=True), wait=_wait_for_interrupt)
+    if database_url is not None and not database_url.startswith(("postgresql://", "sqlite:///")):
+        from ..urls import public_url
+
+        raise typer.BadParameter(f"{public_url(database_url)!r}: expected a postgresql:// or sqlite:/// URL", param_hint="--database-url")
+    actions.serve(directory.resolve(), port, demo, project_root, say=lambda line: typer.echo(line, err=True), wait=_wait_for_interrupt,
+                  database_url=database_url)
 
 
 @app.command()

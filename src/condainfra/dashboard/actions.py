@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import httpx
 
 from ..errors import CondainfraError
+from ..urls import public_url
 from . import quetz_adapter as quetz
 from .deployment import Deployment, QuetzServer
 from .identity import SyncReport
@@ -20,9 +21,13 @@ DEMO_MARK = ".demo-filled"
 REFRESH_JOB, SYNC_JOB = "refresh", "sync_users"
 
 
-def prepare(path: Path, demo: bool, project_root: Path | None) -> Deployment:
-    """Create the deployment on first use (reuse it after), and migrate it."""
+def prepare(path: Path, demo: bool, project_root: Path | None, database_url: str | None = None) -> Deployment:
+    """Create the deployment on first use (reuse it after), and migrate it. ``database_url``: Quetz's
+    database (default SQLite in the folder); an existing deployment keeps the one it was created with."""
     deployment = Deployment(path)
+    if deployment.exists() and database_url and database_url != deployment.database_url():
+        raise CondainfraError(f"--dir {path} uses {public_url(deployment.database_url())}, not {public_url(database_url)}; "
+                              f"change sqlalchemy.database_url in {deployment.config_file} or choose another --dir")
     if not deployment.exists():
         deployment.check_new()
         if demo:
@@ -31,7 +36,7 @@ def prepare(path: Path, demo: bool, project_root: Path | None) -> Deployment:
             settings: dict[str, object] = write_sources(path / "demo")
         else:
             settings = {"project_root": str(project_root) if project_root else ""}
-        deployment.create(settings)
+        deployment.create(settings, database_url)
     deployment.migrate()
     return deployment
 
@@ -81,8 +86,10 @@ def fill_demo(deployment: Deployment, server: QuetzServer, say: Callable[[str], 
     say(f"uploaded them to channel {demo.CHANNEL!r} and downloaded some (download counts appear within ~10 s)")
 
 
-def serve(path: Path, port: int | None, demo: bool, project_root: Path | None, say: Callable[[str], None], wait: Callable[[], None]) -> None:
-    deployment = prepare(path, demo, project_root)
+def serve(path: Path, port: int | None, demo: bool, project_root: Path | None, say: Callable[[str], None], wait: Callable[[], None],
+          database_url: str | None = None) -> None:
+    deployment = prepare(path, demo, project_root, database_url)
+    say(f"database: {public_url(deployment.database_url())}")
     server = QuetzServer(deployment, port=port)
     try:
         server.start()
@@ -90,7 +97,10 @@ def serve(path: Path, port: int | None, demo: bool, project_root: Path | None, s
             fill_demo(deployment, server, say)
         report = refresh(deployment)
         say(report.summary())
-        for line in sync_users(deployment).lines()[-1:]:
+        synced = sync_users(deployment)
+        for problem in synced.problems:  # what `dashboard sync-users` would print as a problem, not just its count
+            say(f"warning: sync-users: {problem}")
+        for line in synced.lines()[-1:]:
             say(line)
         schedule_jobs(deployment)
         say(f"dashboard: {server.url}/dashboard/   (deployment in {deployment.path}; Ctrl-C stops it)")

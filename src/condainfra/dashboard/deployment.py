@@ -24,14 +24,16 @@ from ..output import write_atomic
 from . import quetz_config
 
 CONFIG = "config.toml"
+SQLITE_URL = "sqlite:///./quetz.sqlite"  # relative to the deployment folder
 
 
-def render_config(settings: dict[str, object], session_secret: str) -> str:
+def render_config(settings: dict[str, object], session_secret: str, database_url: str = SQLITE_URL) -> str:
     """Quetz's config.toml for a local deployment; ``settings`` is the plugin's own section.
-    Served on 127.0.0.1 over plain http, so session cookies are not https-only here."""
+    Served on 127.0.0.1 over plain http, so session cookies are not https-only here. The file is
+    the owner's only (it holds the session secret and a database URL's password)."""
     return quetz_config.render(
         {
-            "sqlalchemy": {"database_url": "sqlite:///./quetz.sqlite"},
+            "sqlalchemy": {"database_url": database_url},
             "session": {"secret": session_secret, "https_only": False},
             "logging": {"level": "INFO", "file": "quetz.log"},
             "plugins": {"enabled": [quetz_config.PLUGIN_SECTION]},
@@ -57,11 +59,20 @@ class Deployment:
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise CondainfraError(f"--dir {self.path}: not empty and not a dashboard deployment (no {CONFIG}); choose another folder")
 
-    def create(self, settings: dict[str, object]) -> None:
+    def create(self, settings: dict[str, object], database_url: str | None = None) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "channels").mkdir(exist_ok=True)
-        write_atomic(self.config_file, render_config(settings, secrets.token_hex(32)))
+        write_atomic(self.config_file, render_config(settings, secrets.token_hex(32), database_url or SQLITE_URL))
         os.chmod(self.config_file, 0o600)  # it holds the session secret
+
+    def database_url(self) -> str:
+        """The configured database URL, as written (password included: never shown as it is)."""
+        import tomllib
+
+        try:
+            return str(tomllib.loads(self.config_file.read_text()).get("sqlalchemy", {}).get("database_url", ""))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CondainfraError(f"{self.config_file}: {exc}") from None
 
     def migrate(self) -> None:
         """Quetz's migrations and the plugin's, in a child process: Quetz reads its config once per process."""
