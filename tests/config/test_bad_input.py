@@ -168,3 +168,19 @@ def test_plain_list_and_mapping_load_to_the_same_feedstock(minimal):
 def test_a_plain_list_item_that_is_not_text_is_the_models_error(cli, minimal):
     write(minimal, f"{FEED}/a.yaml", "numpy: [alice, [bob]]\n")
     assert_reported(cli, minimal, [f"{FEED}/a.yaml:1: numpy.1: Input should be a valid string"])
+
+
+@pytest.mark.parametrize("name", ["BINSTAR_TOKEN\n", "BINSTAR_TOKEN\r\n", "BINSTAR\nTOKEN"])
+def test_a_secret_name_with_a_newline_is_refused(name):
+    # issue 17: `secrets set` checked the name with re.match, whose `$` also matches before a final newline
+    from condainfra.engine.secrets import check_name
+    from condainfra.errors import CondainfraError
+
+    check_name("BINSTAR_TOKEN")
+    with pytest.raises(CondainfraError, match="use letters, digits"):
+        check_name(name)
+
+
+def test_a_secret_key_with_a_trailing_newline_is_refused_by_validate(cli, minimal):
+    write(minimal, ORG, (minimal / ORG).read_text() + 'secrets:\n  "TOKEN\\n":\n    visibility: all\n')
+    assert_reported(cli, minimal, [f"{ORG}:11: secrets: 'TOKEN\\n' is not a valid Actions secret name"])  # the model's fullmatch: it held

@@ -11,7 +11,7 @@ from ..errors import CondainfraError
 
 def check_name(name: str) -> None:
     """A name the config's `config:` secret sources can use; never one the CLI would read as a flag."""
-    if not SECRET_SOURCE.match(f"config:{name}") or not name[:1].isalnum():
+    if not SECRET_SOURCE.fullmatch(f"config:{name}") or not name[:1].isalnum():  # fullmatch: `$` also matches before a final newline
         raise CondainfraError(f"secret name {name!r}: use letters, digits, '_', '.', '-' or ':' and start with a letter or digit")
 
 

@@ -60,7 +60,7 @@ def load_org_people(root: Path) -> OrgPeople:
                 if "/" not in entry:
                     maintainers.setdefault(entry.lower(), "")
                     continue
-                match = TEAM_REFERENCE.match(entry)
+                match = TEAM_REFERENCE.fullmatch(entry)
                 team_org, team = (match.group(1), match.group(2)) if match else ("", "")
                 declared = declarations.get(team_org)
                 spec = declared.config.teams.get(team) if declared else None
