@@ -131,7 +131,7 @@ def _team(data: OrgData, t: dict[str, Any], nested: int) -> dict[str, Any]:
     return {
         "name": t["name"], "slug": t["slug"], "description": t.get("description") or None,
         "privacy": "SECRET" if t.get("privacy") == "secret" else "VISIBLE",
-        "parentTeam": {"slug": parent["slug"]} if parent else None,
+        "parentTeam": {"name": parent["name"], "slug": parent["slug"]} if parent else None,
         "members": _members(data, t["slug"], nested, None),
         "repositories": _grants(data, t["slug"], nested, None),
     }

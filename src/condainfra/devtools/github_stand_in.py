@@ -180,10 +180,9 @@ class StandIn:
             return 204 if len(d.team_repos[rest[1]]) < before else 404
         return 404
 
-    def graphql(self, request: BaseHTTPRequestHandler) -> None:
-        length = int(request.headers.get("Content-Length") or 0)
+    def graphql(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
         try:
-            document = json.loads(request.rfile.read(length))
+            document = json.loads(body)
             with self.behaviour.lock:
                 body, points = answer(self.data, document["query"], document.get("variables") or {}, self.behaviour.points)
                 self.behaviour.points += points
@@ -196,6 +195,8 @@ class StandIn:
 
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         b = self.behaviour
+        # the body is read whatever the answer: left unread, it would be taken for the next request
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         with b.lock:
             b.requests.append((request.path, {k.lower(): v for k, v in request.headers.items()}))
             n = len(b.requests)
@@ -211,7 +212,7 @@ class StandIn:
                              {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000", "x-ratelimit-reset": str(reset), "x-ratelimit-resource": "core"})
         url = urlsplit(request.path)
         if method == "POST":
-            return self.graphql(request) if url.path == "/graphql" else self.send(request, 404, NOT_FOUND)
+            return self.graphql(request, body) if url.path == "/graphql" else self.send(request, 404, NOT_FOUND)
         if method == "DELETE":
             with b.lock:
                 status = self.delete(url.path)

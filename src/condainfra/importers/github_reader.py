@@ -256,9 +256,9 @@ class OrgReader:
                 if found:
                     repos[found[0]] = found[1]
 
-        settings, collaborators, *_ = await asyncio.gather(
-            c.get(base),
-            c.list(f"{base}/outside_collaborators", fields=("login",)),
+        # REST first: an org this token cannot see (or a server gone wrong) stops the read before a point is spent
+        settings, collaborators = await asyncio.gather(c.get(base), c.list(f"{base}/outside_collaborators", fields=("login",)))
+        await asyncio.gather(
             self.connection("members", "membersWithRole", 1, lambda p: self._members(members, p, "members", {"ADMIN": "admin"})),
             self.connection("repositories", "repositories", 1, on_repos),
             self.connection("teams", "teams", 1, on_team, first=TEAM_PAGE),
