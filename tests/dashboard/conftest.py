@@ -5,6 +5,7 @@ that cannot exist here; nothing in these tests talks to it."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -189,6 +190,19 @@ def pg_cluster():
 def new_database(cluster, name: str, user: str, password: str) -> str:
     """A database owned by a new role; its URL, password included."""
     return cluster.create_database(name, user, password)
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str | None:
+    """For a test that makes its own deployment: None (SQLite in the deployment folder), then a fresh
+    database of the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    name = f"test_{next(_databases)}"
+    return new_database(request.getfixturevalue("pg_cluster"), name, name, f"{name}%=@:/#?pw")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -14,8 +14,8 @@ def _roles(board):
         return {k: v for k, v in quetz.package_roles(db).items() if k[0] == CHANNEL}, quetz.channel_roles(db, CHANNEL)
 
 
-def test_sync_users_grants_and_removes(tmp_path):
-    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))], "barpy": [("0.5", "pyh0_0", ("noarch",))]}, private={})
+def test_sync_users_grants_and_removes(tmp_path, database_url):
+    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))], "barpy": [("0.5", "pyh0_0", ("noarch",))]}, private={}, database_url=database_url)
     try:
         packages, channel = _roles(board)
         assert packages[(CHANNEL, "libfoo", "alice")] == "maintainer"
@@ -52,8 +52,8 @@ def test_sync_users_grants_and_removes(tmp_path):
         board.server.stop()
 
 
-def test_unknown_github_ids_are_skipped_and_reported(tmp_path):
-    board = start_dashboard(tmp_path, packages={"bazlib": [("2.0", "h0_0", ("linux-64",))]}, private={})
+def test_unknown_github_ids_are_skipped_and_reported(tmp_path, database_url):
+    board = start_dashboard(tmp_path, packages={"bazlib": [("2.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url)
     try:
         (board.sources / "ids.json").write_text("{}")
         (board.sources / "project" / "stacks" / "conda-forge" / "feedstocks" / "main.yaml").write_text("bazlib: [bob, newcomer]\n")
@@ -65,8 +65,8 @@ def test_unknown_github_ids_are_skipped_and_reported(tmp_path):
         board.server.stop()
 
 
-def test_sync_users_finds_users_whatever_their_case_and_restores_hand_given_roles(tmp_path):
-    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))]}, private={})
+def test_sync_users_finds_users_whatever_their_case_and_restores_hand_given_roles(tmp_path, database_url):
+    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url)
     try:
         with quetz.session_for(board.deployment.path) as db:
             # signed in through GitHub as "Carol-X" before the config named her "carol-x"
