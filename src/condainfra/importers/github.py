@@ -71,7 +71,7 @@ def existing_org_text(org_dir: Path, root: Path) -> str | None:
         raise ConfigError(issues)
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.issue((), "expected a mapping of org settings")])
-    return path.read_text(encoding="utf-8")
+    return doc.text  # the bytes checked above, not a second read that may differ
 
 
 @dataclass
