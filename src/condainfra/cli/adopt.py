@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
     def adopt(
         stack: Annotated[str, typer.Option("--stack", metavar="NAME", help="The stack to adopt (adopt an org's stack before its feedstock shards).")],
         out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write here (default: .condainfra/adopt/STACK.import.json in the project, git-ignored).")] = None,
+        check: Annotated[bool, typer.Option("--check", help="Read the org on GitHub first (one bulk read, GITHUB_TOKEN; GITHUB_API_URL) and leave out "
+                                            "every resource it does not have: `pulumi import` fails whole on one missing ID.")] = False,
         root: RootOption = None,
     ) -> None:
         from ..plan.adopt import adoption_file, build_import_file
@@ -24,6 +26,12 @@ def register(app: typer.Typer) -> None:
         if out is None:
             out = adoption_file(project, spec)
         built = build_import_file(project, spec)
+        if check:
+            from .orgstate import import_checker
+
+            notice = import_checker(project)(spec, built)
+            if notice:
+                typer.echo(notice)
         built.write(out)
         for line in built.skipped_lines():
             typer.echo(line)

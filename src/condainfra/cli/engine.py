@@ -20,12 +20,12 @@ OneStackOption = Annotated[str, typer.Option("--stack", metavar="NAME", help="Th
 secrets_app = new_app(help="Secret config values of a stack (stored encrypted in stacks/Pulumi.<stack>.yaml).", no_args_is_help=True)
 
 
-def _engine(root, backend: str | None):
+def _engine(root, backend: str | None, project=None):
     from ..engine.automation import Engine
     from ..engine.backend import select_backend
     from .options import load_project
 
-    project = load_project(root)
+    project = project or load_project(root)
     return project, Engine(project, select_backend(project, backend))
 
 
@@ -33,11 +33,18 @@ def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, back
     from ..engine.progress import progress_for
     from ..engine.runs import exit_code, run_stacks, select_stacks
     from ..plan.report import render
-    from .options import emit
+    from .options import emit, load_project
 
-    project, engine = _engine(root, backend)
+    project = load_project(root)
+    specs = select_stacks(project, stack, mission, every)  # the arguments first, before the Pulumi CLI is looked for
+    _, engine = _engine(root, backend, project)
     engine.force = force
-    specs = select_stacks(project, stack, mission, every)
+    if adopt:
+        from .orgstate import import_checker
+
+        engine.check_import = import_checker(project)
+    if kind != "up":  # preview and drift never create a stack: a missing one is said before the passphrase is asked
+        engine.require_existing([s.name for s in specs])
     engine.unlock_secrets([s.name for s in specs])  # before a progress display takes the terminal
     with progress_for(kind, len(specs), fmt.value) as progress:
         plan, runs = run_stacks(engine, kind, specs, allow, parallel, progress, adopt=adopt)

@@ -68,3 +68,13 @@ def authoritative_after_up(project, specs, plan, runs, allow) -> None:
         plan.refusals.append(refusal)
     removed = sum(len(d.deletes) for d in diffs.values())
     _say(f"authoritative: {removed} removal(s) in {', '.join(orgs)}; {session.figures()}")
+
+
+def import_checker(project):
+    """For `up --adopt`: each org stack's import IDs checked against one read of its org (shared by
+    every stack of the run, whatever --parallel)."""
+    from ..orgstate.adoptcheck import check_import_file
+    from ..orgstate.session import Session, api_url
+
+    session = Session(project.root, api_url(), _say)
+    return lambda spec, built: check_import_file(spec, built, session)

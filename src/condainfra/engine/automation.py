@@ -106,6 +106,8 @@ class Engine:
         self._lock = threading.Lock()
         self._unlocked = False
         self.force = False  # up: apply a stack whose compiled state is what it was last applied with, too
+        # up --adopt: (stack, import file) -> a notice; drops the IDs GitHub does not have (orgstate.adoptcheck)
+        self.check_import: Callable[[StackSpec, Any], str | None] | None = None
 
     def unlock_secrets(self, stacks: list[str]) -> None:
         """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it."""
@@ -254,6 +256,7 @@ class Engine:
         if deployed:
             return f"{spec.name}: --adopt skipped, the stack already has {len(deployed)} resource(s) in its state", []
         built = build_import_file(self.project, spec)
+        checked = self.check_import(spec, built) if self.check_import is not None else None
         with tempfile.TemporaryDirectory(prefix="condainfra-adopt-") as folder:
             path = Path(folder) / f"{spec.name}.import.json"
             built.write(path)
@@ -261,7 +264,7 @@ class Engine:
             self._cli(spec, ["import", "--file", str(path), "--yes", "--skip-preview", "--protect=false", "--generate-code=false"],
                       f"the import of {built.imported} resource(s) failed")
         steps = [ResourceChange("import", r) for r in built.taken]
-        return f"{spec.name}: imported {built.imported} existing resource(s) before the first apply", steps
+        return f"{spec.name}: imported {built.imported} existing resource(s) before the first apply" + (f"; {checked}" if checked else ""), steps
 
     def _cli(self, spec: StackSpec, args: list[str], failure: str, stdin: str | None = None) -> None:
         """One Pulumi CLI command on the stack, with the workspace's command and environment.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
@@ -41,6 +42,8 @@ class Session:
     budget: Budget = field(default_factory=Budget)
     counters: Counters = field(default_factory=Counters)
     states: dict[str, OrgState] = field(default_factory=dict)
+    # stacks run in threads (--parallel): one read of an org at a time, and one budget, for all of them
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, work: Callable[[GitHubClient], Awaitable[T]]) -> T:
         """``work`` with a client of this session (its counters added to the session's)."""
@@ -61,14 +64,15 @@ class Session:
 
     def read(self, orgs: list[str], fresh: bool = False) -> dict[str, OrgState]:
         """Each org read once per session (all of them side by side), unless ``fresh``."""
-        wanted = [o for o in dict.fromkeys(orgs) if fresh or o not in self.states]
+        with self.lock:
+            wanted = [o for o in dict.fromkeys(orgs) if fresh or o not in self.states]
 
-        async def work(client: GitHubClient) -> list[OrgState]:
-            return list(await asyncio.gather(*(read_org_state(client, org, self.budget) for org in wanted)))
+            async def work(client: GitHubClient) -> list[OrgState]:
+                return list(await asyncio.gather(*(read_org_state(client, org, self.budget) for org in wanted)))
 
-        if wanted:
-            self.states.update({s.org: s for s in self.run(work)})
-        return {o: self.states[o] for o in orgs}
+            if wanted:
+                self.states.update({s.org: s for s in self.run(work)})
+            return {o: self.states[o] for o in orgs}
 
     def figures(self) -> str:
         return f"{self.counters.requests} request(s) ({self.counters.not_modified} not modified), {self.budget.spent} GraphQL point(s)"

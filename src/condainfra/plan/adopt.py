@@ -283,6 +283,24 @@ def build_import_file(project: Project, spec: StackSpec) -> ImportFile:
     return ImportFile(document, skipped, taken)
 
 
+def drop_missing(built: ImportFile, exists: Callable[[Resource, str], bool | None]) -> int:
+    """Leave out every entry whose import ID ``exists`` says the provider's side does not have (False;
+    None: not known): `pulumi import` fails whole on one missing ID, and the first `up` creates them.
+    Returns how many were left out."""
+    missing = {r.urn for r, e in zip(built.taken, [e for e in built.document["resources"] if "id" in e]) if exists(r, e["id"]) is False}
+    if not missing:
+        return 0
+    gone = [r for r in built.taken if r.urn in missing]
+    kept_names = {_entry_name(r) for r in gone}
+    built.document["resources"] = [e for e in built.document["resources"] if not ("id" in e and e["name"] in kept_names)]
+    built.taken = [r for r in built.taken if r.urn not in missing]
+    skip = Skip("it is not on GitHub (checked before the import); the first `up` creates it")
+    built.skipped += [(r, skip) for r in gone]
+    built.document["notImported"] += [{"urn": r.urn, "type": r.type, "reason": skip.reason} for r in gone]
+    built.document["counts"]["import"] = built.imported
+    return len(gone)
+
+
 def adoption_file(project: Project, spec: StackSpec) -> Path:
     """Where `adopt` writes a stack's import file by default: the checkout's git-ignored working
     folder, so that a file of 170,000 IDs is never committed by accident."""
