@@ -21,7 +21,8 @@ import tomli_w
 
 from condainfra.compiler import dashboard as da
 from condainfra.compiler.resources import JSON
-from condainfra.dashboard import production, quetz_config
+from condainfra.dashboard import quetz_config
+from condainfra.dashboard import production
 from condainfra.dashboard.deployment import free_port
 from condainfra.project import Project
 
@@ -238,3 +239,21 @@ def test_a_quetz_section_variable_is_refused(task_container):
 
     with pytest.raises(CondainfraError, match=r"QUETZ_GITHUB_CLIENT_ID set: Quetz would take .* as the whole section"):
         production.compose_config(env)
+
+
+def test_tasks_starting_together_migrate_and_schedule_once(pg_cluster, task_container, tmp_path):
+    """Two tasks of the service (desired_count > 1, or a rolling deployment) start at the same moment
+    against one database: each start's migrations and job scheduling wait for the other's."""
+    new_database(pg_cluster, "quetz_pair", "quetz_pair", NASTY_PASSWORD)
+    code = "import os, sys; from pathlib import Path; from condainfra.dashboard.production import prepare; prepare(Path(sys.argv[1]), os.environ)"
+    procs = []
+    for n in (1, 2):
+        env = base_env(tmp_path / f"task{n}", free_port()) | task_environment(
+            task_container, local_sources(tmp_path / f"sources{n}"), pg_cluster.host, pg_cluster.port, "quetz", "quetz", NASTY_PASSWORD)
+        env |= {"DB_NAME": "quetz_pair", "DB_USER": "quetz_pair"}
+        procs.append(subprocess.Popen([sys.executable, "-c", code, str(tmp_path / f"task{n}" / "deployment")], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True))
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-1500:] for o in outputs)
+    url = pg_cluster.url("quetz_pair", "quetz_pair", NASTY_PASSWORD)
+    assert job_manifests(url) == ["condainfra_dashboard:refresh", "condainfra_dashboard:sync_users"]

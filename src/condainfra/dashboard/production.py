@@ -15,11 +15,12 @@ A failure is one line on stderr with every secret (and its URL-quoted forms) mas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 from urllib.parse import quote, quote_plus, urlsplit
 
 from ..errors import CondainfraError
@@ -30,6 +31,7 @@ DEFAULT_DEPLOYMENT, DEFAULT_HOST, DEFAULT_PORT = "/srv/quetz/deployment", "0.0.0
 # the only QUETZ_ variables Quetz may see: neither names a config section
 QUETZ_ALLOWED = {"QUETZ_CONFIG_FILE", "QUETZ_LOG_LEVEL"}
 MASK = "[secret]"
+START_LOCK = 0x636F6E6461  # the advisory lock of the container's start ("conda"); any fixed number of our own
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -108,8 +110,26 @@ def prepare(deployment: Path, env: Mapping[str, str]) -> None:
     from .deployment import Deployment
     from .quetz_adapter import migrate
 
-    migrate(deployment)
-    schedule_jobs(Deployment(deployment))
+    with one_start_at_a_time(database_url(env)):
+        migrate(deployment)
+        schedule_jobs(Deployment(deployment))
+
+
+@contextlib.contextmanager
+def one_start_at_a_time(url: str) -> Iterator[None]:
+    """Tasks that start together (several tasks, a rolling deployment) take turns: two alembic runs at
+    once both create the first table and one fails; two schedulers both insert the job. A PostgreSQL
+    advisory lock, held by a connection of its own, released when it closes."""
+    from sqlalchemy import create_engine, pool, text
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": START_LOCK})
+            conn.commit()
+            yield
+    finally:
+        engine.dispose()
 
 
 def quetz_environment(env: Mapping[str, str], deployment: Path) -> dict[str, str]:
