@@ -7,7 +7,9 @@ desired state is computed once, before any thread starts, and shared read-only.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Protocol
 
 from ..compiler.stacks import StackSpec
@@ -19,6 +21,12 @@ from ..project import Project
 from .automation import KINDS, Engine, StackRun
 
 MISSIONS = ("infra", "mirror", "dashboard")
+# One token serves every GitHub stack of a run, whatever --parallel says. The provider sends a stack's
+# requests one at a time and waits 1 s between writes (terraform-provider-github transport.go,
+# write_delay_ms): one stack applying stays under GitHub's 80 content-creating requests a minute, two
+# refreshing (5-10 reads a second each) under its 900 REST points a minute (docs/operations.md, "API budget").
+# A preview reads no resource (no refresh), so it is not held back.
+GITHUB_STACKS_AT_ONCE = {"up": 1, "drift": 2}
 
 
 class Progress(Protocol):
@@ -78,7 +86,13 @@ def run_stacks(
                 compiled[spec.name] = engine.project.compile(spec)
     engine.unlock_secrets([s.name for s in specs])
 
+    github = threading.Semaphore(GITHUB_STACKS_AT_ONCE.get(kind, parallel))
+
     def one(spec: StackSpec) -> StackRun:
+        with github if spec.org else nullcontext():
+            return _one(spec)
+
+    def _one(spec: StackSpec) -> StackRun:
         progress.start(spec.name, len(compiled.get(spec.name, ())) or 0)
         try:
             run = engine.run(kind, spec, allow, compiled, on_step=lambda urn: progress.step(spec.name), adopt=adopt)
