@@ -9,6 +9,7 @@ from ..compiler.stacks import StackSpec
 from ..project import STACKS_DIR, Project
 from .baseline import Baseline, load_baseline
 from .diff import StackDiff, diff_stack
+from .authoritative import authoritative_notices
 from .notices import runner_notices
 from .report import Plan
 from .safety import Allowances, Rails
@@ -66,6 +67,7 @@ def make_plan(
     ]
     is_public = _public_in(project)
     notices = [n for name in changed for n in runner_notices(before[name], after.get(name, []), is_public)]
+    notices += authoritative_notices(project, baseline.project, [declared[n] for n in changed if n in declared])
     return Plan(label, diffs, refusals, notices)
 
 

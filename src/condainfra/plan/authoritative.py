@@ -5,8 +5,8 @@ grant on a repository that nothing declares) is judged by the same rules and the
 flags as any removal a plan makes: more than 25% of the org's members (outside collaborators
 counted with them) or of its team grants, or fewer than 2 owners left.
 
-`plan` is offline, so it cannot name who GitHub holds beyond the config; it says when the next
-`up` will remove whoever that is, and where to see them (`condainfra drift`).
+`plan` is offline, so it cannot name who GitHub holds beyond the config; when a change turns a switch
+on, it says that the next `up` removes whoever that is, and where to see them (`condainfra drift`).
 """
 
 from __future__ import annotations
@@ -45,15 +45,17 @@ def switched_on(project: Project | None, org: str) -> list[str]:
 
 
 def authoritative_notices(project: Project, baseline: Project | None, specs: list[StackSpec]) -> list[str]:
-    """One notice per org of the plan whose config is authoritative: what the next `up` removes."""
+    """One notice per org whose config this change makes authoritative: what the next `up` removes."""
     notices = []
     for org in sorted({s.org for s in specs if s.org and s.kind == "org"}):
         on = switched_on(project, org)
         if not on:
             continue
-        new = [s for s in on if s not in switched_on(baseline, org)] if baseline is not None else []
-        what = "; ".join(_WHAT[s] for s in on)
-        lead = f"{org}: this change turns on authoritative {', '.join(new)}" if new else f"{org}: authoritative {', '.join(on)}"
+        new = [s for s in on if s not in switched_on(baseline, org)] if baseline is not None else on
+        if not new:
+            continue  # on already: every removal it makes was said when it was turned on, and `drift` lists them
+        what = "; ".join(_WHAT[s] for s in new)
+        lead = f"{org}: this change turns on authoritative {', '.join(new)}"
         notices.append(f"{lead}: the next `up` removes from the org whatever GitHub holds beyond the config ({what}); "
                        f"`condainfra drift --stack {org}` lists who and what, and the usual --allow-… flags bound how many")
     return notices
