@@ -57,7 +57,7 @@ def test_killed_sync_then_rerun(cli, registry, tmp_path, serve_dir):
     again = cli("mirror", "sync", "--from", url, "--to", target, "--insecure", "--subdir", "linux-64")
     assert again.code == 0, again.err
     assert "failed 0" in again.out and f"resumed {tags}" in again.out
-    assert no_dangling_tags(registry) == 40 + 2  # 40 builds, repodata latest + timestamp
+    assert no_dangling_tags(registry) == 40 + 40 + 2  # 40 builds, their 40 CEP-16 shards, repodata latest + timestamp
     verified = cli("mirror", "verify", "--to", target, "--channel", "big", "--insecure", "--subdir", "linux-64")
     assert verified.code == 0 and "OK: 40 artifact(s)" in verified.out
     listed = json.loads(httpx.get(f"http://{registry.url}/v2/{PREFIX}/big/linux-64/repodata.json/manifests/latest", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).content)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from condainfra.mirror import layout
+from condainfra.mirror import layout, shards
 from tests.mirror.conftest import build_channel
 
 PREFIX = "mirrors"
@@ -67,11 +67,12 @@ def test_first_sync_follows_the_layout(cli, registry, upstream):
     index = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/libbar/blobs/{layers['libbar-2.1-h5678_1/info/index.json']['digest']}").json()
     assert index["name"] == "libbar" and index["version"] == "2.1"
 
-    # repodata: latest and a timestamp tag, json and zst layers, listing what upstream lists
+    # repodata: latest and a timestamp tag; json and zst layers, listing what upstream lists; the CEP-16 index
+    # and the map of which shards changed
     tags = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/tags/list").json()["tags"]
     assert "latest" in tags and len(tags) == 2
     m = skopeo_manifest(registry, f"{PREFIX}/conda-test/linux-64/repodata.json", "latest")
-    assert [l["mediaType"] for l in m["layers"]] == [layout.REPODATA_JSON, layout.REPODATA_ZST]
+    assert [l["mediaType"] for l in m["layers"]] == [layout.REPODATA_JSON, layout.REPODATA_ZST, shards.INDEX_MEDIA_TYPE, shards.SOURCES_MEDIA_TYPE]
     mirrored = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{m['layers'][0]['digest']}").json()
     assert mirrored["packages"] == upstream_rd["packages"] and mirrored["packages.conda"] == upstream_rd["packages.conda"]
 
@@ -153,7 +154,7 @@ def test_package_and_subdir_filters(cli, registry, upstream):
     result = sync(cli, registry, url, "--subdir", "linux-64", "--package", "lib*")
     assert result.code == 0 and "pushed 2, skipped 0" in result.out
     repos = httpx.get(f"http://{registry.url}/v2/_catalog").json()["repositories"]
-    assert sorted(repos) == [f"{PREFIX}/conda-test/linux-64/libbar", f"{PREFIX}/conda-test/linux-64/repodata.json"]
+    assert sorted(repos) == [f"{PREFIX}/conda-test/linux-64/libbar", f"{PREFIX}/conda-test/linux-64/repodata.json", f"{PREFIX}/conda-test/linux-64/repodata.json/shards"]
 
 
 def test_a_local_channel_folder_works_too(cli, registry, upstream):

@@ -24,6 +24,45 @@ def _progress_reporter():
     return make_reporter(interactive=sys.stderr.isatty(), log=lambda line: typer.echo(line, err=True))
 
 
+ShardOption = Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Push only the package names of shard K of N, and publish nothing (see mirror publish).")]
+RunOption = Annotated[Optional[str], typer.Option("--run", metavar="ID", help="The sharded run this job belongs to (in CI: the workflow run's id).")]
+
+
+def _options(src, channel, subdir, package, jobs, dry_run, shard=None, run=None):
+    from ..mirror.fanout import parse_shard
+    from ..mirror.layout import shown, valid_channel
+    from ..mirror.sync import SyncOptions
+
+    options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
+    if not options.channel:
+        raise CondainfraError(f"--from {src.shown}: cannot tell the channel name; pass --channel")
+    if not valid_channel(options.channel):
+        raise CondainfraError(f"channel name {shown(options.channel)}: not lower-case letters, digits, '.', '_' or '-'; pass --channel")
+    if shard is not None:
+        try:
+            options.shard = parse_shard(shard)
+        except ValueError as exc:
+            raise CondainfraError(str(exc)) from None
+    if run is not None:
+        if not run or len(run) > 128 or not run.replace("-", "").replace("_", "").replace(".", "").isalnum() or not run.isascii():
+            raise CondainfraError(f"--run {shown(run)}: letters, digits, '.', '_' and '-' only (128 at most)")
+        options.run_id = run
+    return options
+
+
+def _print(report) -> None:
+    for name in report.planned:
+        typer.echo(f"would push {name}")
+    for name, why in report.invalid:
+        typer.echo(f"skipped {name}: {why}", err=True)
+    for name, why in report.rejected:
+        typer.echo(f"error: rejected repodata entry {name}: {why}", err=True)
+    for name, why in report.failed:
+        typer.echo(f"error: {name}: {why}", err=True)
+    for subdir, why in report.refused:
+        typer.echo(f"error: {subdir}: nothing published: {why}", err=True)
+
+
 @app.command()
 def sync(
     source: Annotated[str, typer.Option("--from", help="Channel URL (http/https) or local channel folder.")],
@@ -33,41 +72,67 @@ def sync(
     package: Annotated[Optional[list[str]], typer.Option("--package", help="Only packages whose name matches this glob (repeatable).")] = None,
     jobs: Annotated[int, typer.Option(min=1, max=256, help="Builds pushed at once.")] = 8,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be pushed; push nothing.")] = False,
+    shard: ShardOption = None,
+    run: RunOption = None,
     insecure: InsecureOption = False,
     limit: LimitOption = None,
 ) -> None:
-    """Copy what the mirror lacks; the subdir's repodata is published last."""
+    """Copy what the mirror lacks; the subdir's repodata is published last (with --shard: by mirror publish)."""
     from ..fetch import FetchPolicy
-    from ..mirror.layout import shown, valid_channel
     from ..mirror.registry import OciTarget, Registry
     from ..mirror.source import Source
-    from ..mirror.sync import SyncOptions
     from ..mirror.sync import sync as run_sync
 
     target = OciTarget.parse(to, insecure)
     policy = FetchPolicy().with_settings(limit or [], "--limit")  # one run: the source and the registry share it
     src = Source(source, policy=policy)
-    options = SyncOptions(channel or src.default_channel, subdir or [], package or [], jobs, dry_run)
-    if not options.channel:
-        raise CondainfraError(f"--from {src.shown}: cannot tell the channel name; pass --channel")
-    if not valid_channel(options.channel):
-        raise CondainfraError(f"channel name {shown(options.channel)}: not lower-case letters, digits, '.', '_' or '-'; pass --channel")
+    options = _options(src, channel, subdir, package, jobs, dry_run, shard, run)
+    if options.shard and not options.run_id:
+        raise CondainfraError("--shard needs --run ID: mirror publish takes only the shard records of one run")
 
-    async def run():
+    async def go():
         async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
             return await run_sync(src, registry, options, _progress_reporter())
 
-    report = asyncio.run(run())
-    for name in report.planned:
-        typer.echo(f"would push {name}")
-    for name, why in report.invalid:
-        typer.echo(f"skipped {name}: {why}", err=True)
-    for name, why in report.rejected:
-        typer.echo(f"error: rejected repodata entry {name}: {why}", err=True)
-    for name, why in report.failed:
-        typer.echo(f"error: {name}: {why}", err=True)
+    report = asyncio.run(go())
+    _print(report)
     typer.echo(report.summary())
     if report.failed or report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def publish(
+    source: Annotated[str, typer.Option("--from", help="Channel URL (http/https) or local channel folder.")],
+    to: ToOption,
+    run: Annotated[str, typer.Option("--run", metavar="ID", help="The sharded run whose shards must all have finished.")],
+    channel: Annotated[Optional[str], typer.Option(help="Channel name in the mirror (default: last segment of --from).")] = None,
+    subdir: SubdirOption = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="The same --package globs as the shards.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=256, help="Shards (CEP-16) written at once.")] = 8,
+    insecure: InsecureOption = False,
+    limit: LimitOption = None,
+) -> None:
+    """Publish each subdir's repodata once every shard of the run (mirror sync --shard K/N --run ID) has finished."""
+    from ..fetch import FetchPolicy
+    from ..mirror.registry import OciTarget, Registry
+    from ..mirror.source import Source
+    from ..mirror.sync import publish_run
+
+    target = OciTarget.parse(to, insecure)
+    policy = FetchPolicy().with_settings(limit or [], "--limit")  # one run: the source and the registry share it
+    src = Source(source, policy=policy)
+    options = _options(src, channel, subdir, package, jobs, False, None, run)
+
+    async def go():
+        async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
+            return await publish_run(src, registry, options)
+
+    report = asyncio.run(go())
+    _print(report)
+    typer.echo(f"published {', '.join(report.repodata_pushed) or 'nothing new'}; {report.shards_written} shard(s) written; "
+               f"{len(report.refused)} subdir(s) refused; {report.requests} registry requests")
+    if report.refused or report.rejected:
         raise typer.Exit(1)
 
 

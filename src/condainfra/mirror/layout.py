@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..config.mirror import KNOWN_SUBDIRS  # noqa: F401 (the mirror's modules read it as layout.KNOWN_SUBDIRS)
+
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_MEDIA_TYPE = "application/vnd.unknown.config.v1+json"
 PACKAGE_V1 = "application/vnd.conda.package.v1"  # .tar.bz2
@@ -25,7 +27,6 @@ TITLE = "org.opencontainers.image.title"
 MD5 = "org.conda.md5"
 
 EMPTY_CONFIG = b"{}"
-KNOWN_SUBDIRS = ("noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64", "win-arm64")
 # Distribution spec: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 _TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 # repository path components: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
@@ -55,6 +56,16 @@ def names_one_repository(name: object) -> bool:
 
 def repodata_repository(prefix: str, channel: str, subdir: str) -> str:
     return "/".join(p for p in (prefix, channel, subdir, REPODATA_NAME) if p)
+
+
+def shards_repository(prefix: str, channel: str, subdir: str) -> str:
+    """Where rattler's oci:// client looks for CEP-16 shard blobs: beside the repodata, never a package's."""
+    return repodata_repository(prefix, channel, subdir) + "/shards"
+
+
+def shard_tag(name: str) -> str:
+    """The tag that keeps a package name's current shard from garbage collection."""
+    return name if _TAG.fullmatch(name) else "h" + hashlib.sha256(name.encode()).hexdigest()
 
 
 _ESCAPES = {"+": "__p__", "!": "__e__", "=": "__eq__"}
@@ -108,7 +119,11 @@ def filename_problem(filename: object, record: object, key: str) -> str | None:
     Upstream names become paths, URLs and layer titles: one that fails is never fetched, written or published."""
     if not isinstance(record, dict):
         return "its record is not a mapping"
-    name, version, build = record.get("name"), record.get("version"), record.get("build")
+    return file_problem(filename, record.get("name"), record.get("version"), record.get("build"), key)
+
+
+def file_problem(filename: object, name: object, version: object, build: object, key: str) -> str | None:
+    """:func:`filename_problem` of a record's decoded name, version and build."""
     suffix = SUFFIX_OF_KEY[key]
     if not isinstance(filename, str) or not filename.endswith(suffix) or ".." in filename:
         return f"not a conda file name <name>-<version>-<build>{suffix}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .sync import Reporter
+from .run import Reporter
 
 
 class BarReporter(Reporter):

@@ -3,7 +3,9 @@
 ``/<channel>/<subdir>/repodata.json`` (and ``.zst``) come from the subdir's
 ``repodata.json:latest`` artifact; package files are streamed from the blob of
 their package repository, found by the sha256 the repodata lists. So conda,
-mamba 1, or curl can install from the mirror without speaking OCI.
+mamba 1, or curl can install from the mirror without speaking OCI. CEP-16 clients
+(rattler, pixi) get ``repodata_shards.msgpack.zst`` from the same manifest and each
+``shards/<sha256>.msgpack.zst`` from the subdir's shards repository.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import CondainfraError
-from . import layout
+from . import layout, shards
+from .published import mirror_entries
+from .records import SHA256, Lean
 from .registry import OciTarget, Registry, RegistryError
-from .sync import entries, read_mirror_repodata
 
 CACHE_SECONDS = 30.0
 log = logging.getLogger("condainfra.mirror.serve")
@@ -34,7 +37,7 @@ class _Subdir:
     fetched: float
     manifest_digest: str
     layers: dict[str, dict]  # media type -> descriptor
-    files: dict[str, dict]  # filename -> repodata record
+    files: dict[str, Lean | None]  # filename -> repodata record
 
 
 class MirrorServer:
@@ -70,8 +73,8 @@ class MirrorServer:
                 return cached
             manifest = json.loads(raw)
             layers = {l["mediaType"]: l for l in manifest.get("layers", [])}
-            repodata = await read_mirror_repodata(self.registry, self.target.prefix, channel, subdir, manifest)
-            entry = _Subdir(time.monotonic(), digest, layers, entries(repodata))
+            files = await mirror_entries(self.registry, self.target.prefix, channel, subdir, manifest)
+            entry = _Subdir(time.monotonic(), digest, layers, files or {})
             self._cache[key] = entry
             return entry
 
@@ -90,7 +93,7 @@ class MirrorServer:
 
     async def repodata(self, request: Request) -> Response:
         channel, subdir, name = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
-        media = {"repodata.json": layout.REPODATA_JSON, "repodata.json.zst": layout.REPODATA_ZST}.get(name)
+        media = {"repodata.json": layout.REPODATA_JSON, "repodata.json.zst": layout.REPODATA_ZST, shards.INDEX_FILE: shards.INDEX_MEDIA_TYPE}.get(name)
         if media is None:
             return _not_found()
         entry = await self.subdir(channel, subdir)
@@ -102,16 +105,29 @@ class MirrorServer:
             return Response(status_code=304, headers={"ETag": etag})
         repo = layout.repodata_repository(self.target.prefix, channel, subdir)
         content_type = "application/json" if media == layout.REPODATA_JSON else "application/zstd"
+        if media == shards.INDEX_MEDIA_TYPE:
+            content_type = "application/octet-stream"
         return await self._stream(request, repo, layer["digest"], layer["size"], content_type, {"ETag": etag, "Cache-Control": f"max-age={int(CACHE_SECONDS)}"})
 
     async def package(self, request: Request) -> Response:
         channel, subdir, filename = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
         entry = await self.subdir(channel, subdir)
         record = entry.files.get(filename) if entry else None
-        if record is None or not record.get("sha256") or not layout.names_one_repository(record.get("name")):
+        if record is None or not record.sha256 or not layout.names_one_repository(record.name):
             return _not_found()
-        repo = layout.repository(self.target.prefix, channel, subdir, record["name"])
-        return await self._stream(request, repo, f"sha256:{record['sha256']}", record.get("size"), "application/octet-stream", {"Cache-Control": "public, max-age=31536000, immutable"})
+        repo = layout.repository(self.target.prefix, channel, subdir, record.name)
+        return await self._stream(request, repo, f"sha256:{record.sha256}", record.size, "application/octet-stream", IMMUTABLE)
+
+    async def shard(self, request: Request) -> Response:
+        channel, subdir, filename = request.path_params["channel"], request.path_params["subdir"], request.path_params["name"]
+        sha = filename.removesuffix(".msgpack.zst")
+        if not filename.endswith(".msgpack.zst") or not SHA256.fullmatch(sha):
+            return _not_found()
+        entry = await self.subdir(channel, subdir)
+        if entry is None or shards.INDEX_MEDIA_TYPE not in entry.layers:
+            return _not_found()
+        repo = layout.shards_repository(self.target.prefix, channel, subdir)
+        return await self._stream(request, repo, f"sha256:{sha}", None, "application/octet-stream", IMMUTABLE)
 
     async def _stream(self, request: Request, repo: str, digest: str, size: int | None, content_type: str, headers: dict) -> Response:
         headers = dict(headers)
@@ -135,13 +151,23 @@ class MirrorServer:
         return StreamingResponse(body(), headers=headers, media_type=content_type)
 
     def app(self) -> Starlette:
+        async def shard_route(request: Request) -> Response:
+            channel, subdir = request.path_params["channel"], request.path_params["subdir"]
+            if not self.allowed(channel) or not layout.valid_channel(channel) or not layout.valid_subdir(subdir):
+                return _not_found()
+            try:
+                return await self.shard(request)
+            except RegistryError as exc:
+                log.warning("mirror unavailable: %s", exc)
+                return Response("mirror unavailable\n", status_code=502, media_type="text/plain")
+
         async def route(request: Request) -> Response:
             channel, subdir, name = (request.path_params[k] for k in ("channel", "subdir", "name"))
             # names in the request are checked before they reach the registry, and never echoed back
             if not self.allowed(channel) or not layout.valid_channel(channel) or not layout.valid_subdir(subdir):
                 return _not_found()
             try:
-                if name.startswith("repodata.json"):
+                if name.startswith("repodata.json") or name == shards.INDEX_FILE:
                     return await self.repodata(request)
                 if name.endswith((".conda", ".tar.bz2")):
                     return await self.package(request)
@@ -150,13 +176,21 @@ class MirrorServer:
                 log.warning("mirror unavailable: %s", exc)  # for the operator; the client learns only that it failed
                 return Response("mirror unavailable\n", status_code=502, media_type="text/plain")
 
-        return Starlette(
+        async def trailing_slash(request: Request) -> Response:
+            # relative, and never from the Host header; leading slashes collapsed so that it stays on this host
+            return RedirectResponse("/" + request.url.path.strip("/"), status_code=307)
+
+        app = Starlette(
             routes=[
                 Route("/", self.index, methods=["GET"]),
+                Route("/{channel}/{subdir}/shards/{name}", shard_route, methods=["GET", "HEAD"]),
                 Route("/{channel}/{subdir}/{name}", route, methods=["GET", "HEAD"]),
+                Route("/{path:path}/", trailing_slash, methods=["GET", "HEAD"]),
             ],
             lifespan=self.lifespan,
         )
+        app.router.redirect_slashes = False
+        return app
 
 
 def discover_channels(repositories: list[str], prefix: str) -> set[str]:
@@ -169,6 +203,9 @@ def discover_channels(repositories: list[str], prefix: str) -> set[str]:
             if len(parts) == 3:
                 found.add(parts[0])
     return found
+
+
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
 def _not_found() -> Response:

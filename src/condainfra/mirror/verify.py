@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from . import layout
 from .registry import Registry
-from .sync import entries, read_mirror_repodata
+from .published import mirror_entries
 
 
 @dataclass
@@ -30,20 +30,20 @@ async def verify(registry: Registry, channel: str, subdirs: list[str], jobs: int
     prefix = registry.target.prefix
     gate = asyncio.Semaphore(jobs)
     for subdir in subdirs or layout.KNOWN_SUBDIRS:
-        repodata = await read_mirror_repodata(registry, prefix, channel, subdir)
+        repodata = await mirror_entries(registry, prefix, channel, subdir)
         if repodata is None:
             if subdirs:
                 result.faults.append(f"{subdir}: no repodata.json:latest in the mirror")
             continue
         result.subdirs.append(subdir)
         builds: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-        for filename, record in entries(repodata).items():
-            if not isinstance(record, dict) or not layout.names_one_repository(record.get("name")):
+        for filename, record in repodata.items():
+            if record is None or not layout.names_one_repository(record.name):
                 # the mirror's own repodata, edited by hand or broken: a fault, not a crash
                 result.faults.append(f"{subdir}/{layout.shown(filename)}: its name cannot be a package repository")
                 continue
-            tag = layout.tag_for(str(record.get("version")), str(record.get("build")))
-            builds.setdefault((record.get("name", ""), tag or ""), []).append((filename, record))
+            tag = layout.tag_for(record.version, record.build)
+            builds.setdefault((record.name, tag or ""), []).append((filename, record))
 
         async def check(subdir, key, files):
             async with gate:
@@ -110,22 +110,22 @@ async def _check_build(registry, prefix, channel, subdir, key, files, result: Ve
             result.faults.append(f"{where}: no {needed} layer")
     for filename, record in files:
         result.checked += 1
-        digest = f"sha256:{record.get('sha256')}"
+        digest = f"sha256:{record.sha256}"
         layer = by_title.get(filename)
         if layer is None:
             result.faults.append(f"{where}: no layer titled {filename}")
         else:
             if layer.get("mediaType") != layout.package_media_type(filename):
                 result.faults.append(f"{where}: {filename} has media type {layer.get('mediaType')}")
-            if layer.get("digest") != digest or layer.get("size") != record.get("size"):
+            if layer.get("digest") != digest or layer.get("size") != record.size:
                 result.faults.append(f"{where}: {filename} layer digest/size differ from repodata")
-            if record.get("md5") and (layer.get("annotations") or {}).get(layout.MD5) != record["md5"]:
+            if record.md5 and (layer.get("annotations") or {}).get(layout.MD5) != record.md5:
                 result.faults.append(f"{where}: {filename} layer lacks the right {layout.MD5}")
         size = await registry.blob_size(repo, digest)
         if size is None:
             result.faults.append(f"{where}: blob {digest} of {filename} is missing")
-        elif size != record.get("size"):
-            result.faults.append(f"{where}: blob of {filename} has {size} bytes, repodata says {record.get('size')}")
+        elif size != record.size:
+            result.faults.append(f"{where}: blob of {filename} has {size} bytes, repodata says {record.size}")
     for layer in layers:
         if layer.get("mediaType") in (layout.INFO_LAYER, layout.INDEX_LAYER):
             if await registry.blob_size(repo, layer["digest"]) is None:
