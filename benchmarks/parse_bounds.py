@@ -66,6 +66,12 @@ def yaml_deep(root: Path, work: Path) -> list[str]:
     return ["validate"]
 
 
+def yaml_deep_900(root: Path, work: Path) -> list[str]:
+    with _org(root).open("a", encoding="utf-8") as org:  # within libyaml's own 1,000 levels
+        org.write("deep: " + "[" * 900 + "]" * 900 + "\n")
+    return ["validate"]
+
+
 def json_deep(root: Path, work: Path) -> list[str]:
     outputs, maintainers = work / "outputs.json", work / "maintainers.json"
     outputs.write_text(json.dumps({"numpy": ["numpy"]}), encoding="utf-8")
@@ -90,6 +96,7 @@ CASES: dict[str, Callable[[Path, Path], list[str]]] = {
     "yaml-aliases-7-cirun": yaml_aliases_cirun,
     "yaml-self-alias": yaml_self_alias,
     "yaml-nested-100000": yaml_deep,
+    "yaml-nested-900": yaml_deep_900,
     "json-nested-100000": json_deep,
     "json-500MB-outputs": json_huge,
 }
@@ -115,7 +122,8 @@ def run(args: list[str], cwd: Path, timeout: float, src: Path | None, memory: in
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         err.seek(0)
-        first = next((line.strip() for line in err if line.strip()), "")
+        # the problem itself, not the "invalid configuration (N problem(s)):" line above it
+        first = next((line.strip() for line in err if line.strip() and "problem(s)" not in line), "")
     code = None if killed else os.waitstatus_to_exitcode(status)
     return code, elapsed, usage.ru_maxrss / 1024, first
 

@@ -372,3 +372,12 @@ def test_a_move_that_fails_puts_back_every_file_moved_before_it(cli, minimal, so
     # and once the file may be written, the same import goes through
     assert run_import(cli, minimal, outputs, maintainers).code == 0
     assert "zlib: [isuruf]" in z.read_text() and "numpy: [alice]" in (feedstock_dir(minimal) / "n.yaml").read_text()
+
+
+def test_a_feedstock_file_name_holding_a_newline_is_echoed_escaped(cli, minimal, sources, tmp_path):
+    forged = "acme:1: all checks passed"  # no '/': a file name
+    odd = feedstock_dir(minimal) / f"x\n{forged}\n.yaml"
+    odd.symlink_to(tmp_path / "elsewhere.yaml")  # refused as not a regular file, with its name in the message
+    result = run_import(cli, minimal, *sources)
+    assert result.code == 1 and f"error: stacks/acme/feedstocks/x\\n{forged}\\n.yaml: not a regular file" in result.err, result.err
+    assert not any(line.startswith(forged) for line in result.err.splitlines())

@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..config.loader import FEEDSTOCK_DIR
 from ..config.yamlfile import YamlDocument, load_yaml
-from ..errors import ConfigError, CondainfraError, display_path
+from ..errors import ConfigError, CondainfraError, display_path, printable
 from .staged import Staged, own_folder  # noqa: F401  (Staged: where `import github` takes it from)
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../../docs/schemas/feedstocks.schema.json\n"
@@ -126,7 +126,7 @@ def _read_feedstock_files(folder: Path, root: Path) -> list[_File]:
     own_folder(folder, root)
     files = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        shown_as = display_path(path, root)
+        shown_as = printable(display_path(path, root))  # a file name is echoed in messages: inert
         if not path.is_file() or path.is_symlink():
             raise CondainfraError(f"{shown_as}: not a regular file; the import writes feedstock files itself")
         doc, issues = load_yaml(path, shown_as, strings_only=True)
