@@ -21,7 +21,7 @@ import tomli_w
 
 from condainfra.compiler import dashboard as da
 from condainfra.compiler.resources import JSON
-from condainfra.dashboard import quetz_config
+from condainfra.config import quetz as quetz_config
 from condainfra.dashboard import production
 from condainfra.dashboard.deployment import free_port
 from condainfra.project import Project
@@ -161,6 +161,9 @@ def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_conta
                         engine.dispose()
 
                 assert wait_until(lambda: "libfoo-devel" in outputs(), timeout=60, every=1), log.read_text()[-3000:]
+                # the sync-users job's problem reaches the container's log (the channel is made by uploads, later)
+                problem = "dashboard sync-users: channel 'conda-forge' does not exist in Quetz"
+                assert wait_until(lambda: problem in log.read_text(), timeout=60, every=1), log.read_text()[-3000:]
         finally:
             stop_group(proc)
     text = log.read_text()

@@ -198,6 +198,10 @@ if command == "version":
     print(os.environ.get("FAKE_PULUMI_VERSION", "v3.210.0"))
 elif args[:2] == ["stack", "select"]:
     need_stack(stack)
+elif args[:2] == ["stack", "ls"]:
+    # the project's stacks in the backend; listing decrypts nothing, so no passphrase is needed
+    folder = backend_dir() / ".pulumi" / "stacks" / PROJECT
+    print(json.dumps([{"name": p.stem, "current": False} for p in sorted(folder.glob("*.json"))]))
 elif args[:2] == ["stack", "init"]:
     name = args[2]
     if stack_file(name).is_file():

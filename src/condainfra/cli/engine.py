@@ -43,9 +43,7 @@ def _run(kind: str, stack, mission, every, parallel, fmt, out: Path | None, back
         from .orgstate import import_checker
 
         engine.check_import = import_checker(project)
-    if kind != "up":  # preview and drift never create a stack: a missing one is said before the passphrase is asked
-        engine.require_existing([s.name for s in specs])
-    engine.unlock_secrets([s.name for s in specs])  # before a progress display takes the terminal
+    engine.unlock_secrets([s.name for s in specs], existing_only=kind != "up")  # before a progress display takes the terminal
     with progress_for(kind, len(specs), fmt.value) as progress:
         plan, runs = run_stacks(engine, kind, specs, allow, parallel, progress, adopt=adopt)
     if kind == "up":

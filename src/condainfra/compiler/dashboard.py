@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..config import quetz as quetz_config
 from ..config.dashboard import DashboardStackConfig
-from ..dashboard import quetz_config
 from . import aws as a
 from .resources import Resource, StackBuilder, json_document, ref, referenced, secret
 

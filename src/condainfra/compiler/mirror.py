@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..config.mirror import MirrorConfig
-from ..mirror.layout import KNOWN_SUBDIRS
+from ..config.mirror import KNOWN_SUBDIRS, MirrorConfig
 from .aws import BUCKET, ENCRYPTION, LIFECYCLE, PUBLIC_ACCESS_BLOCK, ROLE, ROLE_POLICY, VERSIONING, noncurrent_rules, private_bucket
 from .aws import provider as aws_provider
 from .resources import StackBuilder

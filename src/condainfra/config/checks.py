@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 from ..errors import ConfigIssue
-from .models import EMAIL_MAINTAINER, MAX_REPO_DESCRIPTION, MAX_TEAM_NAME, TEAM_NAME
-
-if TYPE_CHECKING:
-    from .loader import OrgDeclaration
-
+from .declaration import OrgDeclaration, maintainer_kind
+from .models import MAX_REPO_DESCRIPTION, MAX_TEAM_NAME, TEAM_NAME
 
 _SLUG = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
 
@@ -36,16 +32,6 @@ def team_slug(name: str) -> str:
 
 def feedstock_repo(name: str) -> str:
     return f"{name}-feedstock"
-
-
-def maintainer_kind(maintainer: str, org: str) -> str:
-    """``login``, ``team`` (a team of ``org``), ``other-org`` (``org/team`` of another org) or ``email``;
-    only logins and teams of the org itself are granted anything."""
-    if "@" in maintainer and EMAIL_MAINTAINER.fullmatch(maintainer):
-        return "email"
-    if "/" in maintainer:
-        return "team" if maintainer.split("/", 1)[0].lower() == org.lower() else "other-org"
-    return "login"
 
 
 def check_org(decl: OrgDeclaration) -> list[ConfigIssue]:

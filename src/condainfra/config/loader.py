@@ -8,50 +8,22 @@ once, not one per CI run.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, ConfigIssue, display_path
-from .checks import check_org, maintainer_kind
+from .checks import check_org
+from .declaration import OrgDeclaration, Where
 from .models import FEEDSTOCK_NAME, Feedstock, FeedstockEntry, OrgConfig, check_maintainer
 from .yamlfile import YamlDocument, declared, load_yaml, not_a_file
 
 ORG_FILE = "org.yaml"
 FEEDSTOCK_DIR = "feedstocks"
-
-
-@dataclass(frozen=True)
-class Where:
-    path: str
-    line: int
-
-
-@dataclass
-class OrgDeclaration:
-    config: OrgConfig
-    feedstocks: dict[str, Feedstock]
-    source: YamlDocument
-    feedstock_origin: dict[str, Where] = field(default_factory=dict)
-    # kept only while loading, to point errors at their exact line
-    feedstock_docs: dict[str, YamlDocument] = field(default_factory=dict)
-    # each feedstock's value as written, so that loading another version of the same files
-    # (a plan's baseline) can reuse the models of entries that did not change
-    feedstock_raw: dict[str, Any] = field(default_factory=dict)
-    # config that loads but does not do all it says, or that GitHub reports otherwise (validate shows them)
-    warnings: list[ConfigIssue] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.config.org
-
-    @property
-    def unmaintained(self) -> int:
-        """How many feedstocks have no known maintainer: no login and no team of the org."""
-        org = self.config.org
-        return sum(1 for f in self.feedstocks.values() if not any(maintainer_kind(m, org) in ("login", "team") for m in f.maintainers))
+# A file written this much later than another holds the newer of two copies of a feedstock; closer than
+# this (a fresh clone writes every file within moments) the copy read second is taken as the new one.
+NEWER = 5.0
 
 
 def pydantic_issues(doc: YamlDocument, exc: ValidationError, prefix: tuple = (), hidden: str | None = None) -> list[ConfigIssue]:
@@ -155,6 +127,7 @@ def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> 
     origin: dict[str, Where] = {}
     docs: dict[str, YamlDocument] = {}
     raw: dict[str, Any] = {}
+    written: dict[str, float] = {}  # when each feedstock file was last written, to tell a new entry from the old
     feedstock_files = sorted((org_dir / FEEDSTOCK_DIR).glob("*.yaml")) if (org_dir / FEEDSTOCK_DIR).is_dir() else []
     for path in feedstock_files:
         fdoc, file_issues = load_yaml(path, display_path(path, root), strings_only=True)
@@ -172,7 +145,8 @@ def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> 
             issues.append(fdoc.issue((), "expected a mapping of feedstock name to maintainers"))
             continue
         docs[fdoc.path] = fdoc
-        issues += _load_feedstocks(fdoc, feedstocks, origin, raw, known)
+        written[fdoc.path] = path.stat().st_mtime
+        issues += _load_feedstocks(fdoc, feedstocks, origin, raw, known, written)
 
     declaration = OrgDeclaration(config, feedstocks, doc, origin, docs, raw)
     issues += check_org(declaration)
@@ -181,7 +155,8 @@ def load_org(org_dir: Path, root: Path, known: OrgDeclaration | None = None) -> 
 
 
 def _load_feedstocks(
-    doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where], raw: dict[str, Any], known: OrgDeclaration | None
+    doc: YamlDocument, feedstocks: dict[str, Feedstock], origin: dict[str, Where], raw: dict[str, Any], known: OrgDeclaration | None,
+    written: dict[str, float],
 ) -> list[ConfigIssue]:
     issues = []
     lines = doc.key_lines()
@@ -192,7 +167,10 @@ def _load_feedstocks(
             continue
         if name in origin:
             first = origin[name]
-            issues.append(ConfigIssue(doc.path, line, f"feedstock {name!r} is already declared at {first.path}:{first.line}"))
+            if written[first.path] > written[doc.path] + NEWER:  # files are read by name: the new entry may be read first
+                issues.append(ConfigIssue(first.path, first.line, f"feedstock {name!r} is already declared at {doc.path}:{line}"))
+            else:
+                issues.append(ConfigIssue(doc.path, line, f"feedstock {name!r} is already declared at {first.path}:{first.line}"))
             continue
         origin[name] = Where(doc.path, line)
         raw[name] = value

@@ -1,5 +1,6 @@
 """Quetz's ``config.toml``, one renderer for the local deployment and the cloud one.
-Pure: it imports nothing of Quetz, so the offline plan can render the cloud config."""
+Pure: it imports nothing of Quetz, so the offline plan can render the cloud config. It sits in config/,
+below both the compiler (the cloud deployment's config) and the dashboard plugin (the local one)."""
 
 from __future__ import annotations
 

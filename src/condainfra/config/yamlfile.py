@@ -212,7 +212,8 @@ def _construct(loader: Any, node: yaml.Node, path: str, issues: list[ConfigIssue
                 continue
             key = key_node.value
             if key in out:
-                issues.append(ConfigIssue(path, line, f"duplicate key {key!r}"))
+                first = next(k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == key)
+                issues.append(ConfigIssue(path, line, f"duplicate key {key!r} (first at line {first})"))
                 continue
             out[key] = _construct(loader, value_node, path, issues, depth + 1)
         return out

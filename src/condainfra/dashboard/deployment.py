@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from ..config import quetz as quetz_config
 from ..errors import CondainfraError
 from ..output import write_atomic
-from . import quetz_config
 
 CONFIG = "config.toml"
 SQLITE_URL = "sqlite:///./quetz.sqlite"  # relative to the deployment folder

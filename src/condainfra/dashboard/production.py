@@ -1,7 +1,7 @@
 """The deployed container's start (``docker/quetz-entrypoint.sh`` runs ``python3 -m`` this module).
 
 ECS gives the task the rendered config.toml (no secrets) and, from Secrets Manager, the database
-password, the session secret and the GitHub client secret (names in :mod:`.quetz_config`). The start
+password, the session secret and the GitHub client secret (names in :mod:`condainfra.config.quetz`). The start
 
 1. writes config.toml with the secrets in their sections (owner-only, in the container's own disk):
    the file is Quetz's only source of configuration, because a ``QUETZ_<SECTION>_<KEY>`` variable
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterator, Mapping
 from urllib.parse import quote, quote_plus, urlsplit
 
+from ..config import quetz as quetz_config
 from ..errors import CondainfraError
-from . import quetz_config
 
 DEPLOYMENT_ENV, HOST_ENV, PORT_ENV = "CONDAINFRA_DEPLOYMENT", "CONDAINFRA_HOST", "CONDAINFRA_PORT"
 DEFAULT_DEPLOYMENT, DEFAULT_HOST, DEFAULT_PORT = "/srv/quetz/deployment", "0.0.0.0", "8000"

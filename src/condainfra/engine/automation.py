@@ -34,7 +34,7 @@ from ..plan.safety import Allowances, Rails, Refusal
 from ..project import Project
 from ..redact import CREDENTIAL_VARS, STATE_SECRET, Scrubber, env_sources, redact
 from . import applied
-from .backend import Backend, needs_passphrase, passphrase_env, secret_names
+from .backend import Backend, needs_passphrase, passphrase_env, passphrase_given, secret_names
 from .events import ROOT_STACK, EventCollector
 
 KINDS = ("preview", "up", "drift")
@@ -109,9 +109,12 @@ class Engine:
         # up --adopt: (stack, import file) -> a notice; drops the IDs GitHub does not have (orgstate.adoptcheck)
         self.check_import: Callable[[StackSpec, Any], str | None] | None = None
 
-    def unlock_secrets(self, stacks: list[str]) -> None:
-        """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it."""
+    def unlock_secrets(self, stacks: list[str], existing_only: bool = False) -> None:
+        """Ask for the passphrase once, before any stack runs, if one of ``stacks`` needs it. With
+        ``existing_only`` (commands that never create a stack), a missing stack is said before asking."""
         if not self._unlocked and needs_passphrase(self.project, stacks, self.backend):
+            if existing_only and not passphrase_given():
+                self.require_existing(stacks)
             self.env.update(passphrase_env())
             self.scrubber.know_environment(CREDENTIAL_VARS, self.env)
         self._unlocked = True
@@ -149,12 +152,29 @@ class Engine:
                 return auto.Stack.create_or_select(name, workspace)
             return auto.Stack.select(name, workspace)
         except auto.StackNotFoundError:
-            raise CondainfraError(
-                f"stack {name} does not exist in {self.backend.shown}: "
-                f"run `condainfra init --stack {name}` or `condainfra up --stack {name}` first"
-            ) from None
+            raise self._not_found(name) from None
         except auto.CommandError as exc:
             raise CondainfraError(f"stack {name}: pulumi could not select the stack: {self._clean(exc)}") from None
+
+    def _not_found(self, name: str) -> CondainfraError:
+        return CondainfraError(
+            f"stack {name} does not exist in {self.backend.shown}: "
+            f"run `condainfra init --stack {name}` or `condainfra up --stack {name}` first"
+        )
+
+    def require_existing(self, names: list[str]) -> None:
+        """For the commands that never create a stack: a missing one is said before a passphrase is asked
+        for (one `pulumi stack ls`, which decrypts nothing)."""
+        from pulumi import automation as auto
+
+        try:
+            # the project's stacks only; a backend may qualify the name (organization/project/stack)
+            existing = {summary.name.rsplit("/", 1)[-1] for summary in self._workspace().list_stacks()}
+        except auto.CommandError as exc:
+            raise CondainfraError(f"pulumi could not list the stacks in {self.backend.shown}: {self._clean(exc)}") from None
+        for name in names:
+            if name not in existing:
+                raise self._not_found(name)
 
     def _clean(self, exc: Exception, scrub: Scrubber | None = None) -> str:
         return (scrub or self.scrubber).text(_last_line(exc))

@@ -104,9 +104,13 @@ def needs_passphrase(project: Project, stacks: list[str], backend: Backend) -> b
     return False
 
 
+def passphrase_given() -> bool:
+    return any(os.environ.get(name) for name in PASSPHRASE_VARS)
+
+
 def passphrase_env(prompt_if_tty: bool = True) -> dict[str, str]:
     """The passphrase for the engine's environment: from the environment, else asked on a terminal."""
-    if any(os.environ.get(name) for name in PASSPHRASE_VARS):
+    if passphrase_given():
         return {}  # the engine inherits it
     if prompt_if_tty and sys.stdin.isatty():
         value = getpass("Pulumi config passphrase (stack secrets): ")

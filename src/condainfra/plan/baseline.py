@@ -27,6 +27,11 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 def default_ref(root: Path) -> str:
     """The merge base of HEAD with the default branch: what a pull request would be reviewed against."""
+    return default_base(root)[0]
+
+
+def default_base(root: Path) -> tuple[str, str]:
+    """default_ref, with the branch it is the merge base with (``origin/main``)."""
     candidates = []
     head = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
     if head.returncode == 0:
@@ -35,7 +40,7 @@ def default_ref(root: Path) -> str:
     for candidate in candidates:
         base = _git(root, "merge-base", "HEAD", candidate)
         if base.returncode == 0:
-            return base.stdout.decode().strip()
+            return base.stdout.decode().strip(), candidate.removeprefix("refs/remotes/").removeprefix("refs/heads/")
     # never HEAD: a branch compared with itself shows no changes, however many it holds
     tried = ", ".join(c.removeprefix("refs/remotes/").removeprefix("refs/heads/") for c in dict.fromkeys(candidates))
     raise CondainfraError(
@@ -113,6 +118,11 @@ def load_baseline(root: Path, against: str | None, project_name: str, current: P
     if against is not None and is_file_baseline(against):
         path = Path(against)
         return Baseline(str(path), rendered=read_document(path))
-    ref = against or default_ref(root)
+    if against is None:  # a bare commit hash says nothing to a reader: name the branch and the commit's subject
+        ref, branch = default_base(root)
+        line = _git(root, "log", "-1", "--format=%h: %s", ref).stdout.decode(errors="replace").strip()
+        label = f"{branch} (merge base {line[:80]})" if line else branch
+    else:
+        ref = label = against
     project, configs = baseline_from_ref(root, ref, project_name, current)
-    return Baseline(ref, project=project, configs=configs)
+    return Baseline(label, project=project, configs=configs)

@@ -18,6 +18,7 @@ from .report import (
     released_text,
 )
 from .valuediff import fence
+from .warnings import config_warnings
 
 if TYPE_CHECKING:
     from .report import Plan
@@ -101,6 +102,7 @@ def to_markdown(plan: Plan, hint: str | None, budget: int) -> str:
         head.append(f"> :warning: security: {markup.text(notice)}")
     if plan.refusals or plan.notices:
         head.append("")
+    head += config_warnings(plan.warnings)
     shown = [d for d in plan.diffs if d.changed or d.error or d.diagnostics]
     # A section whose table rows alone exceed the budget is collapsed by _fit whatever else is shown:
     # collapse it before rendering thousands of rows only to drop them (a from-scratch shard has ~4,500).

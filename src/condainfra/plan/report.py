@@ -33,6 +33,7 @@ class Plan:
     diffs: list[StackDiff]
     refusals: list[Refusal] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # security-relevant, shown, not refused
+    warnings: list[str] = field(default_factory=list)  # validate's: config that loads but will not do all it says
     kind: str = "plan"  # plan | preview | up | drift: the same report, from a diff or from the engine's events
 
     @property
