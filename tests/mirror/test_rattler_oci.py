@@ -100,3 +100,10 @@ def test_py_rattler_installs_straight_from_oci(oci_over_tls, tmp_path):
     assert f"/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest" in seen
     sha = json.loads((folder / "linux-64" / "repodata.json").read_text())["packages.conda"]["app-0.3-h0_0.conda"]["sha256"]
     assert f"/v2/{PREFIX}/conda-test/linux-64/app/blobs/sha256:{sha}" in seen
+    # py-rattler reads CEP-16 shards straight from the OCI mirror: the index is a layer of repodata.json:latest,
+    # each shard a blob of <subdir>/repodata.json/shards; the full repodata document is never downloaded
+    assert any(p.startswith(f"/v2/{PREFIX}/conda-test/linux-64/repodata.json/shards/blobs/sha256:") for p in seen), seen
+    manifest = httpx.get(f"https://127.0.0.1/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest",
+                         headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}, verify=context).json()
+    full = [l["digest"] for l in manifest["layers"] if l["mediaType"].startswith("application/vnd.conda.repodata.v1+json")]
+    assert not any(p.endswith(digest) for digest in full for p in seen), seen
