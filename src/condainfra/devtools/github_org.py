@@ -132,7 +132,8 @@ def generated_org(login: str = "bigorg", repos: int = 28906, teams: int = 29000,
     return Generated(data, feedstocks, org_teams, identity)
 
 
-def write_config(root: Path, generated: Generated, authoritative: dict[str, bool] | None = None, shards: int = 32) -> Path:
+def write_config(root: Path, generated: Generated, authoritative: dict[str, bool] | None = None, shards: int = 32,
+                 feedstocks: dict[str, Any] | None = None) -> Path:
     """A checkout declaring the generated org as it is on GitHub: Pulumi.yaml, org.yaml, one feedstock file."""
     import yaml
 
@@ -151,7 +152,7 @@ def write_config(root: Path, generated: Generated, authoritative: dict[str, bool
         "teams": {name: {"description": t["description"], **{k: t[k] for k in ("maintainers", "members", "repositories") if t[k]}}
                   for name, t in generated.org_teams.items()},
         "repositories": {r["name"]: {"description": r["description"]} for r in data.repos if not r["name"].endswith("-feedstock")},
-        "feedstocks": {"shards": shards},
+        "feedstocks": {**(feedstocks or {}), "shards": shards},
     }
     if authoritative:
         doc["authoritative"] = authoritative
