@@ -99,7 +99,7 @@ class Comparison:
             live = s.repositories.get(str(inputs.get("name")))
             if live is None:
                 return gone
-            return [Change(k, v, live.get(f)) for k, f in _REPOSITORY_FIELDS.items()
+            return [Change(k, inputs[k], live.get(f)) for k, f in _REPOSITORY_FIELDS.items()
                     if k in inputs and f in live and _empty(live.get(f)) != _empty(inputs[k])]
         slug = team_slug(str(inputs.get("name", ""))) if r.type == gh.TEAM else str(inputs.get("teamSlug", "")) if r.type == gh.TEAM_MEMBERS else _slug_of(inputs.get("teamId"), by_urn)
         team = s.teams.get(slug or "")
