@@ -66,13 +66,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)  # after every fixture, session-scoped ones included, has been torn down
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.pluginmanager.hasplugin("dsession"):
+        return  # pytest-xdist's controller: its children are the workers, each of which checks its own tests
     exclude = session.config.stash.get(_START, set())
-    workers = getattr(session.config, "workerinput", None) is None and session.config.pluginmanager.hasplugin("dsession")
     deadline = time.monotonic() + GRACE
     while (left := _alive_descendants(exclude)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if workers:  # pytest-xdist's own workers are the controller's children until it has shut them down
-        left = [p for p in left if not _is_xdist_worker(p)]
     _reap_zombies()
     if not left:
         return
@@ -89,10 +88,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None:
         reporter.write_line("\n".join(lines), red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def _is_xdist_worker(process: psutil.Process) -> bool:
-    try:
-        return process.ppid() == os.getpid() and "execnet" in " ".join(process.cmdline()) or "xdist" in " ".join(process.cmdline())
-    except psutil.Error:
-        return False

@@ -11,6 +11,7 @@ from .baseline import Baseline, load_baseline
 from .diff import StackDiff, diff_stack
 from .authoritative import authoritative_notices
 from .notices import runner_notices
+from . import markdown  # noqa: F401 (adds the Markdown report to report.render)
 from .report import Plan
 from .safety import Allowances, Rails
 from .stackconfig import config_changes, read_configs

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import markup
 from .diff import ACTIONS, ConfigChange, ResourceChange, StackDiff
 from .report import (
-    CREATE_DETAILS_UP_TO, SYMBOL, _short_type, _value, change_view, counts_phrase, diff_count, lines_of, old_name,
+    RENDERERS, CREATE_DETAILS_UP_TO, SYMBOL, _short_type, _value, change_view, counts_phrase, diff_count, lines_of, old_name,
     released_text,
 )
 from .valuediff import fence
@@ -161,3 +161,6 @@ def _fit(head: list[str], shown: list[StackDiff], sections: list[str], hint: str
     if len(text) > budget:  # a head alone over the budget (thousands of refusals): say so, whole
         text = f"{head[0]}\n\nThe rest of the report is too long for a comment{_pointer(hint)}\n"
     return text
+
+
+RENDERERS["markdown"] = to_markdown

@@ -150,14 +150,17 @@ def _row(mission: str) -> dict[str, Any]:
     return {"mission": mission, "stacks": 0, "changed": 0, **{a: 0 for a in ACTIONS}, "config": 0, "refusals": 0, "errors": 0}
 
 
+# Formats rendered by a module of their own, which imports this one: plan/markdown.py adds "markdown" when
+# the plan package is imported, so that this module never imports it back (no cycle).
+RENDERERS: dict[str, Any] = {}
+
+
 def render(plan: Plan, fmt: str, *, full_report_hint: str | None = None, budget: int = COMMENT_BUDGET) -> str:
     """``budget``: the characters the Markdown may take (GitHub counts a comment in characters)."""
     if fmt == "json":
         return _json(plan)
     if fmt == "markdown":
-        from .markdown import to_markdown as _markdown
-
-        return _markdown(plan, full_report_hint, budget)
+        return RENDERERS["markdown"](plan, full_report_hint, budget)
     if fmt == "text":
         return _text(plan)
     raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
