@@ -136,19 +136,20 @@ def _run_step(step: dict, env: dict[str, str], tmp_path: Path) -> list[str]:
 
 def test_the_generated_sync_step_passes_each_value_as_one_argument(tmp_path):
     workflow = yaml.safe_load(mi.workflow(hostile_mirror()))
-    step = next(s for _, s in steps_of(workflow) if s.get("name") == "Sync")
-    channel = workflow["jobs"]["sync"]["strategy"]["matrix"]["channel"][1]
+    step = next(s for _, s in steps_of(workflow) if s.get("name") == "Sync one shard")
+    entry = next(e for e in workflow["jobs"]["sync"]["strategy"]["matrix"]["include"] if (e["channel"], e["subdir"], e["shard"]) == ("bioconda", "linux-64", "2/4"))
+    given = {**{f"matrix.{k}": v for k, v in entry.items()}, "github.run_id": "4242", "github.actor": "bot", "secrets.GITHUB_TOKEN": "t"}
 
     def resolve(value: str) -> str:
-        return EXPRESSION.sub(lambda m: str(channel[m.group(1).removeprefix("matrix.channel.")]), str(value))
+        return EXPRESSION.sub(lambda m: str(given[m.group(1)]), str(value))
 
-    env = {**workflow["jobs"]["sync"]["env"], **step["env"]}
-    argv = _run_step(step, {k: resolve(v) for k, v in env.items()}, tmp_path)
+    argv = _run_step(step, {k: resolve(v) for k, v in step["env"].items()}, tmp_path)
+    # the last of its commands (the fake records one): the ghcr.io read path, with the job's own token in env
     assert argv == [
-        "mirror", "sync", "--from", "https://conda.anaconda.org/bioconda", "--to", "oci://127.0.0.1:5000/mirrors",
-        "--channel", "bioconda", "--insecure", "--jobs", "16",
-        "--subdir", "noarch", "--subdir", "linux-64", "--subdir", "linux-aarch64", "--subdir", "osx-64", "--subdir", "osx-arm64",
+        "mirror", "sync", "--from", "https://conda.anaconda.org/bioconda", "--channel", "bioconda", "--subdir", "linux-64",
+        "--shard", "2/4", "--run", "4242", "--jobs", "16",
         "--package", "numpy*", "--package", "python-3.1?", "--package", "_libgcc_mutex",
+        "--to", "oci://ghcr.io/conda-forge/mirrors",
     ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from condainfra.compiler import mirror as mi
+from condainfra.compiler.resources import JSON
 from condainfra.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,7 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def compiled():
     project = Project.load(REPO)
-    return {r.type: r for r in project.compile(project.stack("mirror"))}
+    out = {}
+    for r in project.compile(project.stack("mirror")):
+        out.setdefault(r.type, r)  # the sync job's role and policy come before the read registry's
+    return out
 
 
 def test_bucket_is_private_versioned_encrypted_and_protected():
@@ -57,14 +61,61 @@ def test_the_workflow_is_valid_yaml_that_runs_mirror_sync_on_schedule():
     assert r["file"] == ".github/workflows/mirror-sync.yml" and r["repository"] == "condainfra"
     workflow = yaml.safe_load(r["content"])
     assert workflow[True]["schedule"] == [{"cron": "17 */2 * * *"}]  # YAML 1.1 reads the key `on` as True
-    assert workflow["permissions"] == {"id-token": "write", "contents": "read"}
+    assert workflow["permissions"] == {"id-token": "write", "contents": "read", "packages": "write"}  # packages: ghcr.io
+    assert workflow["concurrency"] == {"group": "mirror-sync", "cancel-in-progress": False}  # one run per channel at a time
     steps = workflow["jobs"]["sync"]["steps"]
-    run = next(s["run"] for s in steps if s.get("name") == "Sync")
-    assert 'condainfra mirror sync --from "$SOURCE" --to "$TO"' in run
-    assert workflow["jobs"]["sync"]["env"]["TO"] == "oci://127.0.0.1:5000/mirrors"
+    run = next(s["run"] for s in steps if s.get("name") == "Sync one shard")
+    assert 'condainfra mirror sync --from "$SOURCE" --channel "$CHANNEL" --subdir "$SUBDIR" --shard "$SHARD" --run "$RUN"' in run
+    assert '--to "oci://127.0.0.1:5000/mirrors" --insecure' in run and '--to "oci://ghcr.io/conda-forge/mirrors"' in run
     assert steps[1]["with"]["role-to-assume"] == "arn:aws:iam::123456789012:role/condainfra-mirror-sync"
-    channels = [c["name"] for c in json.loads(json.dumps(workflow["jobs"]["sync"]["strategy"]["matrix"]["channel"]))]
-    assert channels == ["conda-forge", "bioconda"]
+    # fan-out over (channel, subdir, shard), with each subdir's shard count from mirror.yaml
+    jobs = workflow["jobs"]["sync"]["strategy"]["matrix"]["include"]
+    linux = [j["shard"] for j in jobs if (j["channel"], j["subdir"]) == ("conda-forge", "linux-64")]
+    assert linux == [f"{k}/12" for k in range(1, 13)]
+    assert [j["shard"] for j in jobs if (j["channel"], j["subdir"]) == ("bioconda", "osx-64")] == ["1/1"]
+    # fan-in: one publish per channel after every shard, even when one failed
+    publish = workflow["jobs"]["publish"]
+    assert publish["needs"] == "sync" and publish["if"] == "${{ !cancelled() }}"
+    assert [c["name"] for c in publish["strategy"]["matrix"]["channel"]] == ["conda-forge", "bioconda"]
+    assert 'condainfra mirror publish --from "$SOURCE" --channel "$CHANNEL" --run "$RUN"' in next(s["run"] for s in publish["steps"] if s.get("name") == "Publish")
+    assert workflow["permissions"]["packages"] == "write"
+
+
+def test_the_read_registry_is_read_only_behind_https_with_blobs_redirected_to_s3():
+    from condainfra.compiler import aws_service as svc
+
+    project = Project.load(REPO)
+    resources = project.compile(project.stack("mirror"))
+    by_type: dict = {}
+    for r in resources:
+        by_type.setdefault(r.type, []).append(r)
+    [container] = by_type[svc.TASK_DEFINITION][0].inputs["containerDefinitions"][JSON]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert json.loads(env["REGISTRY_STORAGE_MAINTENANCE_READONLY"]) == {"enabled": True}
+    assert env["REGISTRY_STORAGE_REDIRECT_DISABLE"] == "false" and env["REGISTRY_STORAGE_S3_BUCKET"] == "condainfra-channel-mirror"
+    [policy] = [r for r in by_type[mi.ROLE_POLICY] if r.name == "condainfra-mirror-task-read"]
+    actions = {a for s in policy.inputs["policy"][JSON]["Statement"] for a in s["Action"]}
+    assert actions == {"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"}  # it cannot write the mirror
+    listeners = {r.name: r for r in by_type[svc.LISTENER]}
+    assert listeners["condainfra-mirror-https"].inputs["protocol"] == "HTTPS"
+    assert by_type[svc.ECS_SERVICE][0].inputs["launchType"] == "FARGATE"
+    assert by_type[svc.CERTIFICATE][0].inputs["domainName"] == "mirror.conda-forge.org"
+    assert by_type[svc.VPC][0].parent.endswith("condainfra:mirror:Network::condainfra-mirror")
+
+
+def test_plan_from_scratch_shows_the_read_path(cli):
+    result = cli("plan", "--stack", "mirror", "--from-scratch", "--format", "text")
+    assert result.code == 2
+    for shown in ("ReadRegistry", "condainfra-mirror-https", "condainfra-mirror-anonymous-token", "mirror.conda-forge.org", "TaskDefinition condainfra-mirror", "Service condainfra-mirror"):
+        assert shown in result.out, shown
+
+
+def test_client_config_lists_every_read_path_in_priority_order(cli):
+    result = cli("mirror", "client-config")
+    assert result.code == 0, result.err
+    assert ('"https://conda.anaconda.org/conda-forge" = ["oci://ghcr.io/conda-forge/mirrors/conda-forge", '
+            '"oci://mirror.conda-forge.org/mirrors/conda-forge", "https://conda.anaconda.org/conda-forge"]') in result.out
+    assert '"https://conda.anaconda.org/bioconda" = [' in result.out
 
 
 def test_bad_mirror_config_is_reported_with_its_line(cli, workdir):

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import CondainfraError
 from .apps import LimitOption, new_app
+from .options import RootOption, load_project
 
 app = new_app(help="Conda channels in OCI registries.", no_args_is_help=True)
 
@@ -178,12 +179,22 @@ def serve(
 
 @app.command("client-config")
 def client_config(
-    to: ToOption,
-    channel: Annotated[list[str], typer.Option("--channel", help="Channel(s) to map (repeatable).")] = ["conda-forge"],  # noqa: B006
+    to: Annotated[Optional[list[str]], typer.Option("--to", help="A mirror, oci://HOST[:PORT]/PREFIX (repeatable, first first; default: every read path of stacks/mirror/mirror.yaml in its order).")] = None,
+    channel: Annotated[Optional[list[str]], typer.Option("--channel", help="Channel(s) to map (repeatable; default: the mirror's channels, else conda-forge).")] = None,
     upstream: Annotated[str, typer.Option(help="Where the channels normally live.")] = "https://conda.anaconda.org",
+    root: RootOption = None,
 ) -> None:
-    """Print the pixi / rattler `[mirrors]` snippet that sends the channels to the OCI mirror."""
-    from ..mirror.client_config import mirrors_toml
+    """Print the pixi / rattler `[mirrors]` snippet that sends the channels to the mirror's read paths, in priority order."""
+    from ..mirror.client_config import mirrors_toml, read_paths
     from ..mirror.registry import OciTarget
 
-    typer.echo(mirrors_toml(OciTarget.parse(to), channel, upstream), nl=False)
+    if to:
+        targets = [OciTarget.parse(t) for t in to]
+        channels = channel or ["conda-forge"]
+    else:
+        mirror = load_project(root).mirror
+        if mirror is None:
+            raise CondainfraError("no stacks/mirror/mirror.yaml here: pass --to oci://HOST/PREFIX")
+        targets = [OciTarget.parse(t) for t in read_paths(mirror)]
+        channels = channel or [c.name for c in mirror.channels]
+    typer.echo(mirrors_toml(targets, channels, upstream), nl=False)

@@ -11,12 +11,15 @@ the web server: no second scheduler to keep in step.
 
 from __future__ import annotations
 
-import ipaddress
-
 from ..config import quetz as quetz_config
 from ..config.dashboard import DashboardStackConfig
 from . import aws as a
-from .resources import Resource, StackBuilder, json_document, ref, referenced, secret
+from . import aws_service as svc
+from .aws_service import (  # noqa: F401 (the dashboard's tests and components read them here)
+    CERTIFICATE, CERTIFICATE_VALIDATION, CLUSTER, ECS_SERVICE, EGRESS_RULE, INGRESS_RULE, INTERNET_GATEWAY, LISTENER,
+    LOAD_BALANCER, LOG_GROUP, ROUTE_TABLE, ROUTE_TABLE_ASSOCIATION, SECURITY_GROUP, SUBNET, TARGET_GROUP, TASK_DEFINITION, VPC,
+)
+from .resources import StackBuilder, ref, secret
 
 QUETZ_DEPLOYMENT = "condainfra:dashboard:QuetzDeployment"
 NETWORK = "condainfra:dashboard:Network"
@@ -25,28 +28,11 @@ DATABASE = "condainfra:dashboard:Database"
 SERVICE = "condainfra:dashboard:Service"
 FRONT = "condainfra:dashboard:Front"
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 DB_INSTANCE = "aws:rds/instance:Instance"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-CLUSTER = "aws:ecs/cluster:Cluster"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-ECS_SERVICE = "aws:ecs/service:Service"
-CERTIFICATE = "aws:acm/certificate:Certificate"
-CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 NAME = "condainfra-quetz"
@@ -57,8 +43,6 @@ DB_PORT = 5432
 HEALTH_CHECK_PATH = "/api/channels"
 # Quetz's /api/dummylogin signs anyone in as anyone; Quetz also strips a /t/<token> prefix before routing
 DUMMYLOGIN_PATHS = ["/api/dummylogin", "/api/dummylogin/*", "/t/*/api/dummylogin", "/t/*/api/dummylogin/*"]
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 APP_ROOT = "/app"  # where the image keeps the checkout's Pulumi.yaml and stacks/ (see Dockerfile)
 
 
@@ -83,54 +67,22 @@ def quetz_config_toml(cfg: DashboardStackConfig) -> str:
     )
 
 
-def subnets(cfg: DashboardStackConfig) -> tuple[list[str], list[str]]:
-    """(public, private) /24 blocks of the VPC, one of each per availability zone."""
-    blocks = list(ipaddress.ip_network(cfg.network.cidr).subnets(new_prefix=24))
-    zones = len(cfg.network.availability_zones)
-    return [str(b) for b in blocks[:zones]], [str(b) for b in blocks[10:10 + zones]]
-
-
 def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
     root = builder.add(QUETZ_DEPLOYMENT, "dashboard", custom=False)
     aws = a.provider(builder, cfg.region, root)
 
-    added: dict[str, Resource] = {}
-
-    def add(type_, name, inputs, parent, depends_on=(), protect=False) -> Resource:
-        # an output used as an input is a dependency to the engine: the plan says so too
-        urns = dict.fromkeys([*referenced(inputs), *(d.urn for d in depends_on)])
-        deps = tuple(added[urn] for urn in urns)
-        resource = builder.add(type_, name, inputs, parent=parent, depends_on=deps, provider=aws, protect=protect)
-        added[resource.urn] = resource
-        return resource
+    add = svc.Adder(builder, aws)
 
     # --- network ---
     net = builder.add(NETWORK, NAME, parent=root, custom=False)
-    vpc = add(VPC, NAME, {"cidrBlock": cfg.network.cidr, "enableDnsHostnames": True, "enableDnsSupport": True}, net)
-    igw = add(INTERNET_GATEWAY, NAME, {"vpcId": ref(vpc, "id")}, net)
-    public_rt = add(ROUTE_TABLE, f"{NAME}-public", {"routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": ref(igw, "id")}], "vpcId": ref(vpc, "id")}, net)
-    public_blocks, private_blocks = subnets(cfg)
-    public, private = [], []
-    for zone, public_cidr, private_cidr in zip(cfg.network.availability_zones, public_blocks, private_blocks):
-        pub = add(SUBNET, f"{NAME}-public-{zone}", {"availabilityZone": zone, "cidrBlock": public_cidr, "mapPublicIpOnLaunch": False, "vpcId": ref(vpc, "id")}, net)
-        add(ROUTE_TABLE_ASSOCIATION, f"{NAME}-public-{zone}", {"routeTableId": ref(public_rt, "id"), "subnetId": ref(pub, "id")}, net)
-        # private: the VPC's main route table, which has no route out
-        priv = add(SUBNET, f"{NAME}-private-{zone}", {"availabilityZone": zone, "cidrBlock": private_cidr, "mapPublicIpOnLaunch": False, "vpcId": ref(vpc, "id")}, net)
-        public.append(pub)
-        private.append(priv)
-
-    def security_group(name: str, description: str) -> Resource:
-        return add(SECURITY_GROUP, f"{NAME}-{name}", {"description": description, "name": f"{NAME}-{name}", "vpcId": ref(vpc, "id")}, net)
-
-    lb_sg = security_group("lb", "HTTPS load balancer of the maintainers dashboard")
-    service_sg = security_group("service", "Quetz tasks: reachable from the load balancer only")
-    db_sg = security_group("database", "Quetz database: reachable from the Quetz tasks only")
-    for port in (80, 443):
-        add(INGRESS_RULE, f"{NAME}-lb-{port}", {"cidrIpv4": "0.0.0.0/0", "description": "the world", "fromPort": port, "ipProtocol": "tcp", "securityGroupId": ref(lb_sg, "id"), "toPort": port}, net)
-    add(EGRESS_RULE, f"{NAME}-lb-to-service", {"description": "to the Quetz tasks", "fromPort": PORT, "ipProtocol": "tcp", "referencedSecurityGroupId": ref(service_sg, "id"), "securityGroupId": ref(lb_sg, "id"), "toPort": PORT}, net)
-    add(INGRESS_RULE, f"{NAME}-service-from-lb", {"description": "from the load balancer", "fromPort": PORT, "ipProtocol": "tcp", "referencedSecurityGroupId": ref(lb_sg, "id"), "securityGroupId": ref(service_sg, "id"), "toPort": PORT}, net)
+    network = svc.network(add, NAME, cfg.network.cidr, cfg.network.availability_zones, net,
+                          "HTTPS load balancer of the maintainers dashboard", "Quetz tasks: reachable from the load balancer only")
+    lb_sg, service_sg, private = network.lb_sg, network.service_sg, network.private
+    db_sg = svc.security_group(add, network.vpc, NAME, "database", "Quetz database: reachable from the Quetz tasks only", net)
+    svc.open_to_the_world(add, network, NAME, net)
+    svc.balancer_to_service(add, network, NAME, PORT, "to the Quetz tasks", net)
     # out: HTTPS (GitHub, ECR, S3, Secrets Manager, the bot status) and the database
-    add(EGRESS_RULE, f"{NAME}-service-https", {"cidrIpv4": "0.0.0.0/0", "description": "HTTPS to AWS APIs and GitHub", "fromPort": 443, "ipProtocol": "tcp", "securityGroupId": ref(service_sg, "id"), "toPort": 443}, net)
+    svc.service_https_out(add, network, NAME, "HTTPS to AWS APIs and GitHub", net)
     add(EGRESS_RULE, f"{NAME}-service-to-database", {"description": "to the database", "fromPort": DB_PORT, "ipProtocol": "tcp", "referencedSecurityGroupId": ref(db_sg, "id"), "securityGroupId": ref(service_sg, "id"), "toPort": DB_PORT}, net)
     add(INGRESS_RULE, f"{NAME}-database-from-service", {"description": "from the Quetz tasks", "fromPort": DB_PORT, "ipProtocol": "tcp", "referencedSecurityGroupId": ref(service_sg, "id"), "securityGroupId": ref(db_sg, "id"), "toPort": DB_PORT}, net)
 
@@ -167,25 +119,8 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
 
     # --- front (before the service, whose tasks register with its target group) ---
     front = builder.add(FRONT, cfg.domain, parent=root, custom=False)
-    certificate = add(CERTIFICATE, cfg.domain, {"domainName": cfg.domain, "validationMethod": "DNS"}, front)
-    # waits until the DNS validation record (an output of the certificate) is in place and the certificate issued
-    validation = add(CERTIFICATE_VALIDATION, cfg.domain, {"certificateArn": ref(certificate, "arn")}, front)
-    lb = add(LOAD_BALANCER, NAME, {
-        "dropInvalidHeaderFields": True, "enableDeletionProtection": True, "internal": False, "loadBalancerType": "application",
-        "name": NAME, "securityGroups": [ref(lb_sg, "id")], "subnets": [ref(p, "id") for p in public],
-    }, front)
-    target = add(TARGET_GROUP, NAME, {
-        "deregistrationDelay": 30, "name": NAME, "port": PORT, "protocol": "HTTP", "targetType": "ip", "vpcId": ref(vpc, "id"),
-        "healthCheck": {"healthyThreshold": 2, "interval": 30, "matcher": "200", "path": HEALTH_CHECK_PATH, "protocol": "HTTP", "unhealthyThreshold": 3},
-    }, front)
-    add(LISTENER, f"{NAME}-http", {
-        "defaultActions": [{"redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}, "type": "redirect"}],
-        "loadBalancerArn": ref(lb, "arn"), "port": 80, "protocol": "HTTP",
-    }, front)
-    https = add(LISTENER, f"{NAME}-https", {
-        "certificateArn": ref(validation, "certificateArn"), "defaultActions": [{"targetGroupArn": ref(target, "arn"), "type": "forward"}],
-        "loadBalancerArn": ref(lb, "arn"), "port": 443, "protocol": "HTTPS", "sslPolicy": TLS_POLICY,
-    }, front)
+    fr = svc.front(add, NAME, cfg.domain, network, PORT, {"matcher": "200", "path": HEALTH_CHECK_PATH}, front)
+    https = fr.https
     add(LISTENER_RULE, f"{NAME}-no-dummylogin", {
         "actions": [{"fixedResponse": {"contentType": "application/json", "messageBody": '{"detail":"Not Found"}', "statusCode": "404"}, "type": "fixed-response"}],
         "conditions": [{"pathPattern": {"values": DUMMYLOGIN_PATHS}}], "listenerArn": ref(https, "arn"), "priority": 1,
@@ -193,41 +128,28 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
     # --- service ---
     service = builder.add(SERVICE, NAME, parent=root, custom=False)
     repository = add(ECR_REPOSITORY, NAME, {"forceDelete": False, "imageScanningConfiguration": {"scanOnPush": True}, "imageTagMutability": "MUTABLE", "name": NAME}, service)
-    logs = add(LOG_GROUP, NAME, {"name": f"/condainfra/{NAME}", "retentionInDays": cfg.service.log_retention_days}, service)
-    cluster = add(CLUSTER, NAME, {"name": NAME, "settings": [{"name": "containerInsights", "value": "enabled"}]}, service)
-    execution = add(a.ROLE, f"{NAME}-execution", {"assumeRolePolicy": json_document(a.assume_role("ecs-tasks.amazonaws.com")), "description": "ECS pulls the Quetz image, writes its logs, reads its secrets", "name": f"{NAME}-execution"}, service)
-    add(a.ROLE_POLICY_ATTACHMENT, f"{NAME}-execution", {"policyArn": EXECUTION_POLICY, "role": ref(execution, "name")}, service)
-    add(a.ROLE_POLICY, f"{NAME}-execution-secrets", {
-        "name": "read-quetz-secrets", "role": ref(execution, "name"),
-        "policy": json_document(a.policy({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [ref(h, "arn") for h in secrets.values()]})),
-    }, service)
-    task_role = add(a.ROLE, f"{NAME}-task", {"assumeRolePolicy": json_document(a.assume_role("ecs-tasks.amazonaws.com")), "description": "Quetz itself: the package bucket and nothing else", "name": f"{NAME}-task"}, service)
-    add(a.ROLE_POLICY, f"{NAME}-task-packages", {"name": "package-store", "policy": json_document(package_store_policy(cfg)), "role": ref(task_role, "name")}, service)
     image = f"{cfg.aws_account_id}.dkr.ecr.{cfg.region}.amazonaws.com/{NAME}:{cfg.service.image_tag}"
     container = {
         "name": CONTAINER, "image": image, "essential": True, "user": "1000",
         "portMappings": [{"containerPort": PORT, "protocol": "tcp"}],
         "environment": [
-            {"name": quetz_config.CONFIG_ENV, "value": quetz_config_toml(cfg)},
-            *({"name": k, "value": v} for k, v in zip(quetz_config.DATABASE_ENV, (ref(instance, "address"), str(DB_PORT), db.name, db.username))),
+            {"name": "CONDAINFRA_QUETZ_CONFIG", "value": quetz_config_toml(cfg)},
+            {"name": "DB_HOST", "value": ref(instance, "address")},
+            {"name": "DB_PORT", "value": str(DB_PORT)},
+            {"name": "DB_NAME", "value": db.name},
+            {"name": "DB_USER", "value": db.username},
         ],
         "secrets": [{"name": env, "valueFrom": ref(holder, "arn")} for env, holder in secrets.items()],
-        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": f"/condainfra/{NAME}", "awslogs-region": cfg.region, "awslogs-stream-prefix": CONTAINER}},
     }
-    task = add(TASK_DEFINITION, NAME, {
-        "containerDefinitions": json_document([container]), "cpu": str(cfg.service.cpu), "executionRoleArn": ref(execution, "arn"),
-        "family": NAME, "memory": str(cfg.service.memory), "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-        "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"}, "taskRoleArn": ref(task_role, "arn"),
-    }, service, (logs, repository))
-
-    add(ECS_SERVICE, NAME, {
-        "cluster": ref(cluster, "arn"), "deploymentCircuitBreaker": {"enable": True, "rollback": True}, "desiredCount": cfg.service.desired_count,
-        "healthCheckGracePeriodSeconds": 120, "launchType": "FARGATE",
-        "loadBalancers": [{"containerName": CONTAINER, "containerPort": PORT, "targetGroupArn": ref(target, "arn")}],
-        "name": NAME,
-        "networkConfiguration": {"assignPublicIp": True, "securityGroups": [ref(service_sg, "id")], "subnets": [ref(p, "id") for p in public]},
-        "taskDefinition": ref(task, "arn"),
-    }, service, (https,))
+    svc.fargate_service(add, svc.TaskSpec(
+        name=NAME, container=container, cpu=cfg.service.cpu, memory=cfg.service.memory, desired_count=cfg.service.desired_count,
+        log_retention_days=cfg.service.log_retention_days, task_policy=package_store_policy(cfg),
+        task_policy_resource=f"{NAME}-task-packages", task_policy_name="package-store",
+        task_description="Quetz itself: the package bucket and nothing else",
+        execution_description="ECS pulls the Quetz image, writes its logs, reads its secrets",
+        execution_policy=("read-quetz-secrets", a.policy({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [ref(h, "arn") for h in secrets.values()]})),
+        task_depends_on=(repository,),
+    ), cfg.region, network, fr, PORT, service)
     del bucket  # created for its side: the task role's policy names it by ARN
 
 

@@ -1,4 +1,5 @@
-"""Compile the mirror stack: the registry's S3 storage, the sync job's IAM role, and its workflow."""
+"""Compile the mirror stack: the registry's S3 storage, the sync job's IAM role and workflow, and the read
+paths: ghcr.io (pushed to by the workflow, no infrastructure) and/or a read-only registry of our own."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import json
 from ..config.mirror import KNOWN_SUBDIRS, MirrorConfig
 from .aws import BUCKET, ENCRYPTION, LIFECYCLE, PUBLIC_ACCESS_BLOCK, ROLE, ROLE_POLICY, VERSIONING, noncurrent_rules, private_bucket
 from .aws import provider as aws_provider
+from .mirror_read import compile_read_registry
+from .mirror_workflow import workflow
 from .resources import StackBuilder
 
-__all__ = ["BUCKET", "ENCRYPTION", "LIFECYCLE", "PUBLIC_ACCESS_BLOCK", "ROLE", "ROLE_POLICY", "VERSIONING", "compile_mirror"]
+__all__ = ["BUCKET", "ENCRYPTION", "LIFECYCLE", "PUBLIC_ACCESS_BLOCK", "ROLE", "ROLE_POLICY", "VERSIONING", "compile_mirror", "workflow"]
 
 CHANNEL_MIRROR = "condainfra:mirror:ChannelMirror"
 REGISTRY_STORAGE = "condainfra:mirror:RegistryStorage"
@@ -73,6 +76,8 @@ def compile_mirror(cfg: MirrorConfig, builder: StackBuilder) -> None:
         },
         parent=job, provider=github,
     )
+    if cfg.read.registry is not None:
+        compile_read_registry(cfg, builder, mirror, aws)
 
 
 def lifecycle_rules(cfg: MirrorConfig) -> list[dict]:
@@ -123,81 +128,3 @@ def storage_policy(cfg: MirrorConfig) -> str:
     if cfg.storage.kms_key_arn:
         statements.append({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": cfg.storage.kms_key_arn})
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def workflow(cfg: MirrorConfig) -> str:
-    """The sync job. Config values reach its scripts only as environment variables, quoted: the job holds
-    the AWS role, and a value pasted into `run:` would be read as shell code."""
-    account, role = cfg.sync.aws_account_id, cfg.sync.role_name
-    # lists as space-separated words, which the step splits with `read -a` (no globbing); the config's
-    # grammars keep whitespace out of every item
-    matrix = [
-        {"name": c.name, "packages": " ".join(c.packages), "source": c.source, "subdirs": " ".join(c.subdirs)}
-        for c in cfg.channels
-    ]
-    registry_config = (
-        "version: 0.1\\n"
-        "log: {level: warn}\\n"
-        "storage: {s3: {region: %s, bucket: %s}, delete: {enabled: true}}\\n"
-        "http: {addr: 127.0.0.1:5000}\\n"
-    )
-    to = f"oci://127.0.0.1:5000/{cfg.registry_prefix}"
-    lines = [
-        "# Managed by condainfra (stacks/mirror/mirror.yaml): edit the config, not this file.",
-        "name: mirror-sync",
-        "on:",
-        "  schedule:",
-        f"    - cron: {json.dumps(cfg.sync.schedule)}",
-        "  workflow_dispatch: {}",
-        "permissions:",
-        "  id-token: write",
-        "  contents: read",
-        "jobs:",
-        "  sync:",
-        "    runs-on: ubuntu-latest",
-        "    timeout-minutes: 340",
-        "    concurrency:",
-        "      group: mirror-sync-${{ matrix.channel.name }}",
-        "      cancel-in-progress: false",
-        "    strategy:",
-        "      fail-fast: false",
-        "      matrix:",
-        f"        channel: {json.dumps(matrix, sort_keys=True)}",
-        "    env:",
-        "      CHANNEL: ${{ matrix.channel.name }}",
-        f"      TO: {json.dumps(to)}",
-        "    steps:",
-        "      - uses: actions/checkout@v4",
-        "      - uses: aws-actions/configure-aws-credentials@v4",
-        "        with:",
-        f"          role-to-assume: arn:aws:iam::{account}:role/{role}",
-        f"          aws-region: {cfg.storage.region}",
-        "      - name: Install",
-        "        run: |",
-        "          sudo apt-get update -qq && sudo apt-get install -y -qq docker-registry",
-        "          python3 -m pip install .",
-        "      - name: Start a registry process on the S3 storage",
-        "        env:",
-        f"          REGION: {json.dumps(cfg.storage.region)}",
-        f"          BUCKET: {json.dumps(cfg.storage.bucket)}",
-        "        run: |",
-        f"          printf '{registry_config}' \"$REGION\" \"$BUCKET\" > registry.yml",
-        "          docker-registry serve registry.yml &",
-        "          for _ in $(seq 50); do curl -fs http://127.0.0.1:5000/v2/ && break; sleep 0.2; done",
-        "      - name: Sync",
-        "        env:",
-        "          SOURCE: ${{ matrix.channel.source }}",
-        "          SUBDIRS: ${{ matrix.channel.subdirs }}",
-        "          PACKAGES: ${{ matrix.channel.packages }}",
-        f"          JOBS: \"{cfg.sync.jobs}\"",
-        "        run: |",
-        "          args=()",
-        "          read -ra subdir_list <<< \"$SUBDIRS\"",
-        "          for subdir in \"${subdir_list[@]}\"; do args+=(--subdir \"$subdir\"); done",
-        "          read -ra package_list <<< \"$PACKAGES\"",
-        "          for package in \"${package_list[@]}\"; do args+=(--package \"$package\"); done",
-        "          condainfra mirror sync --from \"$SOURCE\" --to \"$TO\" --channel \"$CHANNEL\" --insecure --jobs \"$JOBS\" \"${args[@]}\"",
-        "      - name: Verify",
-        "        run: condainfra mirror verify --to \"$TO\" --channel \"$CHANNEL\" --insecure",
-    ]
-    return "\n".join(lines) + "\n"

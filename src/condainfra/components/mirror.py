@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi_aws as aws
 
 from ..compiler import mirror as mi
+from ..compiler import mirror_read as mr
 from .base import CompiledComponent
 from .factory import component
 
@@ -34,3 +35,44 @@ class SyncJob(CompiledComponent):
     def outputs(self) -> dict:
         roles = [c for c in self.children if isinstance(c, aws.iam.Role)]
         return {"role_arn": roles[0].arn if roles else None}
+
+
+@component(mr.READ_REGISTRY)
+class ReadRegistry(CompiledComponent):
+    """distribution, read-only, over the mirror's bucket on ECS Fargate behind an HTTPS load balancer."""
+
+    TYPE = mr.READ_REGISTRY
+
+    def outputs(self) -> dict:
+        found = []
+
+        def walk(component):
+            for child in component.children:
+                found.append(child)
+                if isinstance(child, CompiledComponent):
+                    walk(child)
+
+        walk(self)
+        lb = next((c for c in found if isinstance(c, aws.lb.LoadBalancer)), None)
+        return {"load_balancer_dns": lb.dns_name if lb else None}
+
+
+@component(mr.NETWORK)
+class ReadNetwork(CompiledComponent):
+    """VPC, public subnets (load balancer, tasks), security groups."""
+
+    TYPE = mr.NETWORK
+
+
+@component(mr.FRONT)
+class ReadFront(CompiledComponent):
+    """The HTTPS load balancer: certificate, redirect from HTTP, the anonymous /token answer."""
+
+    TYPE = mr.FRONT
+
+
+@component(mr.SERVICE)
+class ReadService(CompiledComponent):
+    """The ECS service running distribution in read-only mode."""
+
+    TYPE = mr.SERVICE

@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..errors import ConfigError
+from .dashboard import _DOMAIN as DOMAIN
+from .dashboard import FARGATE_SIZES, Network
 from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, SUBDIR, Login, Strict, matching
 from .stackfile import load_stack_model
 
@@ -71,6 +73,54 @@ class SyncJob(Strict):
         return value
 
 
+class GhcrReadPath(Strict):
+    """The workflow also pushes to oci://ghcr.io/<org>/<registry_prefix> with its own token (packages: write)."""
+
+    org: Login
+
+
+class RegistryReadPath(Strict):
+    """distribution in read-only mode over the bucket, on ECS Fargate behind an HTTPS load balancer; blob
+    downloads are redirected to S3 (presigned URLs), so package bytes never pass through the task."""
+
+    domain: str = Field(pattern=DOMAIN, max_length=253)
+    network: Network
+    image: str = Field(default="public.ecr.aws/docker/library/registry:2.8.3", pattern=r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+    cpu: int = 512
+    memory: int = 1024
+    desired_count: int = Field(default=2, ge=1, le=20)
+    log_retention_days: Literal[7, 14, 30, 90, 365] = 30
+
+    @model_validator(mode="after")
+    def _fargate(self) -> RegistryReadPath:
+        if self.cpu not in FARGATE_SIZES or self.memory not in FARGATE_SIZES[self.cpu]:
+            raise ValueError(f"cpu {self.cpu} with memory {self.memory} is not a Fargate size; see FARGATE_SIZES in config/dashboard.py")
+        return self
+
+
+class ReadPaths(Strict):
+    """Where clients read the mirror; ``order`` is the priority `mirror client-config` lists them in."""
+
+    order: list[Literal["ghcr", "registry"]] = Field(min_length=1)
+    ghcr: GhcrReadPath | None = None
+    registry: RegistryReadPath | None = None
+
+    @model_validator(mode="after")
+    def _declared(self) -> ReadPaths:
+        for name in self.order:
+            if getattr(self, name) is None:
+                raise ValueError(f"order lists {name!r}, which has no section here")
+        if len(set(self.order)) != len(self.order):
+            raise ValueError("order lists a read path twice")
+        for name in ("ghcr", "registry"):
+            if getattr(self, name) is not None and name not in self.order:
+                raise ValueError(f"{name!r} is declared but not in order")
+        return self
+
+
+MAX_MATRIX = 256  # GitHub's limit on the jobs of one matrix
+
+
 class MirrorConfig(Strict):
     registry_prefix: str = Field(default="mirrors", pattern=f"^{_OCI_COMPONENT}(?:/{_OCI_COMPONENT})*$")
     storage: Storage
@@ -78,6 +128,26 @@ class MirrorConfig(Strict):
     channels: list[MirroredChannel]
     owner: Login | None = None  # GitHub org of the workflow repository (default: from sync.repository)
     runtime: Literal["docker-registry"] = "docker-registry"
+    # jobs per (channel, subdir) that sync at once; a subdir not named here is one job (docs/mirror.md: sizing)
+    shards: dict[str, dict[Subdir, Annotated[int, Field(ge=1, le=64)]]] = {}
+    read: ReadPaths
+
+    @model_validator(mode="after")
+    def _shards(self) -> MirrorConfig:
+        channels = {c.name: c for c in self.channels}
+        for name, subdirs in self.shards.items():
+            if name not in channels:
+                raise ValueError(f"shards: {name!r} is not a channel of this file")
+            unknown = sorted(set(subdirs) - set(channels[name].subdirs or KNOWN_SUBDIRS))
+            if unknown:
+                raise ValueError(f"shards.{name}: {', '.join(unknown)} not among the channel's subdirs")
+        jobs = sum(self.shard_count(c.name, s) for c in self.channels for s in (c.subdirs or KNOWN_SUBDIRS))
+        if jobs > MAX_MATRIX:
+            raise ValueError(f"shards: {jobs} sync jobs; GitHub runs at most {MAX_MATRIX} in one matrix")
+        return self
+
+    def shard_count(self, channel: str, subdir: str) -> int:
+        return self.shards.get(channel, {}).get(subdir, 1)
 
 
 def load_mirror(root: Path) -> MirrorConfig | None:
