@@ -23,5 +23,8 @@ def refresh(dao, config=None):
 
 def sync_users(dao, config=None):
     report = _sync_users(dao.db, quetz_adapter.settings(config))
+    for problem in report.problems:  # an operator reads warnings: "0 user(s) created" alone hides why
+        log.warning("dashboard sync-users: %s", problem)
     for line in report.lines():
-        log.info("dashboard sync-users: %s", line)
+        if not line.startswith("problem: "):
+            log.info("dashboard sync-users: %s", line)
