@@ -133,3 +133,15 @@ def test_summary_counts_each_stack_under_its_own_mission(cli, workdir):
     markdown = cli("plan", "--all", "--from-scratch", "--root", str(workdir)).out
     rows = [line for line in markdown.splitlines() if line.startswith("| mirror |") or line.startswith("| dashboard |")]
     assert len(rows) == 2
+
+
+def test_a_hostile_saved_render_is_one_message(cli, workdir, tmp_path):
+    # nested 100,000 deep it was `internal error: RecursionError`; a resource whose type is a number a KeyError
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"format": "condainfra-render/1", "stacks": {"s": {"resources": [{"urn": "urn:pulumi:x", "type": "t", "name": "n", "inputs": ' + "[" * 100_000 + "]" * 100_000 + "}]}}}")
+    result = cli("plan", "--all", "--against", str(deep), "--root", str(workdir))
+    assert result.code == 1 and "nested deeper than 64 levels" in result.err and "Traceback" not in result.err
+    typed = tmp_path / "typed.json"
+    typed.write_text(json.dumps({"format": "condainfra-render/1", "stacks": {"s": {"resources": [{"urn": "urn:pulumi:x", "type": 7, "name": "n"}]}}}))
+    result = cli("plan", "--all", "--against", str(typed), "--root", str(workdir))
+    assert result.code == 1 and "malformed resource" in result.err

@@ -60,3 +60,26 @@ def test_json_is_versioned_and_masked():
     document = json.loads(render(_plan(shards=2, per_shard=2), "json"))
     assert document["schema_version"] == 1 and document["kind"] == "preview"
     assert SECRET_TEXT not in json.dumps(document)
+
+
+def test_a_forks_hostile_team_is_data_in_the_comment_never_markup(cli, workdir):
+    # issue 17: a team named with a double backtick and HTML, described with HTML and a mention; validate
+    # accepts it, and the comment carried raw </details>, table-closing tags, <img> and a live @octocat
+    from markdown_it import MarkdownIt
+
+    org = workdir / "stacks/conda-forge/org.yaml"
+    name = "x`` </details></td></tr></table><img src=x>"
+    org.write_text(org.read_text().replace("teams:\n", f"teams:\n  '{name}':\n    description: '<img src=x onerror=alert(1)> ping @octocat </details>'\n    members: [wolfv]\n", 1))
+    assert cli("validate", "--root", str(workdir)).code == 0
+    result = cli("plan", "--all", "--against", "HEAD", "--root", str(workdir))
+    assert result.code == 2, result.err
+    markdown = result.out
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    blocks = "".join(t.content for t in tokens if t.type == "html_block")  # raw HTML: the renderer's own only
+    assert blocks.count("<details>") == blocks.count("</details>") == 1 and "<img" not in blocks
+    inline_html = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "html_inline"]
+    assert set(inline_html) <= {"<br>"}
+    texts = " ".join(c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "text")
+    assert "@octocat" not in texts
+    codes = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "code_inline"]
+    assert name in codes  # shown as written, in a code span sized to it

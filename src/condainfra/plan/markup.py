@@ -48,9 +48,13 @@ def code(text: str) -> str:
     return f"{fence}{text}{fence}"
 
 
+_PIPE = re.compile(r"(\\*)\|")
+
+
 def cell(markdown: str) -> str:
-    """Already-escaped Markdown as one table cell: a ``|`` ends a cell even inside a code span."""
-    return markdown.replace("|", "\\|")
+    """Already-escaped Markdown as one table cell: a ``|`` ends a cell even inside a code span, unless an
+    odd run of backslashes precedes it (GFM reads ``\\\\`` as one escaped backslash, then the pipe)."""
+    return _PIPE.sub(lambda m: m.group(0) if len(m.group(1)) % 2 else f"{m.group(1)}\\|", markdown)
 
 
 def html(text: str) -> str:

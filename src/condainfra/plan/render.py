@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ..compiler.resources import Resource
 from ..compiler.stacks import StackSpec
 from ..errors import CondainfraError
+from ..inputfile import read_capped
+from ..jsondoc import JsonDocumentError, loads
 from ..project import Project
 
 FORMAT = "condainfra-render/1"
+# conda-forge's whole render (about 170,000 resources) is about 100 MB
+MAX_RENDER_BYTES = 1 << 30
 
 
 def render(project: Project, specs: list[StackSpec]) -> dict[str, list[Resource]]:
@@ -34,21 +37,23 @@ def to_document(project: Project, specs: list[StackSpec], rendered: dict[str, li
 
 
 def read_document(path: Path) -> dict[str, list[Resource]]:
-    """A saved render, checked enough that a wrong file gives a clear message, not a KeyError."""
+    """A saved render, checked enough that a wrong or hostile file gives one clear message, not a
+    KeyError or a RecursionError: size-capped, depth-limited (jsondoc), every resource's names strings."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CondainfraError(f"{path}: cannot read saved render: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise CondainfraError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise CondainfraError(f"{path}: not a text file") from None
+        data = loads(read_capped(path, MAX_RENDER_BYTES, str(path)), str(path))
+    except JsonDocumentError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise CondainfraError(f"{where}: {'not valid JSON: ' if exc.line else ''}{exc.reason}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("stacks"), dict):
         raise CondainfraError(f"{path}: not a condainfra render (expected \"format\": \"{FORMAT}\"; write one with `condainfra render`)")
     out: dict[str, list[Resource]] = {}
     for name, stack in data["stacks"].items():
         try:
-            out[name] = [Resource.from_json(r) for r in stack["resources"]]
+            resources = [Resource.from_json(r) for r in stack["resources"]]
         except (KeyError, TypeError, AttributeError):
             raise CondainfraError(f"{path}: stack {name!r}: malformed resource list") from None
+        for r in resources:
+            if not all(isinstance(v, str) for v in (r.urn, r.type, r.name)) or not isinstance(r.inputs, dict) or not r.urn.startswith("urn:pulumi:"):
+                raise CondainfraError(f"{path}: stack {name!r}: malformed resource (urn, type and name are strings, inputs a mapping)")
+        out[name] = resources
     return out
