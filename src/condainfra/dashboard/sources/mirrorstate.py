@@ -10,7 +10,7 @@ from typing import Callable
 from ...errors import CondainfraError
 from ...fetch import FetchPolicy
 from ...mirror.source import Source, parse_repodata
-from ...mirror.sync import entries
+from ...mirror.records import PACKAGE_KEYS
 
 
 @dataclass
@@ -36,7 +36,8 @@ def load_mirror_state(location: str, newer: Callable[[tuple[str, int], tuple[str
                 if found is None or found.raw is None:
                     continue
                 state.subdirs.append(subdir)
-                for record in entries(parse_repodata(found.raw, source.where(subdir, found.file))).values():
+                repodata = parse_repodata(found.raw, source.where(subdir, found.file))
+                for record in (r for part in PACKAGE_KEYS for r in (repodata.get(part) or {}).values()):
                     name, version, number = record.get("name"), record.get("version"), record.get("build_number", 0)
                     if not isinstance(name, str) or not isinstance(version, str) or not isinstance(number, int) or isinstance(number, bool):
                         continue
