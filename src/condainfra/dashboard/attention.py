@@ -39,7 +39,7 @@ def attention_items(package: PackageView, package_link: str) -> list[AttentionIt
 
     def add(kind, reason, score, link=None, subject=""):
         link = link or feedstock
-        items.append(AttentionItem(package=package.name, channel=package.channel, kind=kind, subject=subject, reason=reason, score=round(score, 2),
+        items.append(AttentionItem.model_construct(package=package.name, channel=package.channel, kind=kind, subject=subject, reason=reason, score=round(score, 2),
                                    link=link, link_label=link_label(link, package_link)))
 
     for m in package.bot.migrations:

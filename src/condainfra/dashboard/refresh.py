@@ -106,15 +106,21 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
     db.query(tables.FeedstockOutput).delete()
     db.query(tables.Feedstock).delete()
     claimed: set[str] = set()
+    # plain rows, inserted in bulk: conda-forge has ~29,000 feedstocks and ~70,000 maintainer rows,
+    # which as ORM objects took most of a refresh
+    rows: dict[type, list[dict]] = {tables.Feedstock: [], tables.FeedstockOutput: [], tables.FeedstockMaintainer: []}
     for (org, name), feedstock in people.feedstocks.items():
         packages = sorted(outputs.get(name, [name]))
-        db.add(tables.Feedstock(org=org, name=name, stack=feedstock.stack, archived=feedstock.archived))
+        rows[tables.Feedstock].append({"org": org, "name": name, "stack": feedstock.stack, "archived": feedstock.archived})
         for package in packages:
             if package not in claimed:  # two feedstocks claiming one output: the first keeps it
                 claimed.add(package)
-                db.add(tables.FeedstockOutput(package=package, org=org, feedstock=name))
+                rows[tables.FeedstockOutput].append({"package": package, "org": org, "feedstock": name})
         for login, via in feedstock.maintainers.items():
-            db.add(tables.FeedstockMaintainer(org=org, feedstock=name, login=login, via_team=via))
+            rows[tables.FeedstockMaintainer].append({"org": org, "feedstock": name, "login": login, "via_team": via})
+    for table, values in rows.items():
+        if values:
+            db.execute(table.__table__.insert(), values)
     report.counts["feedstocks"] = len(people.feedstocks)
     _record(db, report, "config", problems)
 
@@ -127,18 +133,20 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
         _record(db, report, "bot", status.problems)
         return
     db.query(tables.BotSignal).delete()
-    for name, error in status.version_errors.items():
-        db.add(tables.BotSignal(feedstock=name, kind="version-error", attempts=error.attempts, url=error.job_url, detail=error.text, migration="", state="", descendants=0))
-    for name, version in status.queued.items():
-        db.add(tables.BotSignal(feedstock=name, kind="version-queued", detail=version, migration="", state="", descendants=0, attempts=0.0))
+    blank = {"migration": "", "state": "", "descendants": 0, "attempts": 0.0, "url": None, "detail": ""}
+    signals = [blank | {"feedstock": name, "kind": "version-error", "attempts": error.attempts, "url": error.job_url, "detail": error.text}
+               for name, error in status.version_errors.items()]
+    signals += [blank | {"feedstock": name, "kind": "version-queued", "detail": version} for name, version in status.queued.items()]
     count = 0
     for name, states in status.migrations.items():
         for m in states:
             if m.state == "done":
                 continue
             count += 1
-            db.add(tables.BotSignal(feedstock=name, kind="migration", migration=m.migration, state=m.state, descendants=m.descendants,
-                                    url=m.pr_url, detail=m.error, attempts=0.0))
+            signals.append({"feedstock": name, "kind": "migration", "migration": m.migration, "state": m.state, "descendants": m.descendants,
+                            "url": m.pr_url, "detail": m.error, "attempts": 0.0})
+    if signals:  # in bulk, as plain rows: a conda-forge-sized status has tens of thousands
+        db.execute(tables.BotSignal.__table__.insert(), signals)
     record_migration_progress(db, status.migrations)
     report.counts["bot signals"] = len(status.version_errors) + len(status.queued) + count
     _record(db, report, "bot", status.problems)

@@ -105,10 +105,11 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     feedstocks = {f for _, f in owners.values()}
     stacks = {(o, n): s for o, n, s in db.execute(select(tables.Feedstock.org, tables.Feedstock.name, tables.Feedstock.stack).where(among(tables.Feedstock.name, feedstocks)))}
     signals = defaultdict(list)
-    for s in db.execute(select(tables.BotSignal).where(among(tables.BotSignal.feedstock, feedstocks))).scalars():
+    B = tables.BotSignal
+    for s in db.execute(select(B.feedstock, B.kind, B.migration, B.state, B.descendants, B.attempts, B.url, B.detail).where(among(B.feedstock, feedstocks))):
         signals[s.feedstock].append(s)
     G = tables.GithubActivity
-    github = {(g.org, g.feedstock): GithubView(open_prs=g.open_prs, open_issues=g.open_issues, ci_state=g.ci_state, checked_at=aware(g.checked_at))
+    github = {(g.org, g.feedstock): GithubView.model_construct(open_prs=g.open_prs, open_issues=g.open_issues, ci_state=g.ci_state, checked_at=aware(g.checked_at))
               for g in db.execute(select(G.org, G.feedstock, G.open_prs, G.open_issues, G.ci_state, G.checked_at).where(among(G.feedstock, feedstocks)))}
     mirror = defaultdict(dict)
     if settings.mirror_url:
@@ -120,7 +121,8 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     views = []
     for channel, name in pairs:
         org, feedstock = owners.get(name, (None, None))
-        view = PackageView(channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
+        # built from rows already typed by the database: constructed without validating again (a refresh builds every package)
+        view = PackageView.model_construct(channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
                            roles=sorted(wanted[(channel, name)]), in_channel=(channel, name) in existing)
         _versions(view, versions.get((channel, name), []), uploaded.get((channel, name), {}), now)
         view.downloads_30d = recent.get((channel, name), 0)
@@ -133,12 +135,12 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
             have = mirror.get(name, {})
             # the newest build, rebuilds of a version included, is what the mirror must hold
             behind = [s.subdir for s in view.subdirs if have.get(s.subdir) is None or quetz.newer_build((s.version, s.build_number), have[s.subdir])]
-            view.mirror = MirrorView(caught_up=not behind, behind=behind)
+            view.mirror = MirrorView.model_construct(caught_up=not behind, behind=behind)
         stack = stacks.get((org, feedstock))
         if stack in drift:
             d = drift[stack]
             touched = any(drift_names_feedstock(n, feedstock) for n in json.loads(d.names))
-            view.drift = DriftView(stack=stack, changes=d.creates + d.updates + d.deletes, touches_feedstock=touched)
+            view.drift = DriftView.model_construct(stack=stack, changes=d.creates + d.updates + d.deletes, touches_feedstock=touched)
         views.append(view)
     return views
 
@@ -206,16 +208,16 @@ def _excerpt(text: str, limit: int) -> tuple[str, bool]:
 
 
 def _bot(signals: list, settings: DashboardSettings) -> BotView:
-    bot = BotView()
+    bot = BotView.model_construct()
     for s in signals:
         if s.kind == "version-error":
             excerpt, cut = _excerpt(s.detail, settings.error_excerpt)
-            bot.version_error = VersionErrorView(attempts=s.attempts, excerpt=excerpt, truncated=cut, job_url=s.url)
+            bot.version_error = VersionErrorView.model_construct(attempts=s.attempts, excerpt=excerpt, truncated=cut, job_url=s.url)
         elif s.kind == "version-queued":
             bot.queued_version = s.detail
         elif s.kind == "migration":
             error, _ = _excerpt(s.detail, settings.error_excerpt)
-            bot.migrations.append(MigrationView(migration=s.migration, state=s.state, descendants=s.descendants, pr_url=s.url, error=error))
+            bot.migrations.append(MigrationView.model_construct(migration=s.migration, state=s.state, descendants=s.descendants, pr_url=s.url, error=error))
     bot.migrations.sort(key=lambda m: (-m.descendants, m.migration))
     return bot
 

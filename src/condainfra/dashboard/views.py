@@ -93,7 +93,7 @@ class PackageView(BaseModel):
     last_upload: datetime | None = None
     days_since_upload: int | None = None
     bot: BotView = Field(default_factory=BotView)
-    mirror: MirrorView = Field(default_factory=lambda: MirrorView(caught_up=None))
+    mirror: MirrorView = Field(default_factory=lambda: MirrorView.model_construct(caught_up=None, behind=[]))
     drift: DriftView | None = None
     github: GithubView = Field(default_factory=GithubView)
     in_channel: bool = Field(description="False when the feedstock is declared but Quetz has no such package")
