@@ -91,7 +91,8 @@ def test_secret_rules(tmp_path, secret, expected):
         ({"tools": [], "x": []}, []),  # a feedstock named like a repository gets `tools-feedstock`: no clash
         # a key is the package name: `tools-feedstock` would create tools-feedstock-feedstock (issue 16)
         ({"x": [], "tools-feedstock": []}, ["acme/feedstocks/a.yaml:2: feedstock 'tools-feedstock': write the package name 'tools'; "
-                                            "the key 'tools-feedstock' would create the repository 'tools-feedstock-feedstock'"]),
+                                            "the key 'tools-feedstock' would create the repository 'tools-feedstock-feedstock' "
+                                            "(if that repository really exists, confirm it: `tools-feedstock: {maintainers: [...], repository: tools-feedstock-feedstock}`)"]),
         ({"core": ["alice"]}, []),  # the team org.yaml declares is the feedstock's team too (conda-forge's `r`, `cuda`)
         ({"Core": ["alice"]}, ["acme/feedstocks/a.yaml:1: feedstock 'Core': its team 'Core' has the slug 'core' of declared team 'core'; "
                                "to share that team write `team: core`, else give the feedstock a team of its own with `team: <name>`"]),

@@ -146,3 +146,15 @@ def test_a_bad_also_is_refused_before_anything_is_written(cli, workdir, tmp_path
     result = cli("plan", "--all", "--against", "HEAD", "--out", str(tmp_path / "a.md"), "--also", "yaml=x", "--root", str(workdir))
     assert result.code == 1 and "--also 'yaml=x': expected FORMAT=FILE" in result.err
     assert not (tmp_path / "a.md").exists()
+
+
+def test_a_real_feedstock_feedstock_repository_is_accepted_once_confirmed(cli, workdir):
+    # conda-forge has a few (`vouch-feedstock`, `yapss-feedstock` in its feedstock list): confirmed in full, accepted
+    (workdir / CORE).write_text((workdir / CORE).read_text() + "yapss-feedstock:\n  maintainers: [wolfv]\n  repository: yapss-feedstock-feedstock\n")
+    assert cli("validate", "--root", str(workdir)).code == 0
+    result = cli("plan", "--all", "--against", "HEAD", "--format", "json", "--root", str(workdir))
+    created = [c["name"] for s in json.loads(result.out)["stacks"] for c in s["create"]]
+    assert "yapss-feedstock-feedstock" in created
+    (workdir / CORE).write_text((workdir / CORE).read_text().replace("repository: yapss-feedstock-feedstock", "repository: other"))
+    result = cli("validate", "--root", str(workdir))
+    assert result.code == 2 and "repository 'other' is not its repository 'yapss-feedstock-feedstock'" in result.err

@@ -159,9 +159,14 @@ def _check_feedstocks(decl: OrgDeclaration, team_slugs: dict[str, str]) -> list[
     for name, feedstock in decl.feedstocks.items():
         where = decl.feedstock_origin[name]
         repo = feedstock_repo(name)
-        if name.lower().endswith("-feedstock"):
+        if feedstock.repository is not None and feedstock.repository != repo:
+            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: repository {feedstock.repository!r} is not its repository {repo!r} (repository: only confirms that name)"))
+            continue
+        if name.lower().endswith("-feedstock") and feedstock.repository != repo:
             # a key is the package name: `x-feedstock` would create the repository x-feedstock-feedstock
-            issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: write the package name {name[:-len('-feedstock')]!r}; the key {name!r} would create the repository {repo!r}"))
+            issues.append(ConfigIssue(where.path, where.line, (
+                f"feedstock {name!r}: write the package name {name[:-len('-feedstock')]!r}; the key {name!r} would create the repository {repo!r} "
+                f"(if that repository really exists, confirm it: `{name}: {{maintainers: [...], repository: {repo}}}`)")))
             continue
         if repo in cfg.repositories:
             issues.append(ConfigIssue(where.path, where.line, f"feedstock {name!r}: repository {repo!r} is also declared in repositories"))

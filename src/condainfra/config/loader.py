@@ -195,7 +195,8 @@ def _load_feedstocks(
             continue
         issues += _listed_twice(doc, name, entry.maintainers)
         feedstocks[name] = Feedstock(
-            name=name, maintainers=tuple(entry.maintainers), archived=entry.archived, team=entry.team, previously=tuple(entry.previously)
+            name=name, maintainers=tuple(entry.maintainers), archived=entry.archived, team=entry.team, previously=tuple(entry.previously),
+            repository=entry.repository,
         )
     return issues
 

@@ -270,6 +270,9 @@ class FeedstockEntry(Strict):
     team: str | None = None  # its name is checked as every team name is (checks.py)
     # the feedstock's earlier names, oldest first: the first is the one that placed it in its shard
     previously: Annotated[list[FeedstockName], AfterValidator(_unique)] = []
+    # written only to confirm an unusual repository name: a key ending in `-feedstock` (a few real
+    # conda-forge repositories are `<x>-feedstock-feedstock`) is refused unless this names it in full
+    repository: str | None = None
 
 
 class Feedstock(Strict):
@@ -280,6 +283,7 @@ class Feedstock(Strict):
     archived: bool = False
     team: str | None = None
     previously: tuple[str, ...] = ()
+    repository: str | None = None  # as confirmed in the file (FeedstockEntry.repository)
 
     @property
     def team_name(self) -> str:

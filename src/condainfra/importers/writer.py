@@ -222,7 +222,10 @@ def plan_feedstock_files(org_dir: Path, root: Path, updates: dict[str, Feedstock
     by_name = {f.name: f for f in files}
     for name in sorted(updates.keys() - where.keys()):
         report.added.append(name)
-        generated.setdefault(generated_file(name), {})[name] = _apply({"maintainers": []}, updates[name])
+        new: dict[str, Any] = {"maintainers": []}
+        if name.lower().endswith("-feedstock"):  # the source lists the repository <name>-feedstock: confirmed, as checks.py asks
+            new["repository"] = f"{name}-feedstock"
+        generated.setdefault(generated_file(name), {})[name] = _apply(new, updates[name])
     out: dict[str, str | None] = {}
     for file_name, entries in generated.items():
         existing = by_name.get(file_name)
