@@ -62,7 +62,7 @@ def test_preview_never_creates_a_stack(cli, workdir, fake_pulumi):
 
 
 def test_drift_never_creates_a_stack(cli, workdir, fake_pulumi):
-    result = cli("drift", "--stack", "bioconda", "--root", str(workdir))
+    result = cli("drift", "--deep", "--stack", "bioconda", "--root", str(workdir))
     assert result.code == 1 and "does not exist" in result.err
     assert "stack init" not in commands(fake_pulumi())
 
@@ -130,7 +130,7 @@ def test_drift_is_a_refresh_preview_reporting_what_the_live_org_changed(cli, wor
         step("refresh", team, old={"privacy": "closed"}, new={"privacy": "secret"}),
         step("refresh", repo, old={"name": "x"}, new={"name": "x"}),  # read, unchanged: not drift
     ]}})
-    result = cli("drift", "--stack", "conda-forge", "--format", "json", "--root", str(workdir))
+    result = cli("drift", "--deep", "--stack", "conda-forge", "--format", "json", "--root", str(workdir))
     assert result.code == 2, result.err
     refresh = next(c["args"] for c in fake_pulumi() if "refresh" in c["args"][:2])
     assert "--preview-only" in refresh
@@ -157,7 +157,7 @@ def test_a_failed_update_names_the_resource_and_the_engine_reason(cli, workdir, 
 def test_engine_errors_are_one_line_and_exit_1(cli, workdir, fake_pulumi, monkeypatch):
     deployed(workdir, "conda-forge")
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "refresh")
-    result = cli("drift", "--stack", "conda-forge", "--root", str(workdir))
+    result = cli("drift", "--deep", "--stack", "conda-forge", "--root", str(workdir))
     assert result.code == 1
     assert "error: conda-forge: error: GET https://api.github.com/orgs/conda-forge: 401 Bad credentials" in result.err
     assert "Traceback" not in result.err
