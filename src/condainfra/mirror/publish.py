@@ -177,7 +177,8 @@ async def _write_shards(run: Run, subdir: str, upstream: Repodata, done: set[str
             return
         async with gate:
             blob = layout.Blob(layout.sha256_digest(data), len(data), shards.SHARD_MEDIA_TYPE, {layout.TITLE: f"{name}.msgpack.zst"})
-            await run.registry.push_blob(shards_repo, blob.digest, blob.size, data=data)
+            # a changed shard is new content (its digest names it): no existence check, one upload
+            await run.registry.push_blob(shards_repo, blob.digest, blob.size, data=data, new_repository=True)
             await run.registry.put_manifest(shards_repo, layout.shard_tag(name), layout.manifest([blob]))
         written[name] = shards.digest(data)
 
