@@ -148,3 +148,21 @@ def test_a_value_given_on_the_command_line_is_refused_and_not_echoed(cli, workdi
 def test_secrets_list_on_a_missing_stack_says_to_init_it(cli, workdir):
     result = cli("secrets", "list", "--stack", "bioconda", "--root", str(workdir))
     assert result.code == 1 and "condainfra init --stack bioconda" in result.err
+
+
+def test_a_stack_config_file_cannot_be_made_to_expand(tmp_path):
+    # a pull request can edit stacks/Pulumi.<stack>.yaml: aliases nested to blow up memory are one message
+    import pytest
+
+    from condainfra.engine.backend import read_stack_config
+    from condainfra.errors import CondainfraError
+    from condainfra.project import Project
+
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: condainfra\nruntime: python\nstackConfigDir: stacks\n")
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]" for i in range(1, 9)]
+    (tmp_path / "stacks" / "Pulumi.conda-forge.yaml").write_text("\n".join(lines) + "\n")
+    project = Project(root=tmp_path, name="condainfra", orgs={})
+    with pytest.raises(CondainfraError, match=r"Pulumi\.conda-forge\.yaml:\d+: aliases"):
+        read_stack_config(project, "conda-forge")

@@ -27,7 +27,7 @@ CONFIG = "config.toml"
 SQLITE_URL = "sqlite:///./quetz.sqlite"  # relative to the deployment folder
 
 
-def render_config(settings: dict[str, object], session_secret: str, database_url: str = SQLITE_URL) -> str:
+def render_config(settings: dict[str, object], session_secret: str, database_url: str = SQLITE_URL, log_file: Path | str = "quetz.log") -> str:
     """Quetz's config.toml for a local deployment; ``settings`` is the plugin's own section.
     Served on 127.0.0.1 over plain http, so session cookies are not https-only here. The file is
     the owner's only (it holds the session secret and a database URL's password)."""
@@ -35,7 +35,9 @@ def render_config(settings: dict[str, object], session_secret: str, database_url
         {
             "sqlalchemy": {"database_url": database_url},
             "session": {"secret": session_secret, "https_only": False},
-            "logging": {"level": "INFO", "file": "quetz.log"},
+            # Quetz opens it relative to whatever folder a command runs in: the deployment's own
+            # folder is written in by `prepare`, so the log never lands in the caller's checkout
+            "logging": {"level": "INFO", "file": str(log_file)},
             "plugins": {"enabled": [quetz_config.PLUGIN_SECTION]},
             quetz_config.PLUGIN_SECTION: dict(settings),
         },
@@ -62,7 +64,7 @@ class Deployment:
     def create(self, settings: dict[str, object], database_url: str | None = None) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "channels").mkdir(exist_ok=True)
-        write_atomic(self.config_file, render_config(settings, secrets.token_hex(32), database_url or SQLITE_URL))
+        write_atomic(self.config_file, render_config(settings, secrets.token_hex(32), database_url or SQLITE_URL, self.path.resolve() / "quetz.log"))
         os.chmod(self.config_file, 0o600)  # it holds the session secret
 
     def database_url(self) -> str:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from getpass import getpass
 from pathlib import Path
 
-import yaml
-
+from ..config.yamlfile import load_yaml
 from ..errors import CondainfraError
 from ..project import WORK_DIR, Project
 from ..urls import public_url
@@ -75,10 +74,11 @@ def read_stack_config(project: Project, stack: str) -> dict:
     path = stack_config_file(project, stack)
     if not path.is_file():
         return {}
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CondainfraError(f"{path}: cannot read the stack config: {exc}") from None
+    # a pull request can edit this file: read it with the config's bounded reader (size, aliases, depth)
+    doc, issues = load_yaml(path, str(path))
+    if issues:
+        raise CondainfraError(f"cannot read the stack config: {issues[0]}")
+    document = (doc.data if doc is not None else None) or {}
     if not isinstance(document, dict):
         raise CondainfraError(f"{path}: a stack config file is a mapping")
     return document
