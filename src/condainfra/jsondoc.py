@@ -32,19 +32,27 @@ class JsonDocumentError(CondainfraError):
 
 
 def _depth_ok(value: object, limit: int) -> bool:
-    # iterative, so the check itself cannot exhaust the stack
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            if depth > limit:
-                return False
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            if depth > limit:
-                return False
-            stack.extend((v, depth + 1) for v in node)
+    # level by level, iterative (the check itself cannot exhaust the stack), and only containers are
+    # carried to the next level: a 500,000-entry repodata is walked at C speed for its scalars
+    level = [value] if type(value) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return False
+        below: list[object] = []
+        for node in level:
+            children = node.values() if type(node) is dict else node
+            below.extend(filter(_is_container, children))
+        level = below
     return True
+
+
+_CONTAINERS = (dict, list)
+
+
+def _is_container(value: object) -> bool:
+    return type(value) in _CONTAINERS
 
 
 def loads(data: bytes | str, source: str, *, max_depth: int = MAX_DEPTH, pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> object:
