@@ -82,20 +82,32 @@ async def publish_document(registry_url: str, channel: Path, provenance_of: Path
         await registry.put_manifest(repo, "latest", layout.manifest(layers, annotations))
 
 
+# The kernel keeps a process's peak RSS across fork and exec, so the sync is started by a small launcher
+# process (whose own peak is small) and measured there with wait4.
+LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)\n"
+    "out = p.stdout.read()\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss)\n"
+    "print(out.strip().splitlines()[-1] if out.strip() else '')\n"
+)
+
+
 def measured(registry_url: str, channel: Path, *extra: str) -> tuple[float, float, float, str]:
     """(wall s, CPU s, peak RSS MB, summary line) of one `mirror sync` process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "condainfra", "mirror", "sync", "--from", str(channel), "--to", f"oci://{registry_url}/mirror",
-         "--insecure", "--subdir", "linux-64", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "condainfra", "mirror", "sync", "--from", str(channel),
+         "--to", f"oci://{registry_url}/mirror", "--insecure", "--subdir", "linux-64", *extra],
+        capture_output=True, text=True, check=True,
     )
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"sync failed: {out[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.strip().splitlines()[-1]
+    first, summary = proc.stdout.splitlines()[:2]
+    code, cpu, rss = first.split()
+    if int(code) not in (0, 1):
+        raise SystemExit(f"sync failed: {summary}")
+    return wall, float(cpu), int(rss) / 1024, summary
 
 
 def main() -> None:

@@ -1,6 +1,12 @@
-"""First sync of N small packages into a loopback registry, against that registry's raw push rate.
+"""First sync of N small packages into a loopback registry: condainfra, conda-oci-mirror and a raw push.
 
-    python benchmarks/mirror_push.py --packages 500 [--jobs 16]
+    python benchmarks/mirror_push.py --packages 300 [--jobs 16] [--repeat 3]
+
+The packages are noarch and linux-64, .conda and .tar.bz2. Each round runs the three on a fresh registry
+each, interleaved, with the same concurrency. conda-oci-mirror (0.3.0, from PyPI) is installed into a
+virtual environment of its own; when that fails, the harness says so and skips its row. It has its
+upstream host built in (https://conda.anaconda.org), so a sitecustomize on its PYTHONPATH rewrites those
+URLs to the local channel served over loopback.
 
 Both figures come from the same run, the same registry process and the same
 concurrency. "Raw" pushes every build's final artifact (the same layers:
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -35,12 +42,14 @@ async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
     from condainfra.mirror.layers import info_layers
 
     artifacts = []
-    repodata = json.loads((channel / "linux-64" / "repodata.json").read_text())
-    for filename, record in repodata["packages.conda"].items():
-        path = channel / "linux-64" / filename
-        data = path.read_bytes()
-        info, index = info_layers(path)
-        artifacts.append((f"raw/linux-64/{record['name']}", record, data, info, index, filename))
+    for subdir in ("noarch", "linux-64"):
+        repodata = json.loads((channel / subdir / "repodata.json").read_text())
+        for key in ("packages", "packages.conda"):
+            for filename, record in repodata.get(key, {}).items():
+                path = channel / subdir / filename
+                data = path.read_bytes()
+                info, index = info_layers(path)
+                artifacts.append((f"raw/{subdir}/{record['name']}", record, data, info, index, filename))
 
     async def push(client, repo, blob: bytes):
         started = await client.post(f"/v2/{repo}/blobs/uploads/")
@@ -56,7 +65,7 @@ async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
         async def one(repo, record, data, info, index, filename):
             async with gate:
                 layers = []
-                for blob, media in ((data, layout.PACKAGE_V2), (info, layout.INFO_LAYER), (index, layout.INDEX_LAYER)):
+                for blob, media in ((data, layout.package_media_type(filename)), (info, layout.INFO_LAYER), (index, layout.INDEX_LAYER)):
                     digest = await push(client, repo, blob)
                     layers.append(layout.Blob(digest, len(blob), media, {layout.TITLE: filename}))
                 await push(client, repo, layout.EMPTY_CONFIG)
@@ -69,50 +78,121 @@ async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
         return time.perf_counter() - start
 
 
+PATCH = """
+import requests.sessions
+
+_request = requests.sessions.Session.request
+
+
+def _local(self, method, url, *args, **kwargs):
+    for host in ("https://conda.anaconda.org/", "https://conda-web.anaconda.org/"):
+        if isinstance(url, str) and url.startswith(host):
+            url = LOCAL + url[len(host):]
+    return _request(self, method, url, *args, **kwargs)
+
+
+requests.sessions.Session.request = _local
+"""
+
+
+def install_conda_oci_mirror(root: Path) -> Path | None:
+    """conda-oci-mirror's command in a virtual environment of its own; None (said) when it cannot be installed."""
+    venv = root / "coim"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "conda-oci-mirror==0.3.0"], check=True, capture_output=True, timeout=900)
+    except (subprocess.SubprocessError, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        print(f"conda-oci-mirror: could not be installed from PyPI ({type(exc).__name__}: {detail.decode(errors='replace')[-300:]}); its row is skipped")
+        return None
+    return venv / "bin" / "conda-oci"
+
+
+def run_conda_oci_mirror(command: Path, root: Path, local: str, registry_url: str, jobs: int) -> float | None:
+    patch = root / "coim-patch"
+    patch.mkdir(exist_ok=True)
+    (patch / "sitecustomize.py").write_text(f"LOCAL = {local + '/'!r}\n" + PATCH)
+    cache = root / f"coim-cache-{registry_url.rsplit(':', 1)[1]}"
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(command), "mirror", "--channel", "bench", "--subdir", "noarch", "--subdir", "linux-64", "--registry",
+         f"http://{registry_url}/coim", "--workers", str(jobs), "--cache-dir", str(cache), "--quiet"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(patch)}, timeout=1800,
+    )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(f"conda-oci-mirror failed (exit {proc.returncode}): {proc.stderr[-500:]}; its row is skipped")
+        return None
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--packages", type=int, default=500)
+    parser.add_argument("--packages", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=3, help="runs, each on a fresh registry; medians are printed")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds, each on fresh registries; medians are printed")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="condainfra-push-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        specs = [(f"bench{i:04d}", "1.0", "0", "linux-64", ("conda",)) for i in range(args.packages)]
+        specs = [(f"bench{i:04d}", "1.0", "0", "noarch" if i % 3 == 0 else "linux-64", ("conda",) if i % 2 else ("tar.bz2",))
+                 for i in range(args.packages)]
         channel = build_channel(root / "build", specs)
         (root / "served").mkdir()
         shutil.move(str(channel), root / "served" / "bench")
         channel = root / "served" / "bench"
-        print(f"built and indexed {args.packages} packages with py-rattler-build in {time.perf_counter() - t0:.1f} s")
+        print(f"built and indexed {args.packages} packages (noarch and linux-64, .conda and .tar.bz2) in {time.perf_counter() - t0:.1f} s")
+        coim = install_conda_oci_mirror(root)
         url, server = serve_folder(root / "served")
-        raw_rates, sync_rates, last = [], [], ""
+        rates: dict[str, list[float]] = {"raw push": [], "condainfra mirror sync": [], "conda-oci-mirror 0.3.0": []}
+        last = ""
         try:
             for run in range(args.repeat):
-                registry = RegistryProcess(root / f"registry-{run}").start()
+                registry = RegistryProcess(root / f"registry-raw-{run}").start()
                 try:
-                    raw_seconds = asyncio.run(raw_push(registry.url, channel, args.jobs))
+                    rates["raw push"].append(args.packages / asyncio.run(raw_push(registry.url, channel, args.jobs)))
+                finally:
+                    registry.stop()
+                registry = RegistryProcess(root / f"registry-sync-{run}").start()
+                try:
                     start = time.perf_counter()
                     proc = subprocess.run(
                         [sys.executable, "-m", "condainfra", "mirror", "sync", "--from", f"{url}/bench", "--to", f"oci://{registry.url}/mirror",
-                         "--insecure", "--jobs", str(args.jobs), "--subdir", "linux-64"],
+                         "--insecure", "--jobs", str(args.jobs), "--subdir", "noarch", "--subdir", "linux-64"],
                         capture_output=True, text=True,
                     )
-                    sync_seconds = time.perf_counter() - start
+                    seconds = time.perf_counter() - start
                     if proc.returncode != 0:
                         raise SystemExit(f"sync failed: {proc.stderr[-2000:]}")
+                    rates["condainfra mirror sync"].append(args.packages / seconds)
+                    last = proc.stdout.strip().splitlines()[-1]
                 finally:
                     registry.stop()
-                raw_rates.append(args.packages / raw_seconds)
-                sync_rates.append(args.packages / sync_seconds)
-                last = proc.stdout.strip().splitlines()[-1]
+                if coim is not None:
+                    registry = RegistryProcess(root / f"registry-coim-{run}").start()
+                    try:
+                        seconds = run_conda_oci_mirror(coim, root, f"{url}", registry.url, args.jobs)
+                    finally:
+                        registry.stop()
+                    if seconds is None:
+                        coim = None
+                    else:
+                        rates["conda-oci-mirror 0.3.0"].append(args.packages / seconds)
         finally:
             server.shutdown()
-        ratios = [s / r for s, r in zip(sync_rates, raw_rates, strict=True)]
-        print(f"raw push:    median {statistics.median(raw_rates):6.1f} packages/s ({args.jobs} at once, {args.repeat} runs)")
-        print(f"mirror sync: median {statistics.median(sync_rates):6.1f} packages/s (whole command: process start, downloads, repodata)")
-        print(f"sync / raw per run: {', '.join(f'{r:.0%}' for r in ratios)}; median {statistics.median(ratios):.0%} (target >= 75%)")
-        print(f"last sync: {last}")
+        anchor = statistics.median(rates["conda-oci-mirror 0.3.0"]) if rates["conda-oci-mirror 0.3.0"] else None
+        raw = statistics.median(rates["raw push"])
+        print(f"| {'':24s} | packages/s (median of {args.repeat}) | vs conda-oci-mirror | vs raw push |")
+        print("|---|---|---|---|")
+        for name, values in rates.items():
+            if not values:
+                print(f"| {name:24s} | skipped | | |")
+                continue
+            median = statistics.median(values)
+            versus = f"{median / anchor:.2f}x" if anchor else "-"
+            print(f"| {name:24s} | {median:6.1f} ({', '.join(f'{v:.1f}' for v in values)}) | {versus} | {median / raw:.2f}x |")
+        print(f"goal: condainfra >= 1.5x conda-oci-mirror and >= 0.95x raw push; last sync: {last}")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def _known(previous: dict[str, str], provenance: dict[str, str]) -> Fetched | No
 
 
 async def _upstream(run: Run, subdir: str, subdirs: list[str]):
-    """(manifest, provenance, upstream document) of a subdir that changed upstream; None when it did not."""
+    """(manifest, provenance, upstream document, the mirror's files) of a subdir that changed upstream; None when it did not."""
     options, report = run.options, run.report
     manifest = await _manifest(run, subdir)
     previous = annotations(manifest)
@@ -153,11 +153,13 @@ async def _upstream(run: Run, subdir: str, subdirs: list[str]):
     if previous.get(COMPLETE) == "true" and all(previous.get(k) == v for k, v in provenance.items()):
         report.skipped += int(previous.get(ENTRIES, 0))
         return None
+    # the mirror's side first: its document is gone before upstream's is split, so the two never peak together
+    have = await mirror_have(run.registry, run.prefix, run.channel, subdir, manifest)
     try:
         upstream = parse(document, run.source.where(subdir, found.file))
     except RepodataError as exc:
         raise SourceError(str(exc)) from None
-    return manifest, provenance, upstream
+    return manifest, provenance, upstream, have
 
 
 def _document(found: Fetched):
@@ -178,8 +180,7 @@ async def _sync_subdir(run: Run, subdir: str, subdirs: list[str]) -> bool:
         if options.shard and not options.dry_run:
             await fanout.write_record(run, subdir, {})
         return False
-    manifest, provenance, upstream = fetched
-    have = await mirror_have(run.registry, run.prefix, run.channel, subdir, manifest)
+    manifest, provenance, upstream, have = fetched
     found = compare(upstream, have, subdir, options, report, run.prefix)
     if options.dry_run:
         report.planned += [f"{subdir}/{fn}" for files in found.missing.values() for fn in files]
@@ -207,8 +208,7 @@ async def _publish_subdir(run: Run, subdir: str, subdirs: list[str]) -> bool:
     fetched = await _upstream(run, subdir, subdirs)
     if fetched is None:
         return False
-    manifest, provenance, upstream = fetched
-    have = await mirror_have(run.registry, run.prefix, run.channel, subdir, manifest)
+    manifest, provenance, upstream, have = fetched
     have.update(placed)
     del placed
     found = compare(upstream, have, subdir, run.options, run.report, run.prefix)
