@@ -79,23 +79,15 @@ def sync(
     limit: LimitOption = None,
 ) -> None:
     """Copy what the mirror lacks; the subdir's repodata is published last (with --shard: by mirror publish)."""
-    from ..fetch import FetchPolicy
-    from ..mirror.registry import OciTarget, Registry
-    from ..mirror.source import Source
     from ..mirror.sync import sync as run_sync
 
-    target = OciTarget.parse(to, insecure)
-    policy = FetchPolicy().with_settings(limit or [], "--limit")  # one run: the source and the registry share it
-    src = Source(source, policy=policy)
-    options = _options(src, channel, subdir, package, jobs, dry_run, shard, run)
-    if options.shard and not options.run_id:
+    if shard and not run:
         raise CondainfraError("--shard needs --run ID: mirror publish takes only the shard records of one run")
-
-    async def go():
-        async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
-            return await run_sync(src, registry, options, _progress_reporter())
-
-    report = asyncio.run(go())
+    report = _with_channel_and_registry(
+        source, to, insecure, limit, jobs,
+        lambda src: _options(src, channel, subdir, package, jobs, dry_run, shard, run),
+        lambda src, registry, options: run_sync(src, registry, options, _progress_reporter()),
+    )
     _print(report)
     typer.echo(report.summary())
     if report.failed or report.rejected:
@@ -115,27 +107,38 @@ def publish(
     limit: LimitOption = None,
 ) -> None:
     """Publish each subdir's repodata once every shard of the run (mirror sync --shard K/N --run ID) has finished."""
-    from ..fetch import FetchPolicy
-    from ..mirror.registry import OciTarget, Registry
-    from ..mirror.source import Source
     from ..mirror.sync import publish_run
 
-    target = OciTarget.parse(to, insecure)
-    policy = FetchPolicy().with_settings(limit or [], "--limit")  # one run: the source and the registry share it
-    src = Source(source, policy=policy)
-    options = _options(src, channel, subdir, package, jobs, False, None, run)
-
-    async def go():
-        async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
-            return await publish_run(src, registry, options)
-
-    report = asyncio.run(go())
+    report = _with_channel_and_registry(
+        source, to, insecure, limit, jobs,
+        lambda src: _options(src, channel, subdir, package, jobs, False, None, run),
+        publish_run,
+    )
     _print(report)
     typer.echo(f"published {', '.join(report.repodata_pushed) or 'nothing new'}; {report.shards_written} shard(s) written; "
                f"{len(report.refused)} subdir(s) refused; {report.requests} registry requests")
     if report.refused or report.rejected:
         raise typer.Exit(1)
 
+
+
+def _with_channel_and_registry(source, to, insecure, limit, jobs, make_options, work):
+    """Run ``work(src, registry, options)`` with the channel and the registry open, under one fetch
+    policy: one run, so the source and the registry share its deadline and limits."""
+    from ..fetch import FetchPolicy
+    from ..mirror.registry import OciTarget, Registry
+    from ..mirror.source import Source
+
+    target = OciTarget.parse(to, insecure)
+    policy = FetchPolicy().with_settings(limit or [], "--limit")
+    src = Source(source, policy=policy)
+    options = make_options(src)
+
+    async def go():
+        async with src, Registry(target, concurrency=max(4, jobs * 2), policy=policy) as registry:
+            return await work(src, registry, options)
+
+    return asyncio.run(go())
 
 @app.command()
 def verify(
