@@ -133,3 +133,18 @@ def test_hostile_counts_and_versions_are_bounded(tmp_path):
     assert math.isfinite(status.version_errors["huge"].attempts) and status.version_errors["huge"].attempts == 10**9
     assert status.queued == {"ok": "2.0.1"}
     assert status.migrations["big"][0].descendants == 10**9 and status.migrations["flag"][0].descendants == 0
+
+
+def test_drift_report_is_bounded(tmp_path):
+    # the report is a CI artifact: too deep or too large is that source's one problem, never a crash
+    from condainfra.fetch import FetchPolicy
+
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"stacks": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert load_drift(str(deep)).problems == [f"{deep}: JSON nested deeper than 64 levels"]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"stacks": [{"stack": "s", "update": [{"name": "x" * 100}] * 20_000}]}))
+    small = FetchPolicy().with_settings(["status=1MiB"], "--limit")
+    problems = load_drift(str(big), small).problems
+    assert len(problems) == 1 and "more than the 1 MiB" in problems[0]
+    assert load_drift(str(big)).stacks["s"].updates == 20_000

@@ -169,7 +169,7 @@ def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshRepo
 def refresh_drift(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
     if not settings.drift_report:
         return
-    drift = load_drift(settings.drift_report)
+    drift = load_drift(settings.drift_report, report.policy)
     if drift.problems and not drift.stacks:
         _record(db, report, "drift", drift.problems)
         return

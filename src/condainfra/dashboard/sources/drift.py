@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ... import jsondoc
+from ...fetch import FetchPolicy
+from ...inputfile import InputFileError, read_capped
 
 
 @dataclass(frozen=True)
@@ -24,19 +27,25 @@ class DriftReport:
     problems: list[str] = field(default_factory=list)
 
 
-def load_drift(path: str) -> DriftReport:
+def load_drift(path: str, policy: FetchPolicy | None = None) -> DriftReport:
+    """The report at ``path``, read under the fetch policy's "status" size limit and parsed with
+    the depth limit: the file comes from a CI run's artifact, not from this deployment."""
     report = DriftReport()
     if not path:
         return report
     file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        report.generated = file.stat().st_mtime
-    except FileNotFoundError:
+    limit = (policy or FetchPolicy()).limit("status").max_bytes
+    if not file.exists():
         report.problems.append(f"{path}: no drift report yet")
         return report
-    except (OSError, ValueError) as exc:
-        report.problems.append(f"{path}: not a readable JSON report ({exc})")
+    try:
+        data = jsondoc.loads(read_capped(file, limit, path), path)
+        report.generated = file.stat().st_mtime
+    except (InputFileError, jsondoc.JsonDocumentError) as exc:
+        report.problems.append(str(exc))
+        return report
+    except OSError as exc:
+        report.problems.append(f"{path}: not a readable JSON report ({exc.strerror or exc})")
         return report
     stacks = data.get("stacks") if isinstance(data, dict) else None
     if not isinstance(stacks, list):
