@@ -5,6 +5,7 @@ shared hostile server (tests/hostile_server.py), with small limits so that the t
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 
 import pytest
@@ -168,7 +169,7 @@ def test_sync_stops_a_hostile_channel_with_one_line(cli, registry, hostile):
     result = cli("mirror", "sync", "--from", f"{hostile.url}/file-bomb/conda-forge", "--to", f"oci://{registry.url}/mirrors", "--insecure",
                  "--subdir", "linux-64", "--limit", "repodata=2MiB")
     assert result.code == 1
-    assert result.err.strip() == f"error: {hostile.url}/file-bomb/conda-forge/linux-64/repodata.json.zst: larger than the repodata limit of 2 MiB (decompressed; limit repodata)"
+    assert result.err.strip() == f"error: linux-64: nothing published: {hostile.url}/file-bomb/conda-forge/linux-64/repodata.json.zst: larger than the repodata limit of 2 MiB (decompressed; limit repodata)"
     trickled = cli("mirror", "sync", "--from", f"{hostile.url}/trickle/conda-forge", "--to", f"oci://{registry.url}/mirrors", "--insecure",
                    "--subdir", "linux-64", "--limit", "repodata.deadline=1s")
     assert trickled.code == 1 and "no complete answer within the repodata deadline of 1 s" in trickled.err
@@ -246,3 +247,21 @@ def test_an_empty_answer_that_names_an_encoding_is_empty(hostile):
 
     answer = asyncio.run(run())
     assert answer.status == 200 and answer.body == b"" and isinstance(answer.headers, httpx.Headers)
+
+
+def test_one_subdirs_repodata_over_its_limit_fails_that_subdir_alone(cli, registry, built_channel, tmp_path):
+    # linux-64's repodata is a bomb; noarch is whole: noarch still syncs and is published, linux-64 is
+    # said once, nothing of it is published, and the run exits 1
+    channel = tmp_path / "conda-forge"
+    shutil.copytree(built_channel, channel)
+    for name in ("repodata.json", "repodata.json.zst", "repodata.json.bz2"):
+        (channel / "linux-64" / name).unlink(missing_ok=True)
+    (channel / "linux-64" / "repodata.json.zst").write_bytes(zstandard.ZstdCompressor(level=19).compress(bytes(64 << 20)))
+    target = f"oci://{registry.url}/mirrors"
+    result = cli("mirror", "sync", "--from", str(channel), "--to", target, "--insecure", "--limit", "repodata=4MiB")
+    assert result.code == 1
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: linux-64: nothing published: {channel}/linux-64/repodata.json.zst: larger than the repodata limit of 4 MiB (decompressed; limit repodata)"]
+    assert "pushed 2," in result.out  # noarch's two builds
+    verified = cli("mirror", "verify", "--to", target, "--channel", "conda-forge", "--subdir", "noarch", "--insecure")
+    assert verified.code == 0, verified.err

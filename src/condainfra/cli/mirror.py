@@ -90,7 +90,7 @@ def sync(
     )
     _print(report)
     typer.echo(report.summary())
-    if report.failed or report.rejected:
+    if report.failed or report.rejected or report.refused:
         raise typer.Exit(1)
 
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..errors import CondainfraError
 from . import fanout, layout
 from .compare import compare
 from .publish import annotations, publish
@@ -75,13 +76,23 @@ async def _each_subdir(source, registry, options, reporter, one) -> SyncReport:
     with tempfile.TemporaryDirectory(prefix="condainfra-sync-") as workdir:
         run = Run(source, registry, options, report, reporter, Path(workdir))
         subdirs, recorded = await _subdirs(run)
-        changed = [await one(run, subdir, subdirs) for subdir in subdirs]
+        changed = [await _one_alone(run, subdir, subdirs, one) for subdir in subdirs]
         if recorded and any(changed) and options.shard is None and not options.run_id:
             await _sync_new_subdirs(run, subdirs, one)
     reporter.finish()
     report.seconds = time.perf_counter() - started
     report.requests = registry.requests
     return report
+
+
+async def _one_alone(run: Run, subdir: str, subdirs: list[str], one) -> bool:
+    """``one`` for one subdir; whatever stops it (its repodata over a limit, the channel or the registry
+    failing it) fails that subdir alone, said once, and the others still sync: nothing of it is published."""
+    try:
+        return await one(run, subdir, subdirs)
+    except CondainfraError as exc:
+        run.report.refused.append((subdir, str(exc)))
+        return False
 
 
 async def _subdirs(run: Run) -> tuple[list[str], bool]:
