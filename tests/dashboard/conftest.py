@@ -212,7 +212,10 @@ def dashboard(request, tmp_path_factory):
     one before it starts the other, so one server runs at a time."""
     url = None
     if request.param == "postgresql":
-        url = new_database(request.getfixturevalue("pg_cluster"), "dashboard", "dashboard", "dash%=@:/#?board")
+        # pytest may set a parametrized session fixture up again when the tests a worker gets interleave
+        # its parameters (pytest-xdist): each set-up gets a database of its own
+        name = f"dashboard_{next(_databases)}"
+        url = new_database(request.getfixturevalue("pg_cluster"), name, name, "dash%=@:/#?board")
     board = start_dashboard(tmp_path_factory.mktemp(f"dashboard-{request.param}"), database_url=url)
     yield board
     board.server.stop()
