@@ -65,7 +65,7 @@ def test_each_source_fails_alone_and_its_problem_is_kept(tmp_path, hostile, monk
     deployment.create(settings)
     deployment.migrate()
 
-    def broken(path):
+    def broken(path, policy=None):
         raise RuntimeError("a bug in the drift reader")
 
     monkeypatch.setattr(refresh_module, "load_drift", broken)
