@@ -137,3 +137,25 @@ def test_lookups_aliases_and_shared_teams_register_as_compiled(minimal, monkeypa
     secret_ids = next(r for r in render_with_mocks(project.name, "acme", project.compile(project.stack("acme")), {})
                       if r.type.endswith("ActionsOrganizationSecretRepositories")).inputs["selectedRepositoryIds"]
     assert secret_ids == [float(len("acme/docs"))]
+
+
+@pytest.mark.parametrize(("stack", "component", "keys"), [
+    ("mirror", "condainfra:mirror:ReadRegistry", {"load_balancer_dns"}),
+    ("mirror", "condainfra:mirror:SyncJob", {"role_arn"}),
+    ("mirror", "condainfra:mirror:RegistryStorage", {"bucket"}),
+    ("dashboard", "condainfra:dashboard:QuetzDeployment", {"bucket", "database_endpoint", "load_balancer_dns", "url"}),
+])
+def test_components_output_the_resources_nested_below_them(stack, component, keys, monkeypatch):
+    # the load balancer, database and certificate sit in nested components: an output that looked only
+    # at direct children would register as None
+    compiled = PROJECT.compile(PROJECT.stack(stack))
+    env, config = secret_config(compiled)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    outputs: dict = {}
+    render_with_mocks(PROJECT.name, stack, compiled, config, outputs)
+    found = [o for urn, o in outputs.items() if urn.split("::")[2].endswith(component)]
+    assert found, sorted(outputs)
+    for registered in found:
+        assert keys <= registered.keys()
+        assert all(registered[k] not in (None, "") for k in keys), registered

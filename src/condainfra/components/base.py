@@ -31,3 +31,16 @@ class CompiledComponent(pulumi.ComponentResource):
 
     def outputs(self) -> dict:
         return {"resources": len(self.children)}
+
+    def descendants(self) -> list:
+        """Every resource below this one, through nested components: outputs name resources,
+        not where a compiler happened to nest them."""
+        found = []
+        for child in self.children:
+            found.append(child)
+            if isinstance(child, CompiledComponent):
+                found += child.descendants()
+        return found
+
+    def first_of(self, cls):
+        return next((c for c in self.descendants() if isinstance(c, cls)), None)

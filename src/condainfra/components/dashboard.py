@@ -9,19 +9,6 @@ from .base import CompiledComponent
 from .factory import component
 
 
-def _first(children, cls):
-    return next((c for c in children if isinstance(c, cls)), None)
-
-
-def _all_children(component) -> list:
-    found = []
-    for child in component.children:
-        found.append(child)
-        if isinstance(child, CompiledComponent):
-            found += _all_children(child)
-    return found
-
-
 @component(da.QUETZ_DEPLOYMENT)
 class QuetzDeployment(CompiledComponent):
     """Everything the dashboard runs on; its outputs are what an operator looks up."""
@@ -29,11 +16,10 @@ class QuetzDeployment(CompiledComponent):
     TYPE = da.QUETZ_DEPLOYMENT
 
     def outputs(self) -> dict:
-        children = _all_children(self)
-        bucket = _first(children, aws.s3.Bucket)
-        database = _first(children, aws.rds.Instance)
-        lb = _first(children, aws.lb.LoadBalancer)
-        certificate = _first(children, aws.acm.Certificate)
+        bucket = self.first_of(aws.s3.Bucket)
+        database = self.first_of(aws.rds.Instance)
+        lb = self.first_of(aws.lb.LoadBalancer)
+        certificate = self.first_of(aws.acm.Certificate)
         return {
             "bucket": bucket.bucket if bucket else None,
             "database_endpoint": database.endpoint if database else None,

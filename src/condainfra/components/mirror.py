@@ -22,8 +22,8 @@ class RegistryStorage(CompiledComponent):
     TYPE = mi.REGISTRY_STORAGE
 
     def outputs(self) -> dict:
-        buckets = [c for c in self.children if isinstance(c, aws.s3.Bucket)]
-        return {"bucket": buckets[0].bucket if buckets else None}
+        bucket = self.first_of(aws.s3.Bucket)
+        return {"bucket": bucket.bucket if bucket else None}
 
 
 @component(mi.SYNC_JOB)
@@ -33,8 +33,8 @@ class SyncJob(CompiledComponent):
     TYPE = mi.SYNC_JOB
 
     def outputs(self) -> dict:
-        roles = [c for c in self.children if isinstance(c, aws.iam.Role)]
-        return {"role_arn": roles[0].arn if roles else None}
+        role = self.first_of(aws.iam.Role)
+        return {"role_arn": role.arn if role else None}
 
 
 @component(mr.READ_REGISTRY)
@@ -44,16 +44,7 @@ class ReadRegistry(CompiledComponent):
     TYPE = mr.READ_REGISTRY
 
     def outputs(self) -> dict:
-        found = []
-
-        def walk(component):
-            for child in component.children:
-                found.append(child)
-                if isinstance(child, CompiledComponent):
-                    walk(child)
-
-        walk(self)
-        lb = next((c for c in found if isinstance(c, aws.lb.LoadBalancer)), None)
+        lb = self.first_of(aws.lb.LoadBalancer)
         return {"load_balancer_dns": lb.dns_name if lb else None}
 
 

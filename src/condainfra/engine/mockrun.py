@@ -80,7 +80,7 @@ def mock_lookup(token: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 # outputs other resources refer to; the mock gives each a value derived from the resource's name
-MOCK_OUTPUTS = ("address", "arn", "dnsName", "repositoryUrl", "zoneId")
+MOCK_OUTPUTS = ("address", "arn", "dnsName", "endpoint", "repositoryUrl", "zoneId")
 
 
 def mock_output(name: str, output: str) -> Any:
@@ -101,6 +101,7 @@ class RecordingMonitor(_MockMonitor):
     def __init__(self, mocks_: pulumi.runtime.Mocks):
         super().__init__(mocks_)
         self.registrations: list[Registration] = []
+        self.outputs: dict[str, dict[str, Any]] = {}  # a component's register_outputs, by URN
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine prefixes the parent's whole qualified type chain, the root stack left out;
@@ -134,17 +135,24 @@ class RecordingMonitor(_MockMonitor):
             )
         return response
 
+    def RegisterResourceOutputs(self, request):
+        self.outputs[request.urn] = _plain(_inputs_of(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
 
 def _plain(value: Any) -> Any:
     return redact(value, {"$secret": "***"})
 
 
-def render_with_mocks(project_name: str, stack: str, resources: list[Resource], config: dict[str, str] | None = None) -> list[Registration]:
-    """Register ``resources`` through the real components under the mock runtime."""
-    return run_with_mocks(project_name, stack, lambda: build_stack(resources, pulumi.Config(project_name)), config)
+def render_with_mocks(project_name: str, stack: str, resources: list[Resource], config: dict[str, str] | None = None,
+                      outputs: dict[str, dict[str, Any]] | None = None) -> list[Registration]:
+    """Register ``resources`` through the real components under the mock runtime; each component's
+    registered outputs go into ``outputs`` (by URN) when given."""
+    return run_with_mocks(project_name, stack, lambda: build_stack(resources, pulumi.Config(project_name)), config, outputs)
 
 
-def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], config: dict[str, str] | None = None) -> list[Registration]:
+def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], config: dict[str, str] | None = None,
+                   outputs: dict[str, dict[str, Any]] | None = None) -> list[Registration]:
     """Run a Pulumi program under the mock runtime as stack ``stack``; every registration, in order."""
     fake = RecordingMocks()
     monitor = RecordingMonitor(fake)
@@ -155,4 +163,6 @@ def run_with_mocks(project_name: str, stack: str, program: Callable[[], None], c
     pulumi.runtime.set_all_config(config or {})
     pulumi.runtime.set_mocks(fake, project=project_name, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.test(program)()
+    if outputs is not None:
+        outputs.update(monitor.outputs)
     return monitor.registrations
