@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import markup
-from .diff import ACTIONS, ConfigChange, ResourceChange, StackDiff
+from .diff import ACTIONS, ResourceChange, StackDiff
 from .report import (
-    RENDERERS, CREATE_DETAILS_UP_TO, SYMBOL, _short_type, _value, change_view, counts_phrase, diff_count, lines_of, old_name,
+    RENDERERS, CREATE_DETAILS_UP_TO, SYMBOL, _short_type, _value, change_view, config_line, counts_phrase, diff_count, lines_of,
+    old_name,
     released_text,
 )
 from .valuediff import fence
@@ -28,14 +29,6 @@ def _code(value: object) -> str:
     return markup.code(str(value))
 
 
-def _config(c: ConfigChange) -> str:
-    if c.secret:
-        return f"secret {_code(c.key)} {c.action}"
-    if c.action == "changed":
-        return f"{_code(c.key)}: {_code(_value(c.old))} → {_code(_value(c.new))}"
-    return f"{_code(c.key)} {c.action}: {_code(_value(c.new if c.action == 'added' else c.old))}"
-
-
 def _stack_section(d: StackDiff) -> list[str]:
     lines = [f"<details><summary><code>{markup.html(d.stack)}</code>: {markup.html(counts_phrase(d))}</summary>", ""]
     if d.error:
@@ -43,7 +36,7 @@ def _stack_section(d: StackDiff) -> list[str]:
     if d.diagnostics:
         lines += ["diagnostics:", "", *fence([line for diag in d.diagnostics for line in lines_of(diag)], "text"), ""]
     if d.config:
-        lines += [f"- stack config: {_config(c)}" for c in d.config] + [""]
+        lines += [f"- stack config: {config_line(c, _code)}" for c in d.config] + [""]
     diffs: list[str] = []
     if any(d.of(a) for a in ACTIONS):
         lines += ["| | type | name | details |", "|---|---|---|---|"]

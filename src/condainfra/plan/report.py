@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..compiler import github as gh
 from ..compiler.resources import JSON, REF
@@ -262,13 +262,14 @@ def counts_phrase(d: StackDiff) -> str:
     return ", ".join(parts) or "no changes"
 
 
-def config_line(c: ConfigChange) -> str:
-    """One config key's change, as text; a secret says only that it changed."""
+def config_line(c: ConfigChange, show: Callable[[str], str] = str) -> str:
+    """One config key's change; a secret says only that it changed. ``show`` puts each key and value
+    into its spot (Markdown wraps it as code)."""
     if c.secret:
-        return f"secret {c.key} {c.action}"
+        return f"secret {show(c.key)} {c.action}"
     if c.action == "changed":
-        return f"{c.key}: {_value(c.old)} → {_value(c.new)}"
-    return f"{c.key} {c.action}: {_value(c.new if c.action == 'added' else c.old)}"
+        return f"{show(c.key)}: {show(_value(c.old))} → {show(_value(c.new))}"
+    return f"{show(c.key)} {c.action}: {show(_value(c.new if c.action == 'added' else c.old))}"
 
 
 def lines_of(text: str) -> list[str]:
