@@ -62,6 +62,16 @@ def _setup(cfg: MirrorConfig) -> list[str]:
     ]
 
 
+def _repeated_args(*options: tuple[str, str]) -> list[str]:
+    """Shell lines that turn each space-separated variable into one ``--option value`` per word, in
+    an array: the values reach the command as arguments, never as shell text."""
+    lines = ["          args=()"]
+    for option, variable in options:
+        lines += [f"          read -ra {option}_list <<< \"${variable}\"",
+                  f"          for {option} in \"${{{option}_list[@]}}\"; do args+=(--{option} \"${option}\"); done"]
+    return lines
+
+
 def _each_target(cfg: MirrorConfig, command: str) -> list[str]:
     """One `condainfra mirror ...` per target; ghcr.io with the job's own token."""
     lines = []
@@ -114,9 +124,7 @@ def workflow(cfg: MirrorConfig) -> str:
         f"          JOBS: \"{cfg.sync.jobs}\"",
         *token_env,
         "        run: |",
-        "          args=()",
-        "          read -ra package_list <<< \"$PACKAGES\"",
-        "          for package in \"${package_list[@]}\"; do args+=(--package \"$package\"); done",
+        *_repeated_args(("package", "PACKAGES")),
         *_each_target(cfg, "condainfra mirror sync --from \"$SOURCE\" --channel \"$CHANNEL\" --subdir \"$SUBDIR\" --shard \"$SHARD\" --run \"$RUN\" --jobs \"$JOBS\" \"${args[@]}\""),
         "  publish:",
         "    needs: sync",
@@ -140,11 +148,7 @@ def workflow(cfg: MirrorConfig) -> str:
         f"          JOBS: \"{cfg.sync.jobs}\"",
         *token_env,
         "        run: |",
-        "          args=()",
-        "          read -ra package_list <<< \"$PACKAGES\"",
-        "          for package in \"${package_list[@]}\"; do args+=(--package \"$package\"); done",
-        "          read -ra subdir_list <<< \"$SUBDIRS\"",
-        "          for subdir in \"${subdir_list[@]}\"; do args+=(--subdir \"$subdir\"); done",
+        *_repeated_args(("package", "PACKAGES"), ("subdir", "SUBDIRS")),
         *_each_target(cfg, "condainfra mirror publish --from \"$SOURCE\" --channel \"$CHANNEL\" --run \"$RUN\" --jobs \"$JOBS\" \"${args[@]}\""),
         "      - name: Verify",
         "        env:",
