@@ -38,6 +38,7 @@ async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
     """Push each build's artifact with nothing but POST/PUT per blob and PUT of the manifest."""
     import httpx
 
+    import condainfra.fetch  # noqa: F401  (its httpcore fix-up: the ceiling gets every client-side saving sync gets)
     from condainfra.mirror import layout
     from condainfra.mirror.layers import info_layers
 
