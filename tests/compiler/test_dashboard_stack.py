@@ -121,6 +121,20 @@ def test_quetz_config_is_rendered_without_secrets(resources):
     assert parsed["condainfra_dashboard"]["channel"] == "conda-forge"
     assert "dev_mode" not in parsed["condainfra_dashboard"]
     assert "sqlalchemy" not in parsed and "secret" not in parsed["session"]
+    # the bucket's own region's endpoint, not Quetz's default global one
+    assert parsed["s3"]["url"] == "https://s3.us-east-2.amazonaws.com"
+
+
+def test_rendered_config_reads_github_activity_within_a_tokens_hour(resources):
+    """Production reads feedstocks' PRs, issues and CI state: the rendered plugin section sets a budget,
+    the plugin's own settings parser takes it, and 4 runs an hour stay under half of a token's 5,000."""
+    from condainfra.dashboard.settings import parse_settings
+
+    _, c = container(resources)
+    [config] = [e["value"] for e in c["environment"] if e["name"] == "CONDAINFRA_QUETZ_CONFIG"]
+    settings = parse_settings(tomllib.loads(config)["condainfra_dashboard"])
+    assert settings.github_requests_per_run == 600
+    assert settings.github_requests_per_run * 3600 / settings.refresh_seconds <= 5000 / 2
 
 
 def test_task_role_may_use_the_package_bucket_and_nothing_else(resources):

@@ -55,12 +55,14 @@ def quetz_config_toml(cfg: DashboardStackConfig) -> str:
         {
             "github": {"client_id": cfg.github_oauth_client_id},
             "session": {"https_only": True},
-            "s3": {"bucket_name": cfg.storage.bucket, "region": cfg.region},
+            # the bucket's regional endpoint: Quetz's default url is the global https://s3.amazonaws.com
+            "s3": {"bucket_name": cfg.storage.bucket, "region": cfg.region, "url": f"https://s3.{cfg.region}.amazonaws.com"},
             "logging": {"level": "INFO"},
             "plugins": {"enabled": [quetz_config.PLUGIN_SECTION]},
             quetz_config.PLUGIN_SECTION: {
                 "project_root": APP_ROOT, "channel": p.channel, "bot_status": p.bot_status,
                 "feedstock_outputs": p.feedstock_outputs, "mirror_url": p.mirror_url, "refresh_seconds": p.refresh_seconds,
+                "github_requests_per_run": p.github_requests_per_run,
             },
         },
         header="Rendered by condainfra from stacks/dashboard/dashboard.yaml; secrets come from the environment.",

@@ -18,6 +18,8 @@ DASHBOARD_FILE = Path("stacks") / "dashboard" / "dashboard.yaml"
 _DOMAIN = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 _SECRET_NAME = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
+# the most GitHub's REST API allows one token an hour (a GitHub App installation's ceiling; a personal token: 5,000)
+GITHUB_MOST_PER_HOUR = 12_500
 # Fargate's valid cpu (units) -> memory (MiB) combinations
 FARGATE_SIZES = {256: range(512, 2049, 512), 512: range(1024, 4097, 1024), 1024: range(2048, 8193, 1024),
                  2048: range(4096, 16385, 1024), 4096: range(8192, 30721, 1024)}
@@ -85,6 +87,18 @@ class PluginSettings(Strict):
     feedstock_outputs: str = Field(default="", pattern=r"^(https://\S+)?$")
     mirror_url: str = Field(default="", pattern=r"^(https://\S+)?$")
     refresh_seconds: int = Field(default=900, ge=30)
+    # GitHub API requests each refresh may spend on feedstocks' open PRs, issues and CI state (0: none).
+    # 600 a run every 900 s is 2,400 an hour: under half of a token's 5,000, the rest left to sync-users'
+    # id look-ups (the only other user of the token); without a token GitHub's 60 an hour stop the run early
+    github_requests_per_run: int = Field(default=600, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _github_hourly(self) -> PluginSettings:
+        hourly = self.github_requests_per_run * 3600 // self.refresh_seconds
+        if hourly > GITHUB_MOST_PER_HOUR:
+            raise ValueError(f"github_requests_per_run {self.github_requests_per_run} every {self.refresh_seconds} s is {hourly:,} requests "
+                             f"an hour, above the {GITHUB_MOST_PER_HOUR:,} GitHub grants any token (5,000 a personal token)")
+        return self
 
 
 class DashboardStackConfig(Strict):
