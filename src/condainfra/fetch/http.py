@@ -129,8 +129,10 @@ class _Enough(Exception):
     pass
 
 
-def _full(client: httpx.AsyncClient, url: str) -> str:
-    return str(client.base_url.join(url)) if str(client.base_url) else url
+def _full(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.URL:
+    # parsed once and handed to httpx as it is: a registry's upload URLs carry long state tokens that
+    # httpx checks character by character on every parse
+    return client.base_url.join(url) if str(client.base_url) else httpx.URL(url)
 
 
 def _checked_url(url: str) -> str:
@@ -167,13 +169,18 @@ async def fetch_once(
     then ``file_format``) into memory, or into ``dest``, capped at the kind's size (or ``max_bytes``,
     which ``tripped`` then reports); of any other answer, its first bytes are kept to quote. A status
     in ``retry_statuses`` waits what its ``Retry-After`` asks (bounded) and raises :class:`RetryableStatus`."""
-    shown = _checked_url(_full(client, url))
+    try:
+        full = _full(client, url)
+    except (httpx.InvalidURL, ValueError, OverflowError) as exc:
+        shown = _checked_url(str(url))
+        raise FetchError(f"{shown}: not a valid URL ({str(exc)[:200]})") from None
+    shown = _checked_url(str(full))
     window, deadline_text = policy.request_window(kind, shown)
     limit = policy.limit(kind)
     later: float | None = None
     try:
         async with asyncio.timeout(window):
-            request = client.build_request(method, url, headers=headers, content=content)
+            request = client.build_request(method, full, headers=headers, content=content)
             response = await client.send(request, stream=True, follow_redirects=follow_redirects)
             try:
                 status = response.status_code
@@ -231,7 +238,10 @@ async def fetch(client: httpx.AsyncClient, method: str, url: str, *, policy: Fet
     """:func:`fetch_once` retried (bounded attempts) on "later" answers and dropped connections;
     when they run out, one :class:`FetchError` naming the source."""
     attempts = attempts or policy.attempts
-    shown = public_url(_full(client, url))
+    try:
+        shown = public_url(str(_full(client, url)))
+    except (httpx.InvalidURL, ValueError, OverflowError):
+        shown = public_url(str(url))
     try:
         async for attempt in retrying(policy, attempts):
             with attempt:
