@@ -5,9 +5,12 @@ that cannot exist here; nothing in these tests talks to it."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -135,15 +138,43 @@ def _files_open(pid: int, suffix: str) -> int:
     return count
 
 
+_SQLITE_TEMPLATE: list[Path] = []  # this process's migrated SQLite database, made on first use
+_MIGRATED_URLS: set[str] = set()  # PostgreSQL databases copied from a migrated template (database_url)
+
+
+def migrated_copy(deployment: Deployment) -> None:
+    """Put a migrated database into a new deployment on SQLite without migrating it again: the first
+    call runs Quetz's and the plugin's migrations (``Deployment.migrate``) in a deployment of its own,
+    every call copies that database file. What the migrations do is the business of the tests that run
+    them (the session dashboard, `dashboard serve`); the others only need a migrated database."""
+    if not _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="condainfra-quetz-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = Deployment(folder / "quetz")
+        template.create({})
+        template.migrate()
+        _SQLITE_TEMPLATE.append(template.path / "quetz.sqlite")
+    source = _SQLITE_TEMPLATE[0]
+    for suffix in ("", "-wal"):  # the migration's connections are closed: the log is folded in, if it is there at all
+        if source.with_name(source.name + suffix).exists():
+            shutil.copyfile(source.with_name(source.name + suffix), deployment.path / f"quetz.sqlite{suffix}")
+
+
 def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PACKAGES, private=PRIVATE_PACKAGES,
-                    database_url: str | None = None) -> Dashboard:
+                    database_url: str | None = None, migrate: bool = False, supervisor: bool = True) -> Dashboard:
+    """A Quetz with the plugin and test data in ``root``. ``migrate``: run the migrations on its database
+    (else a migrated copy: ``migrated_copy``, or a ``database_url`` fixture's database). ``supervisor``:
+    Quetz's job supervisor, which only periodic jobs need."""
     from condainfra.dashboard import quetz_adapter as quetz
 
     sources = root / "sources"
     settings = write_sources(sources) | (settings_extra or {})
     deployment = Deployment(root / "quetz")
     deployment.create(settings, database_url)
-    deployment.migrate()
+    if migrate or (database_url is not None and database_url not in _MIGRATED_URLS):
+        deployment.migrate()
+    elif database_url is None:
+        migrated_copy(deployment)
     keys = {}
     with quetz.session_for(deployment.path) as db:
         quetz.create_channel(db, CHANNEL)
@@ -156,7 +187,7 @@ def start_dashboard(root: Path, settings_extra: dict | None = None, packages=PAC
         db.commit()
         for login in ("uploader", "outsider", "insider"):
             keys[login] = quetz.create_api_key(db, login, "tests")
-    server = QuetzServer(deployment).start()
+    server = QuetzServer(deployment, supervisor=supervisor).start()
     try:
         built = demo.build_packages(root / "built", packages)
         demo.upload(server.url, keys["uploader"], CHANNEL, [p for _, p in built])
@@ -195,27 +226,59 @@ def new_database(cluster, name: str, user: str, password: str) -> str:
 _databases = itertools.count(1)
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster, tmp_path_factory) -> str:
+    """A database of the session's PostgreSQL with Quetz's and the plugin's migrations run on it
+    (``Deployment.migrate``), for ``database_url`` to copy; its tables belong to a role of its own."""
+    url = new_database(pg_cluster, "migrated_template", "migrated_template", "tem%=@:/#?plate")
+    template = Deployment(tmp_path_factory.mktemp("pg-template") / "quetz")
+    template.create({}, url)
+    template.migrate()
+    # the database itself goes to the superuser, so that a copy's REASSIGN OWNED moves only what is inside it
+    pg_cluster.psql('ALTER DATABASE migrated_template OWNER TO postgres;\n')
+    return "migrated_template"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request) -> str | None:
-    """For a test that makes its own deployment: None (SQLite in the deployment folder), then a fresh
-    database of the session's PostgreSQL."""
+    """For a test that makes its own deployment: None (SQLite in the deployment folder: start_dashboard
+    copies a migrated database into it), then a fresh database of the session's PostgreSQL, owned by a
+    role of its own, copied from the migrated ``pg_template``."""
     if request.param == "sqlite":
         return None
+    template = request.getfixturevalue("pg_template")
+    cluster = request.getfixturevalue("pg_cluster")
     name = f"test_{next(_databases)}"
-    return new_database(request.getfixturevalue("pg_cluster"), name, name, f"{name}%=@:/#?pw")
+    password = f"{name}%=@:/#?pw"
+    cluster.psql('CREATE ROLE :"user" LOGIN PASSWORD :\'password\';\nCREATE DATABASE :"name" TEMPLATE :"template" OWNER :"user";\n',
+                 user=name, password=password, name=name, template=template)
+    cluster.psql('REASSIGN OWNED BY :"template" TO :"user";\n', database=name, template=template, user=name)
+    url = cluster.url(name, name, password)
+    _MIGRATED_URLS.add(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def _session_boards():
+    """The session dashboards started so far, by database; stopped (their whole process groups) when
+    the session ends, however it ends."""
+    boards: dict[str, Dashboard] = {}
+    yield boards
+    for board in boards.values():
+        board.server.stop()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def dashboard(request, tmp_path_factory):
+def dashboard(request, tmp_path_factory, _session_boards):
     """One Quetz with the plugin and test data for the read-only tests of the session, on each database
-    Quetz runs on: SQLite (the local default) and PostgreSQL (production's). Pytest runs every test of
-    one before it starts the other, so one server runs at a time."""
-    url = None
-    if request.param == "postgresql":
-        # pytest may set a parametrized session fixture up again when the tests a worker gets interleave
-        # its parameters (pytest-xdist): each set-up gets a database of its own
-        name = f"dashboard_{next(_databases)}"
-        url = new_database(request.getfixturevalue("pg_cluster"), name, name, "dash%=@:/#?board")
-    board = start_dashboard(tmp_path_factory.mktemp(f"dashboard-{request.param}"), database_url=url)
-    yield board
-    board.server.stop()
+    Quetz runs on: SQLite (the local default) and PostgreSQL (production's). Each is started when a test
+    first needs it and kept until the session ends: pytest sets a parametrized session fixture up again
+    when the tests a worker gets interleave its parameters (pytest-xdist), and that must not cost a new
+    server. These are the deployments whose migrations run here (the other tests copy migrated ones)."""
+    if request.param not in _session_boards:
+        url = None
+        if request.param == "postgresql":
+            name = f"dashboard_{next(_databases)}"
+            url = new_database(request.getfixturevalue("pg_cluster"), name, name, "dash%=@:/#?board")
+        _session_boards[request.param] = start_dashboard(tmp_path_factory.mktemp(f"dashboard-{request.param}"), database_url=url, migrate=True)
+    return _session_boards[request.param]

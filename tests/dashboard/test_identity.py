@@ -15,7 +15,7 @@ def _roles(board):
 
 
 def test_sync_users_grants_and_removes(tmp_path, database_url):
-    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))], "barpy": [("0.5", "pyh0_0", ("noarch",))]}, private={}, database_url=database_url)
+    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))], "barpy": [("0.5", "pyh0_0", ("noarch",))]}, private={}, database_url=database_url, supervisor=False)
     try:
         packages, channel = _roles(board)
         assert packages[(CHANNEL, "libfoo", "alice")] == "maintainer"
@@ -53,7 +53,7 @@ def test_sync_users_grants_and_removes(tmp_path, database_url):
 
 
 def test_unknown_github_ids_are_skipped_and_reported(tmp_path, database_url):
-    board = start_dashboard(tmp_path, packages={"bazlib": [("2.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url)
+    board = start_dashboard(tmp_path, packages={"bazlib": [("2.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url, supervisor=False)
     try:
         (board.sources / "ids.json").write_text("{}")
         (board.sources / "project" / "stacks" / "conda-forge" / "feedstocks" / "main.yaml").write_text("bazlib: [bob, newcomer]\n")
@@ -66,7 +66,7 @@ def test_unknown_github_ids_are_skipped_and_reported(tmp_path, database_url):
 
 
 def test_sync_users_finds_users_whatever_their_case_and_restores_hand_given_roles(tmp_path, database_url):
-    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url)
+    board = start_dashboard(tmp_path, packages={"libfoo": [("1.0", "h0_0", ("linux-64",))]}, private={}, database_url=database_url, supervisor=False)
     try:
         with quetz.session_for(board.deployment.path) as db:
             # signed in through GitHub as "Carol-X" before the config named her "carol-x"

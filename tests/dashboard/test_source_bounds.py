@@ -12,7 +12,7 @@ import pytest
 from condainfra.dashboard.sources.botstatus import load_bot_status
 from condainfra.dashboard.sources.fetch import refresh_policy
 
-from .conftest import write_sources
+from .conftest import migrated_copy, write_sources
 
 SMALL = ["status=2MiB", "status.deadline=1s", "repodata=2MiB", "repodata.deadline=1s", "channeldata=1MiB", "channeldata.deadline=1s", "attempts=2"]
 
@@ -63,7 +63,7 @@ def test_each_source_fails_alone_and_its_problem_is_kept(tmp_path, hostile, monk
                     feedstock_outputs=f"{hostile.url}/gzip-bomb/feedstock_outputs.json", limits=SMALL)
     deployment = Deployment(tmp_path / "quetz")
     deployment.create(settings)
-    deployment.migrate()
+    migrated_copy(deployment)
 
     def broken(path, policy=None):
         raise RuntimeError("a bug in the drift reader")
@@ -91,7 +91,7 @@ def test_refresh_takes_limits_on_the_command_line(tmp_path, hostile, cli):
     settings.update(bot_status=f"{hostile.url}/huge/status", mirror_url="")
     deployment = Deployment(tmp_path / "quetz")
     deployment.create(settings)
-    deployment.migrate()
+    migrated_copy(deployment)
     result = cli("dashboard", "refresh", "--dir", str(deployment.path), "--limit", "status=1MiB")
     assert result.code == 0, result.err
     assert f"warning: bot: bot status {hostile.url}/huge/status/current_status.json: larger than the status limit of 1 MiB" in result.err

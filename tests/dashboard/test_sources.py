@@ -9,7 +9,7 @@ from condainfra.dashboard.sources.botstatus import html_to_text, load_bot_status
 from condainfra.dashboard.sources.drift import load_drift
 from condainfra.dashboard.sources.orgconfig import load_org_people
 
-from .conftest import write_sources
+from .conftest import migrated_copy, write_sources
 
 
 def test_bot_status_in_the_bots_shapes(tmp_path):
@@ -87,7 +87,7 @@ def test_refresh_logs_each_problem_once(tmp_path, caplog):
 
     deployment = Deployment(tmp_path / "quetz")
     deployment.create(write_sources(tmp_path / "sources"))
-    deployment.migrate()
+    migrated_copy(deployment)
     with quetz.session_for(deployment.path) as db:
         with caplog.at_level("WARNING", logger="condainfra.dashboard"):
             first = refresh_all(db, quetz.settings())
