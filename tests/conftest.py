@@ -11,7 +11,7 @@ from condainfra.cli.main import main
 REPO = Path(__file__).resolve().parents[1]
 
 # a run fails if a process it started outlives it (tests/leftovers.py)
-pytest_plugins = ["tests.leftovers"]
+pytest_plugins = ["tests.leftovers", "tests.scheduling"]
 
 # Variables the CLI reads from whoever runs it. A CI runner sets CI=true, a maintainer may have a
 # backend, a token or a passphrase exported: none of them may change what a test sees. Tests that
