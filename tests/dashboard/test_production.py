@@ -1,8 +1,11 @@
 """The deployed container's start path, run outside Docker: the image's entry point (the same script
 the Dockerfile names) with the environment and secrets the compiled task definition gives, against a
-real PostgreSQL. Secrets Manager and RDS cannot exist here: the secrets are given as environment (as
-ECS does) and the database is a throwaway local cluster. Nothing leaves loopback: the bot status and
-feedstock outputs are local files, S3's endpoint is a closed loopback port."""
+real PostgreSQL. Secrets Manager, RDS, S3 and GitHub cannot exist here: the secrets are given as
+environment (as ECS does), the database is a throwaway local cluster, S3 is moto's server (a stand-in
+for AWS S3, a local process on loopback, stopped with its whole process group) and GitHub's REST API is
+a local stand-in answering in its shapes. Nothing leaves loopback: the bot status and feedstock outputs
+are local files, the rendered S3 endpoint and GitHub API point at the stand-ins (or at a closed
+loopback port when a test needs neither)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import tomllib
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -22,11 +27,13 @@ import tomli_w
 from condainfra.compiler import dashboard as da
 from condainfra.compiler.resources import JSON
 from condainfra.config import quetz as quetz_config
-from condainfra.dashboard import production
+from condainfra.dashboard import demo, production
+from condainfra.dashboard import quetz_adapter as quetz
 from condainfra.dashboard.deployment import free_port
 from condainfra.project import Project
 
 from .conftest import new_database, wait_until, write_sources
+from .test_github_activity import FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "docker" / "quetz-entrypoint.sh"
@@ -36,6 +43,8 @@ VENV_BIN = Path(sys.executable).parent
 NASTY_PASSWORD = "p%3D@:/#?&+ %(here)s'\"$`;\\" + base64.b64encode(bytes(range(200, 223))).decode()
 SESSION_SECRET = "session%secret=/+" + "S" * 20
 CLIENT_SECRET = "client#secret@" + "C" * 20
+CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a test that needs no S3 or GitHub never leaves loopback
+STAND_IN_KEYS = {"AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only"}
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +55,19 @@ def task_container():
     return container
 
 
-def task_environment(container, sources: dict, host: str, port: int, database: str, user: str, password: str) -> dict[str, str]:
+def task_environment(container, sources: dict, host: str, port: int, database: str, user: str, password: str,
+                     s3_url: str = CLOSED_PORT) -> dict[str, str]:
     """The container's environment as ECS gives it: the task definition's plain values (the database's
     address, an output, replaced by the local cluster's) and its secrets' values."""
     plain = {e["name"]: e["value"] for e in container["environment"]}
     assert set(plain) == {quetz_config.CONFIG_ENV, *quetz_config.DATABASE_ENV}
     assert plain["DB_NAME"] == database and plain["DB_USER"] == user  # the local database mirrors the stack's names
     config = tomllib.loads(plain[quetz_config.CONFIG_ENV])
-    # the outside sources, pointed at local files (no request leaves loopback)
+    # the outside sources, pointed at local files or stand-ins (no request leaves loopback); the S3 store's
+    # rendered endpoint (the bucket region's) at the stand-in: bucket, region and the rest stay as rendered
     config[quetz_config.PLUGIN_SECTION].update(sources)
+    assert config["s3"]["url"].startswith("https://s3.")
+    config["s3"]["url"] = s3_url
     plain[quetz_config.CONFIG_ENV] = tomli_w.dumps(config)
     plain |= {"DB_HOST": host, "DB_PORT": str(port)}
     secrets = {quetz_config.DATABASE_PASSWORD_ENV: password, quetz_config.SESSION_SECRET_ENV: SESSION_SECRET,
@@ -63,14 +76,72 @@ def task_environment(container, sources: dict, host: str, port: int, database: s
     return plain | secrets
 
 
-def local_sources(folder: Path) -> dict:
+def local_sources(folder: Path, github_api: str = CLOSED_PORT) -> dict:
     settings = write_sources(folder)
     (folder / "outputs.json").write_text('{"libfoo-devel": ["libfoo"], "libfoo": ["libfoo"]}')
     return {
         "project_root": settings["project_root"], "bot_status": settings["bot_status"], "github_ids": settings["github_ids"],
         "feedstock_outputs": str(folder / "outputs.json"),  # a local file, not a URL
-        "github_api": "http://127.0.0.1:9",  # never asked: every id is in github_ids
+        # sync-users never asks it (every id is in github_ids); the refresh reads feedstocks' activity there
+        "github_api": github_api,
     }
+
+
+class S3StandIn:
+    """A stand-in for AWS S3: moto's server (the `test` extra), a process of its own on loopback, with
+    the stack's bucket created in the stack's region. Stopped with its whole process group."""
+
+    def __init__(self, folder: Path, bucket: str, region: str):
+        import boto3
+
+        port = free_port()
+        self.url, self.bucket, self.log = f"http://127.0.0.1:{port}", bucket, folder / "s3-stand-in.log"
+        env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **STAND_IN_KEYS}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            up = wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60, every=0.2)
+            assert up and self.proc.poll() is None, self.log.read_text()[-2000:]
+            self.client = boto3.client("s3", endpoint_url=self.url, region_name=region, **{k.lower(): v for k, v in STAND_IN_KEYS.items()})
+            self.client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        except BaseException:
+            stop_group(self.proc)
+            raise
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(self.url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def objects(self) -> dict[str, bytes]:
+        listed = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+@pytest.fixture
+def s3_stand_in(task_container, tmp_path):
+    config = tomllib.loads(next(e["value"] for e in task_container["environment"] if e["name"] == quetz_config.CONFIG_ENV))
+    stand_in = S3StandIn(tmp_path, config["s3"]["bucket_name"], config["s3"]["region"])
+    try:
+        yield stand_in
+    finally:
+        stop_group(stand_in.proc)
+
+
+@pytest.fixture
+def github_stand_in():
+    """GitHub's REST API cannot be reached here: the activity tests' stand-in, answering in its shapes."""
+    FakeGitHub.seen, FakeGitHub.budget = [], 1000
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def start_entrypoint(env: dict, log: Path) -> subprocess.Popen:
@@ -100,9 +171,8 @@ def base_env(tmp_path: Path, port: int) -> dict[str, str]:
     return {
         "PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
         production.DEPLOYMENT_ENV: str(tmp_path / "srv" / "deployment"), production.HOST_ENV: "127.0.0.1", production.PORT_ENV: str(port),
-        # Quetz's S3 store with credentials that go nowhere: a closed loopback port, no instance metadata
-        "AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only", "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        # the task role's credentials, as the stand-in takes them; never the instance metadata service
+        **STAND_IN_KEYS, "AWS_EC2_METADATA_DISABLED": "true",
     } | {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}  # a checkout run without its editable install
 
 
@@ -120,10 +190,44 @@ def job_manifests(url: str) -> list[str]:
         engine.dispose()
 
 
-def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_container, tmp_path):
+def query(url: str, statement: str) -> list[tuple]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(statement))]
+    finally:
+        engine.dispose()
+
+
+def upload_through_quetz(base: str, deployment: Path, built: Path) -> tuple[str, bytes]:
+    """A real package, uploaded the way clients do (an owner's API key, one file per request) into a
+    channel made through Quetz's API; its store path and bytes."""
+    with quetz.session_for(deployment) as db:
+        quetz.create_user(db, "uploader", None)
+        quetz.set_server_role(db, "uploader", "owner")
+        db.commit()
+        key = quetz.create_api_key(db, "uploader", "production start test")
+    made = httpx.post(f"{base}/api/channels", json={"name": "conda-forge", "private": False}, headers={"X-API-Key": key}, timeout=60)
+    assert made.status_code == 201, made.text[:300]
+    [(subdir, package)] = demo.build_packages(built, {"s3check": [("1.0", "h0_0", ("linux-64",))]})
+    demo.upload(base, key, "conda-forge", [package])
+    return f"conda-forge/{subdir}/{package.name}", package.read_bytes()
+
+
+def download(base: str, path: str, s3: S3StandIn) -> bytes:
+    """Quetz's S3 store answers a download with a redirect to a presigned URL of the store's endpoint."""
+    got = httpx.get(f"{base}/get/{path}", timeout=60, follow_redirects=True)
+    assert got.status_code == 200, got.text[:300]
+    assert [str(r.url).split("/")[2] for r in got.history[1:]] + [str(got.url).split("/")[2]] == [s3.url.split("/")[2]]
+    return got.content
+
+
+def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_container, s3_stand_in, github_stand_in, tmp_path):
     url = new_database(pg_cluster, "quetz", "quetz", NASTY_PASSWORD)
     port = free_port()
-    env = base_env(tmp_path, port) | task_environment(task_container, local_sources(tmp_path / "sources"), pg_cluster.host, pg_cluster.port, "quetz", "quetz", NASTY_PASSWORD)
+    env = base_env(tmp_path, port) | task_environment(task_container, local_sources(tmp_path / "sources", github_stand_in), pg_cluster.host,
+                                                      pg_cluster.port, "quetz", "quetz", NASTY_PASSWORD, s3_url=s3_stand_in.url)
+    assert "GITHUB_TOKEN" not in env  # the task has no token: GitHub's activity is read at the tokenless rate
     log = tmp_path / "container.log"
     base = f"http://127.0.0.1:{port}"
 
@@ -164,6 +268,22 @@ def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_conta
                 # the sync-users job's problem reaches the container's log (the channel is made by uploads, later)
                 problem = "dashboard sync-users: channel 'conda-forge' does not exist in Quetz"
                 assert wait_until(lambda: problem in log.read_text(), timeout=60, every=1), log.read_text()[-3000:]
+                # the rendered GitHub budget is read: the refresh read each feedstock's PRs, issues and CI
+                # state from the (stand-in) API, without a token
+                assert tomllib.loads(config.read_text())[quetz_config.PLUGIN_SECTION]["github_requests_per_run"] == 600
+                activity = "SELECT feedstock, open_prs, open_issues, ci_state FROM condainfra_github_activity WHERE checked_at IS NOT NULL"
+                assert wait_until(lambda: len(query(url, activity)) == 4, timeout=60, every=1), log.read_text()[-3000:]
+                assert sorted(query(url, activity)) == [("barpy", 1, 0, "pending"), ("bazlib", 0, 0, "none"), ("ghost", None, None, None),
+                                                        ("libfoo", 3, 4, "failure")]  # ghost-feedstock: GitHub has no such repository
+                assert FakeGitHub.seen and not any("Authorization" in headers for _, headers in FakeGitHub.seen)
+                # Quetz's S3 package store: a package uploaded through Quetz lands in the bucket and downloads back
+                stored, data = upload_through_quetz(base, config.parent, tmp_path / "built")
+                assert s3_stand_in.objects().get(stored) == data
+                assert download(base, stored, s3_stand_in) == data
+            else:
+                # a restarted task serves what the first one stored: the bucket, not the container's disk
+                assert download(base, stored, s3_stand_in) == data
+                assert not (config.parent / "channels" / "conda-forge").exists()
         finally:
             stop_group(proc)
     text = log.read_text()
