@@ -164,6 +164,35 @@ def test_the_registry_client_reads_under_the_same_limits(hostile, mode, expected
     assert message.startswith(f"registry 127.0.0.1:{hostile.server_address[1]}: http://127.0.0.1:") and message.endswith(expected)
 
 
+@pytest.mark.parametrize("mode,expected", [
+    ("trickle", "no complete answer within the artifact deadline of 1 s (limit artifact.deadline)"),
+    ("huge", "larger than the artifact limit of 4 MiB (decompressed; limit artifact)"),
+    ("429", "HTTP 429 after 3 attempts (limit attempts)"),
+    ("loop", "more than 5 redirects (a redirect loop?; limit redirects)"),
+])
+def test_a_blob_streamed_on_is_read_under_the_same_limits(hostile, mode, expected):
+    """`mirror serve` passes blobs on as they come: the deadline runs to the last byte (a registry that
+    trickles one byte every 0.2 s would take hours), the cap counts every byte, attempts are the policy's."""
+    hostile.default = mode
+    target = OciTarget.parse(f"oci://127.0.0.1:{hostile.server_address[1]}/mirrors", insecure=True)
+
+    async def run():
+        async with Registry(target, policy=policy()) as registry:
+            opened = await registry.stream_blob("mirrors/conda-forge/linux-64/x", "sha256:" + "0" * 64)
+            assert opened is not None
+            async for _ in opened[1]:
+                pass
+
+    started = time.monotonic()
+    with pytest.raises(CondainfraError) as caught:
+        asyncio.run(asyncio.wait_for(run(), 15))
+    message = str(caught.value)
+    assert message.startswith(f"registry 127.0.0.1:{hostile.server_address[1]}: ") and message.endswith(expected)
+    assert "/v2/mirrors/conda-forge/linux-64/x/blobs/sha256:" in message and "\n" not in message and time.monotonic() - started < 5
+    if mode == "429":
+        assert hostile.hits["429"] == 3
+
+
 def test_sync_stops_a_hostile_channel_with_one_line(cli, registry, hostile):
     started = time.monotonic()
     result = cli("mirror", "sync", "--from", f"{hostile.url}/file-bomb/conda-forge", "--to", f"oci://{registry.url}/mirrors", "--insecure",
@@ -181,6 +210,7 @@ def test_sync_stops_a_hostile_channel_with_one_line(cli, registry, hostile):
     ("repodata=lots", "expected a size like 800MiB or 2GiB"),
     ("repodata.deadline=soon", "expected a time like 90s, 20m or 2h"),
     ("attempts=0", "attempts must be a whole number from 1 to 100000"),
+    ("backoff=1h", "expected a time from 0 to 10s"),
     ("bogus=1", "unknown limit 'bogus'"),
 ])
 def test_a_bad_limit_is_one_message(cli, item, message):
@@ -190,7 +220,8 @@ def test_a_bad_limit_is_one_message(cli, item, message):
 
 
 def test_limit_values():
-    p = FetchPolicy().with_settings(["repodata=1GiB", "status=500KB", "api.deadline=90s", "run=2h", "pages=7", "redirects=2"], "--limit")
+    p = FetchPolicy().with_settings(["repodata=1GiB", "status=500KB", "api.deadline=90s", "run=2h", "pages=7", "redirects=2", "backoff=0"], "--limit")
+    assert p.backoff == 0 and FetchPolicy().backoff > 0 and FetchPolicy().with_settings(["backoff=50ms"], "--limit").backoff == 0.05
     assert p.limit("repodata").max_bytes == 1 << 30 and p.limit("status").max_bytes == 500_000
     assert p.limit("api").deadline == 90 and p.run_deadline == 7200 and p.pages == 7 and p.redirects == 2
     assert FetchPolicy().limit("repodata").max_bytes >= 250_000_000  # conda-forge's largest repodata.json fits

@@ -14,6 +14,8 @@ dashboard's sources, the GitHub API) and every decompression of outside data goe
   temp file with caps (``max_bytes=`` a smaller cap of the caller's, ``digest=True`` for a sha256).
   ``fetch_once`` is one attempt, for callers with their own retry rules (registry auth, GitHub rate
   limits).
+* ``open_stream(client, url, policy=, kind=)`` -> ``Stream``: a GET left open for a body passed on as it
+  comes (``mirror serve``); its chunks stop at the kind's cap and deadline, counted to the last byte.
 * ``read_file(path, Sink(...), fmt, where)`` (decode.py): a local ``.zst``/``.bz2``/``.gz`` file
   decompressed under the same cap; ``file_format(name)`` tells the format from the name.
 * ``parse_retry_after``, ``parse_etag``, ``next_link``: header values, strictly.
@@ -26,10 +28,12 @@ from .decode import Sink, file_format, read_file
 from .http import (
     Answer,
     RetryableStatus,
+    Stream,
     fetch,
     fetch_once,
     new_client,
     next_link,
+    open_stream,
     parse_etag,
     parse_retry_after,
     retrying,
@@ -37,7 +41,7 @@ from .http import (
 from .limits import DEFAULT_LIMITS, FetchError, FetchPolicy, Limit, LimitExceeded, Unreachable, parse_seconds, parse_size, size_text
 
 __all__ = [
-    "DEFAULT_LIMITS", "Answer", "FetchError", "FetchPolicy", "Limit", "LimitExceeded", "RetryableStatus", "Sink", "Unreachable",
-    "fetch", "fetch_once", "file_format", "new_client", "next_link", "parse_etag", "parse_retry_after",
+    "DEFAULT_LIMITS", "Answer", "FetchError", "FetchPolicy", "Limit", "LimitExceeded", "RetryableStatus", "Sink", "Stream", "Unreachable",
+    "fetch", "fetch_once", "file_format", "new_client", "next_link", "open_stream", "parse_etag", "parse_retry_after",
     "parse_seconds", "parse_size", "read_file", "retrying", "size_text",
 ]

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -21,7 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from ..urls import public_url
 from .decode import Chain, Sink
-from .limits import ERROR_BODY, FetchError, FetchPolicy, LimitExceeded, Unreachable
+from .limits import ERROR_BODY, MAX_BACKOFF, FetchError, FetchPolicy, LimitExceeded, Unreachable, too_large
 
 if importlib.util.find_spec("sniffio") is None:
     # httpcore tries `import sniffio` several times per request; a failed import is not remembered, so each
@@ -109,7 +109,7 @@ def next_link(header: str | None, where: str) -> str | None:
 def retrying(policy: FetchPolicy, attempts: int | None = None) -> AsyncRetrying:
     return AsyncRetrying(
         stop=stop_after_attempt(attempts or policy.attempts),
-        wait=wait_exponential_jitter(multiplier=0.2, max=10, jitter=0.5),
+        wait=wait_exponential_jitter(multiplier=policy.backoff, max=MAX_BACKOFF, jitter=policy.backoff * 2.5),
         retry=retry_if_exception_type((RetryableStatus, httpx.TransportError)),
         reraise=True,
     )
@@ -202,9 +202,13 @@ async def fetch_once(
     except OverflowError:
         raise FetchError(f"{shown}: not a valid URL (the port must be a number from 1 to 65535)") from None
     if later is not None:
-        await asyncio.sleep(max(0.0, min(later, MAX_RETRY_AFTER, policy.remaining())))
-        raise RetryableStatus(method, shown, answer.status)
+        await _wait_then_retry(method, shown, answer.status, later, policy)
     return answer
+
+
+async def _wait_then_retry(method: str, shown: str, status: int, later: float, policy: FetchPolicy):
+    await asyncio.sleep(max(0.0, min(later, MAX_RETRY_AFTER, policy.remaining())))
+    raise RetryableStatus(method, shown, status)
 
 
 async def _read(response: httpx.Response, shown: str, kind: str, wanted: bool, dest: Path | None, file_format: str | None,
@@ -252,3 +256,70 @@ async def fetch(client: httpx.AsyncClient, method: str, url: str, *, policy: Fet
         cause = f"{type(exc).__name__}: {str(exc)[:200] or 'no answer'}"
         raise Unreachable(f"{shown}: not reachable after {attempts} attempts ({cause})", cause) from None
     raise AssertionError("unreachable")
+
+
+@dataclass
+class Stream:
+    """An answer whose body the caller passes on as it comes (``mirror serve``): ``chunks`` stops at the
+    kind's size cap and at the request's deadline, which runs from the request to the last byte."""
+
+    status: int
+    headers: httpx.Headers
+    chunks: AsyncIterator[bytes]
+    response: httpx.Response
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+async def open_stream(client: httpx.AsyncClient, url: str, *, policy: FetchPolicy, kind: str, headers: dict[str, str] | None = None) -> Stream:
+    """One GET, redirects followed (at most the policy's), left open for the body to be streamed. The
+    body is asked for as it is stored (no Content-Encoding): what is counted is what is passed on.
+    A "later" answer waits what it asks (bounded) and raises :class:`RetryableStatus`, as fetch_once."""
+    try:
+        full = _full(client, url)
+    except (httpx.InvalidURL, ValueError, OverflowError) as exc:
+        raise FetchError(f"{_checked_url(str(url))}: not a valid URL ({str(exc)[:200]})") from None
+    shown = _checked_url(str(full))
+    window, deadline_text = policy.request_window(kind, shown)
+    deadline = asyncio.get_running_loop().time() + window
+    cap = policy.limit(kind).max_bytes
+    try:
+        async with asyncio.timeout_at(deadline):
+            request = client.build_request("GET", full, headers={**(headers or {}), "Accept-Encoding": "identity"})
+            response = await client.send(request, stream=True, follow_redirects=True)
+    except TimeoutError:
+        raise LimitExceeded(f"{shown}: no complete answer within {deadline_text}") from None
+    except httpx.TooManyRedirects:
+        raise FetchError(f"{shown}: more than {policy.redirects} redirects (a redirect loop?; limit redirects)") from None
+    if response.status_code in RETRY_STATUSES:
+        await response.aclose()
+        await _wait_then_retry("GET", shown, response.status_code, parse_retry_after(response.headers.get("retry-after")) or 0.0, policy)
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if response.status_code == 200 and encoding not in ("", "identity"):
+        await response.aclose()
+        raise FetchError(f"{shown}: answered in {encoding[:40]!r} encoding, though asked for the stored bytes")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        size = 0
+        raw = response.aiter_raw(1 << 16)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        data = await anext(raw)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise LimitExceeded(f"{shown}: no complete answer within {deadline_text}") from None
+                except httpx.TransportError as exc:
+                    raise FetchError(f"{shown}: the answer broke off ({type(exc).__name__})") from None
+                size += len(data)
+                if size > cap:
+                    raise too_large(shown, kind, cap)
+                yield data
+        finally:
+            await raw.aclose()
+            await response.aclose()
+
+    return Stream(response.status_code, response.headers, chunks(), response)

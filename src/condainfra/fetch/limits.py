@@ -3,7 +3,7 @@
 Defaults fit real data with room to grow: conda-forge's largest ``repodata.json`` is about 250 MB
 decompressed, its ``channeldata.json`` tens of MB, a bot status file a few MB, a GitHub answer of
 100 items well under 1 MB. An operator sets any of them with ``KIND=SIZE``, ``KIND.deadline=TIME``,
-``run=TIME``, ``attempts=N``, ``redirects=N`` or ``pages=N`` (``--limit`` on the command line, the
+``run=TIME``, ``attempts=N``, ``backoff=TIME``, ``redirects=N`` or ``pages=N`` (``--limit`` on the command line, the
 dashboard's ``limits`` setting).
 """
 
@@ -35,6 +35,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "upload": Limit(64 * KiB, 3600.0),  # a registry's answer to a blob upload (the body sent is ours)
 }
 ERROR_BODY = 64 * KiB  # what is read of an error answer, to quote its reason
+MAX_BACKOFF = 10.0  # seconds: the longest wait between two attempts (a Retry-After may ask for longer)
 
 
 class FetchError(CondainfraError):
@@ -90,6 +91,7 @@ class FetchPolicy:
 
     limits: dict[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     attempts: int = 5  # every retried answer (5xx, 429, a dropped connection) included
+    backoff: float = 0.2  # the first wait between attempts, doubled each time up to MAX_BACKOFF, plus jitter
     redirects: int = 5
     pages: int = 1000  # pages of one paginated list (GitHub: 100 items each; conda-forge has ~290 pages of repositories)
     run_deadline: float = 24 * 3600.0  # a first copy of a whole channel is long; commands with shorter runs set theirs
@@ -128,6 +130,12 @@ class FetchPolicy:
                 if not value.strip().isascii() or not value.strip().isdigit() or not 0 < int(value) <= 100_000:
                     raise CondainfraError(f"{bad}: {name} must be a whole number from 1 to 100000")
                 setattr(policy, name, int(value))
+            elif name == "backoff":
+                # 0 is allowed: a test's or a batch job's choice, never a default
+                seconds = 0.0 if value.strip().lower() in ("0", "0s", "0ms") else parse_seconds(value)
+                if seconds is None or seconds > MAX_BACKOFF:
+                    raise CondainfraError(f"{bad}: expected a time from 0 to {MAX_BACKOFF:g}s, like 200ms")
+                policy.backoff = seconds
             elif name == "run":
                 seconds = parse_seconds(value)
                 if seconds is None:
@@ -146,7 +154,7 @@ class FetchPolicy:
                         raise CondainfraError(f"{bad}: expected a size like 800MiB or 2GiB")
                     policy.limits[kind] = Limit(size, old.deadline)
             else:
-                known = ", ".join([*policy.limits, *(f"{k}.deadline" for k in policy.limits), "run", "attempts", "redirects", "pages"])
+                known = ", ".join([*policy.limits, *(f"{k}.deadline" for k in policy.limits), "run", "attempts", "backoff", "redirects", "pages"])
                 raise CondainfraError(f"{bad}: unknown limit {name!r}; known: {known}")
         return policy
 

@@ -4,11 +4,12 @@ Authentication follows the distribution spec's token flow: a 401 carries
 ``WWW-Authenticate: Bearer realm=...,service=...,scope=...``; we ask the realm
 for a token (anonymously for pulls, with a username and token from the
 environment for pushes) and retry. ``Basic`` challenges get the same
-credentials directly. Every request follows the project's fetch policy
-(``condainfra.fetch``): 429 and 5xx answers and dropped connections are retried a
-bounded number of times, honouring ``Retry-After``; each request has a deadline and
-what it reads a size cap (``registry`` for manifests, tag lists and tokens,
-``repodata`` for the mirror's repodata blob).
+credentials directly. Every request, reads and writes alike, follows the run's one fetch
+policy (``condainfra.fetch``): 429 and 5xx answers and dropped connections are retried
+its number of ``attempts`` with its backoff, honouring ``Retry-After``; each request has
+a deadline and what it reads a size cap (``registry`` for manifests, tag lists and
+tokens, ``repodata`` for the mirror's repodata blob, ``artifact`` for a blob streamed on,
+``upload`` for an upload's answer), redirects the policy's number.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ import httpx
 
 from .. import jsondoc
 from ..errors import CondainfraError
-from ..fetch import Answer, FetchError, FetchPolicy, RetryableStatus, fetch_once, new_client, next_link, retrying
-from ..fetch.http import RETRY_STATUSES, parse_retry_after
+from ..fetch import Answer, FetchError, FetchPolicy, RetryableStatus, Stream, fetch_once, new_client, next_link, open_stream, retrying
 from ..urls import public_url
 from .layout import MANIFEST_MEDIA_TYPE
 from .target import OciTarget, is_loopback  # noqa: F401  (the mirror's callers import them from here)
@@ -53,7 +53,6 @@ def _challenge(header: str) -> tuple[str, dict[str, str]]:
 class Registry:
     target: OciTarget
     concurrency: int = 16
-    attempts: int = 6
     policy: FetchPolicy = field(default_factory=FetchPolicy)
     requests: int = 0  # every HTTP request made, for the no-op benchmark and the summary
     config_source: str | None = None  # a repository known to hold the shared empty config blob
@@ -104,15 +103,19 @@ class Registry:
 
     async def request(self, method: str, url: str, *, scope: str | None = None, kind: str = "registry", **kwargs: Any) -> Answer:
         """One request with auth, retries and clear errors; the answer's body read (at most ``kind``'s cap)."""
+        return await self._retried(lambda: self._send(method, url, scope, kind, kwargs))
+
+    async def _retried(self, send):
         assert self._client is not None, "use `async with Registry(...)`"
+        attempts = self.policy.attempts
         try:
-            async for attempt in retrying(self.policy, self.attempts):
+            async for attempt in retrying(self.policy):
                 with attempt:
-                    return await self._send(method, url, scope, kind, kwargs)
+                    return await send()
         except RetryableStatus as exc:
-            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts (limit attempts)") from None
+            raise RegistryError(f"registry {self.target.host}: {exc} after {attempts} attempts (limit attempts)") from None
         except httpx.TransportError as exc:
-            raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
+            raise RegistryError(f"registry {self.target.host} is not reachable after {attempts} attempts: {exc.__class__.__name__}: {exc or 'no answer'}") from None
         except FetchError as exc:
             raise RegistryError(f"registry {self.target.host}: {exc}") from None
         raise AssertionError("unreachable")
@@ -132,22 +135,16 @@ class Registry:
             return answer
         raise RegistryError(f"registry {self.target.host}: access denied for {scope or url} (set {USER_ENV} and {TOKEN_ENV} to push)")
 
-    async def _open_stream(self, url: str, scope: str) -> httpx.Response:
+    async def _open_stream(self, url: str, scope: str) -> Stream:
         """A blob's answer left open for the caller to stream (``mirror serve`` passes it on as it comes)."""
         for _ in range(2):
-            client = self._lane
-            request = client.build_request("GET", url, headers=self._auth_header(scope))
             self.requests += 1
-            response = await client.send(request, stream=True, follow_redirects=True)
-            if response.status_code == 401 and "www-authenticate" in response.headers:
-                await response.aclose()
-                await self._authenticate(response.headers["www-authenticate"], scope)
+            opened = await open_stream(self._lane, url, policy=self.policy, kind="artifact", headers=self._auth_header(scope))
+            if opened.status == 401 and "www-authenticate" in opened.headers:
+                await opened.aclose()
+                await self._authenticate(opened.headers["www-authenticate"], scope)
                 continue
-            if response.status_code in RETRY_STATUSES:
-                await response.aclose()
-                await asyncio.sleep(min(parse_retry_after(response.headers.get("retry-after")) or 0.0, 30.0))
-                raise RetryableStatus("GET", url, response.status_code)
-            return response
+            return opened
         raise RegistryError(f"registry {self.target.host}: access denied for {scope} (set {USER_ENV} and {TOKEN_ENV} to push)")
 
     def _auth_header(self, scope: str | None) -> dict[str, str]:
@@ -315,20 +312,22 @@ class Registry:
         return response.body
 
     async def stream_blob(self, repo: str, digest: str) -> tuple[httpx.Response, AsyncIterator[bytes]] | None:
-        try:
-            async for attempt in retrying(self.policy, self.attempts):
-                with attempt:
-                    response = await self._open_stream(f"/v2/{repo}/blobs/{digest}", self.pull(repo))
-        except RetryableStatus as exc:
-            raise RegistryError(f"registry {self.target.host}: {exc} after {self.attempts} attempts (limit attempts)") from None
-        except httpx.TransportError as exc:
-            raise RegistryError(f"registry {self.target.host} is not reachable: {exc.__class__.__name__}: {exc or 'no answer'}") from None
-        except httpx.TooManyRedirects:
-            raise RegistryError(f"registry {self.target.host}: more than {self.policy.redirects} redirects for {repo}@{digest} (limit redirects)") from None
-        if response.status_code != 200:
-            await response.aclose()
+        """(the answer, its body as it comes) or None when the registry has no such blob. The body stops
+        with one RegistryError at the artifact limit's size or deadline (from the request to the last byte)."""
+        opened = await self._retried(lambda: self._open_stream(f"/v2/{repo}/blobs/{digest}", self.pull(repo)))
+        if opened.status != 200:
+            await opened.aclose()
             return None
-        return response, response.aiter_raw()
+        return opened.response, self._said(opened.chunks)
+
+    async def _said(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except FetchError as exc:
+            raise RegistryError(f"registry {self.target.host}: {exc}") from None
+        finally:
+            await chunks.aclose()
 
     async def tags(self, repo: str) -> list[str]:
         response = await self.request("GET", f"/v2/{repo}/tags/list", scope=self.pull(repo))

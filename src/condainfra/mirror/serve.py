@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from ..errors import CondainfraError
+from ..fetch import FetchPolicy
 from . import layout, shards
 from .published import mirror_entries
 from .records import SHA256, Lean
@@ -41,16 +43,18 @@ class _Subdir:
 
 
 class MirrorServer:
-    def __init__(self, target: OciTarget, channels: list[str]):
+    def __init__(self, target: OciTarget, channels: list[str], policy: FetchPolicy | None = None):
         self.target = target
         self.channels = set(channels)
+        # a server has no run to time: each read from the registry is held to its kind's deadline and cap
+        self.policy = policy or FetchPolicy(run_deadline=math.inf)
         self.registry: Registry | None = None
         self._cache: dict[tuple[str, str], _Subdir] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     @asynccontextmanager
     async def lifespan(self, app):
-        async with Registry(self.target, concurrency=32) as registry:
+        async with Registry(self.target, concurrency=32, policy=self.policy) as registry:
             self.registry = registry
             yield
 
@@ -145,6 +149,10 @@ class MirrorServer:
             try:
                 async for chunk in chunks:
                     yield chunk
+            except RegistryError as exc:
+                # the status line is sent: breaking the connection off is the one way left to say it failed
+                log.warning("mirror unavailable: %s", exc)
+                raise
             finally:
                 await response.aclose()
 
