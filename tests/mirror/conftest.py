@@ -65,31 +65,36 @@ def upstream(tmp_path, built_channel, serve_dir):
     return folder, serve_dir(folder.parent) + "/conda-test"
 
 
-class FlakyProxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Proxy(http.server.BaseHTTPRequestHandler):
+    """Passes every request on to ``upstream`` (a registry), unless ``answer(handler, body)`` answered it
+    itself (then it returns True); appends each request it sees ('METHOD /path') to ``seen``."""
 
-    def __init__(self, *args, upstream: str, fail_every: int, counter, failures: list, seen: list, **kwargs):
-        self.upstream, self.fail_every, self.counter, self.failures, self.seen = upstream, fail_every, counter, failures, seen
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: without it each answer waits ~40 ms
+
+    def __init__(self, *args, upstream: str, client: httpx.Client, answer, seen: list, **kwargs):
+        self.upstream, self.client, self.answer, self.seen = upstream, client, answer, seen
         super().__init__(*args, **kwargs)
 
     def log_message(self, *args):
         pass
 
+    def reply(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        n = next(self.counter)
         self.seen.append(f"{self.command} {self.path}")
-        if self.fail_every and n % self.fail_every == 0:
-            status = 429 if (n // max(self.fail_every, 1)) % 2 else 503
-            self.failures.append(status)
-            self.send_response(status)
-            self.send_header("Retry-After", "0")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        if self.answer is not None and self.answer(self, body):
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        response = httpx.request(self.command, f"http://{self.upstream}{self.path}", headers=headers, content=body)
+        response = self.client.request(self.command, f"http://{self.upstream}{self.path}", headers=headers, content=body)
         self.send_response(response.status_code)
         for key, value in response.headers.items():
             if key.lower() in ("content-length", "transfer-encoding", "connection"):
@@ -106,19 +111,46 @@ class FlakyProxy(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def flaky(registry):
-    """A proxy in front of `registry` that answers every n-th request itself with 503 or 429 (0: never),
-    and appends each request it sees ('METHOD /path') to `seen`: start(n, seen) -> (host:port, failures)."""
+def proxy(registry):
+    """Proxies in front of `registry`: start(answer=None, seen=None) -> host:port (see Proxy)."""
     servers = []
+    # one client for all of a proxy's requests: a new one per request loaded the CA bundle each time
+    client = httpx.Client(timeout=60)
 
-    def start(fail_every: int, seen: list | None = None):
-        failures: list[int] = []
-        handler = functools.partial(FlakyProxy, upstream=registry.url, fail_every=fail_every, counter=itertools.count(1), failures=failures, seen=seen if seen is not None else [])
+    def start(answer=None, seen: list | None = None) -> str:
+        handler = functools.partial(Proxy, upstream=registry.url, client=client, answer=answer, seen=seen if seen is not None else [])
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"127.0.0.1:{server.server_address[1]}", failures
+        return f"127.0.0.1:{server.server_address[1]}"
 
     yield start
     for server in servers:
         server.shutdown()
+        server.server_close()
+    client.close()
+
+
+@pytest.fixture
+def flaky(proxy):
+    """A proxy in front of `registry` that answers every n-th request itself with 503 or 429 (0: never),
+    and appends each request it sees ('METHOD /path') to `seen`: start(n, seen) -> (host:port, failures)."""
+
+    def start(fail_every: int, seen: list | None = None):
+        failures: list[int] = []
+        counter = itertools.count(1)
+        lock = threading.Lock()
+
+        def answer(handler, body) -> bool:
+            with lock:
+                n = next(counter)
+            if not fail_every or n % fail_every:
+                return False
+            status = 429 if (n // fail_every) % 2 else 503
+            failures.append(status)
+            handler.reply(status, Retry_After="0")
+            return True
+
+        return proxy(answer, seen), failures
+
+    return start

@@ -3,10 +3,7 @@ fails that build alone; the rest is pushed and published. `mirror serve` redirec
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 
 import httpx
 import pytest
@@ -45,55 +42,16 @@ def test_a_record_without_a_well_formed_sha256_is_rejected_and_never_pushed(cli,
     assert again.code == 1 and "failed 0, rejected 1" in again.out
 
 
-class RefusingProxy(http.server.BaseHTTPRequestHandler):
-    """Passes everything to the registry but refuses the manifest of one repository."""
+def test_a_registry_error_on_one_build_fails_that_build_alone(cli, registry, upstream, proxy):
+    def refuse_libbar(handler, body) -> bool:
+        if handler.command != "PUT" or "/libbar/manifests/" not in handler.path:
+            return False
+        handler.reply(403, b'{"errors":[{"code":"DENIED","message":"refused by the test"}]}', Content_Type="application/json")
+        return True
 
-    protocol_version = "HTTP/1.1"
-
-    def __init__(self, *args, upstream: str, refuse: str, **kwargs):
-        self.upstream, self.refuse = upstream, refuse
-        super().__init__(*args, **kwargs)
-
-    def log_message(self, *args):
-        pass
-
-    def _handle(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if self.command == "PUT" and f"/{self.refuse}/manifests/" in self.path:
-            content = b'{"errors":[{"code":"DENIED","message":"refused by the test"}]}'
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-            return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        response = httpx.request(self.command, f"http://{self.upstream}{self.path}", headers=headers, content=body)
-        self.send_response(response.status_code)
-        for key, value in response.headers.items():
-            if key.lower() in ("content-length", "transfer-encoding", "connection"):
-                continue
-            if key.lower() == "location":
-                value = value.replace(self.upstream, f"127.0.0.1:{self.server.server_address[1]}")
-            self.send_header(key, value)
-        content = b"" if self.command == "HEAD" else response.content
-        self.send_header("Content-Length", str(len(response.content) if self.command == "HEAD" else len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-
-def test_a_registry_error_on_one_build_fails_that_build_alone(cli, registry, upstream):
     _, url = upstream
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RefusingProxy, upstream=registry.url, refuse="libbar"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        result = cli("mirror", "sync", "--from", url, "--to", f"oci://127.0.0.1:{server.server_address[1]}/{PREFIX}", "--insecure")
-    finally:
-        server.shutdown()
-        server.server_close()
+    host = proxy(refuse_libbar)
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/{PREFIX}", "--insecure")
     assert result.code == 1
     assert "error: linux-64/libbar-2.1-h5678_1.conda:" in result.err and "DENIED: refused by the test" in result.err
     assert "pushed 4, skipped 0, failed 2" in result.out  # both files of the build; noarch synced after it

@@ -8,14 +8,19 @@ balancer would), and passes the rest through.
 from __future__ import annotations
 
 import functools
-import io
 import threading
+
+import pytest
+
+
+# the waits between attempts are the policy's: these tests are about what is retried, not how long it waits
+NO_WAIT = ("--limit", "backoff=0")
 
 
 def test_sync_rides_out_429_and_503(cli, flaky, registry, upstream):
     _, url = upstream
     proxy, failures = flaky(fail_every=4)
-    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{proxy}/mirrors", "--insecure", "--jobs", "2")
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{proxy}/mirrors", "--insecure", "--jobs", "2", *NO_WAIT)
     assert result.code == 0, result.err
     assert "pushed 6, skipped 0, failed 0" in result.out
     assert 429 in failures and 503 in failures
@@ -23,13 +28,15 @@ def test_sync_rides_out_429_and_503(cli, flaky, registry, upstream):
     assert verified.code == 0, verified.err
 
 
-def test_a_registry_that_keeps_failing_is_one_clear_error(cli, flaky, upstream):
+@pytest.mark.parametrize("limit,attempts", [((), 5), (("--limit", "attempts=2"), 2)])
+def test_a_registry_that_keeps_failing_is_one_clear_error(cli, flaky, upstream, limit, attempts):
+    """The registry is asked as many times as the run's fetch policy says (5 unless --limit attempts=N)."""
     _, url = upstream
     proxy, failures = flaky(fail_every=1)
-    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{proxy}/mirrors", "--insecure")
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{proxy}/mirrors", "--insecure", *NO_WAIT, *limit)
     assert result.code == 1
-    assert f"registry {proxy}: GET /v2/" in result.err and "HTTP 503 after 6 attempts" in result.err
-    assert len(failures) == 6 and "Traceback" not in result.err
+    assert f"registry {proxy}: GET /v2/" in result.err and f"HTTP {failures[-1]} after {attempts} attempts (limit attempts)" in result.err
+    assert len(failures) == attempts and "Traceback" not in result.err
 
 
 def test_downloads_from_a_flaky_source_are_retried(cli, registry, upstream, tmp_path):
@@ -55,7 +62,7 @@ def test_downloads_from_a_flaky_source_are_retried(cli, registry, upstream, tmp_
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/conda-test"
-        result = cli("mirror", "sync", "--from", url, "--to", f"oci://{registry.url}/mirrors", "--insecure")
+        result = cli("mirror", "sync", "--from", url, "--to", f"oci://{registry.url}/mirrors", "--insecure", *NO_WAIT)
     finally:
         server.shutdown()
     assert result.code == 0, result.err
@@ -63,67 +70,41 @@ def test_downloads_from_a_flaky_source_are_retried(cli, registry, upstream, tmp_
     assert len(refused) == 6
 
 
-def _proxy(registry, on_put):
-    """A loopback proxy in front of `registry` whose blob-upload PUTs go through `on_put(handler, body)`:
-    it returns True when it answered the PUT itself."""
-    import http.server as hs
-    import itertools
+def _uploads(on_put):
+    """A proxy's answer hook: blob-upload PUTs go through `on_put(handler, body)`, True when it answered."""
 
-    from tests.mirror.conftest import FlakyProxy
+    def answer(handler, body) -> bool:
+        return handler.command == "PUT" and "/blobs/uploads/" in handler.path and on_put(handler, body)
 
-    class UploadProxy(FlakyProxy):
-        def _handle(self):
-            if self.command == "PUT" and "/blobs/uploads/" in self.path:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if on_put(self, body):
-                    return
-                self.rfile = io.BytesIO(body)  # the proxy's own handling reads the body again
-            super()._handle()
-
-        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-    handler = functools.partial(UploadProxy, upstream=registry.url, fail_every=0, counter=itertools.count(1), failures=[], seen=[])
-    server = hs.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return answer
 
 
 def _answer(handler, status: int, body: bytes) -> None:
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
+    handler.reply(status, body, Content_Type="application/json")
 
 
-def test_a_write_that_landed_but_answered_500_is_not_a_failure(cli, registry, upstream):
+def test_a_write_that_landed_but_answered_500_is_not_a_failure(cli, registry, upstream, proxy):
     """Before: the retried PUT met BLOB_UPLOAD_UNKNOWN and the whole sync aborted."""
-    import httpx
-
     answered: list[str] = []
 
     def land_then_fail(handler, body):
         if answered:
             return False
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
-        httpx.request("PUT", f"http://{registry.url}{handler.path}", headers=headers, content=body)  # the write lands
+        handler.client.request("PUT", f"http://{registry.url}{handler.path}", headers=headers, content=body)  # the write lands
         answered.append(handler.path)
         _answer(handler, 500, b'{"errors": [{"code": "UNKNOWN", "message": "lost the answer"}]}')
         return True
 
     _, url = upstream
-    server = _proxy(registry, land_then_fail)
-    try:
-        result = cli("mirror", "sync", "--from", url, "--to", f"oci://127.0.0.1:{server.server_address[1]}/mirrors", "--insecure", "--jobs", "1")
-    finally:
-        server.shutdown()
+    host = proxy(_uploads(land_then_fail))
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
     assert answered and result.code == 0, result.err
     assert "pushed 6, skipped 0, failed 0" in result.out
     assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
 
 
-def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream):
+def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream, proxy):
     lost: list[str] = []
 
     def lose_once(handler, body):
@@ -134,11 +115,8 @@ def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream):
         return True
 
     _, url = upstream
-    server = _proxy(registry, lose_once)
-    try:
-        result = cli("mirror", "sync", "--from", url, "--to", f"oci://127.0.0.1:{server.server_address[1]}/mirrors", "--insecure", "--jobs", "1")
-    finally:
-        server.shutdown()
+    host = proxy(_uploads(lose_once))
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
     assert lost and result.code == 0, result.err
     assert "pushed 6, skipped 0, failed 0" in result.out
     assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
