@@ -4,6 +4,7 @@ packages they show; the refresh builds every package once (``every=True``) for s
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -23,6 +24,21 @@ NOARCH = "noarch"
 # the version a failed update tried, in the bot's message ("... with version '1.2.3' ..."); only a
 # dotted one is taken as an upstream release (the bot's text also quotes issue numbers that way)
 _TRIED_VERSION = re.compile(r"version '([0-9][A-Za-z0-9_+!-]*\.[A-Za-z0-9_.+!-]{1,80})'")
+
+
+def construct(model, **values):
+    """``model.model_construct(**values)``, the default factories called here. pydantic 2.14 inspects each
+    factory's signature at every ``model_construct`` (``inspect.signature(list)`` parses a text signature),
+    which was two thirds of a refresh: 94,000 calls at conda-forge size."""
+    for name, factory in _factories(model):
+        if name not in values:
+            values[name] = factory()
+    return model.model_construct(**values)
+
+
+@functools.cache
+def _factories(model) -> tuple:
+    return tuple((name, field.default_factory) for name, field in model.model_fields.items() if field.default_factory is not None)
 
 
 def package_link(channel: str, name: str) -> str:
@@ -122,11 +138,10 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     for channel, name in pairs:
         org, feedstock = owners.get(name, (None, None))
         # built from rows already typed by the database: constructed without validating again (a refresh builds every package)
-        view = PackageView.model_construct(channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
-                           roles=sorted(wanted[(channel, name)]), in_channel=(channel, name) in existing)
+        view = construct(PackageView, channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
+                         roles=sorted(wanted[(channel, name)]), in_channel=(channel, name) in existing, bot=_bot(signals.get(feedstock, []), settings))
         _versions(view, versions.get((channel, name), []), uploaded.get((channel, name), {}), now)
         view.downloads_30d = recent.get((channel, name), 0)
-        view.bot = _bot(signals.get(feedstock, []), settings)
         view.upstream_version = _upstream(view.bot, signals.get(feedstock, []))
         view.behind_upstream = bool(view.upstream_version and view.latest_version and quetz.newer(view.upstream_version, view.latest_version))
         if (org, feedstock) in github:
@@ -208,7 +223,7 @@ def _excerpt(text: str, limit: int) -> tuple[str, bool]:
 
 
 def _bot(signals: list, settings: DashboardSettings) -> BotView:
-    bot = BotView.model_construct()
+    bot = construct(BotView)
     for s in signals:
         if s.kind == "version-error":
             excerpt, cut = _excerpt(s.detail, settings.error_excerpt)
