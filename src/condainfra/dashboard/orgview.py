@@ -1,20 +1,26 @@
 """The overview: the org's state as the last refresh left it (attention items by kind, the migrations
 with the most feedstocks still waiting, what has lagged longest, each source's health) and a
-search over maintainers and packages. A summary, not a list: each section is one small query."""
+search over maintainers and packages. A summary, not a list: each section is one small query.
+And a team's page: the feedstocks the team holds by declaration, with the maintainer page's table and queue."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from pathlib import Path
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..config.checks import team_slug
 from . import quetz_adapter as quetz
 from . import tables
 from .attention import LAG_KINDS
-from .service import aware
-from .settings import DashboardSettings
-from .views import LaggingFeedstock, MaintainerSummary, MigrationSummary, Overview, PackageHit, SourceHealth
+from .listing import package_page
+from .service import aware, feedstock_outputs
+from .settings import DashboardSettings, channel_org
+from .sources.orgconfig import teams_of
+from .views import LaggingFeedstock, Listing, MaintainerSummary, MaintainerView, MigrationSummary, Overview, PackageHit, SourceHealth
 
 SEARCH_LIMIT = 50
 SECTION_LIMIT = 10
@@ -80,3 +86,27 @@ def overview(db: Session, settings: DashboardSettings, query: str = "", details:
             view.sources[run.source] = shown
     view.refreshed_at = max((h.refreshed_at for h in view.health if h.refreshed_at), default=None)
     return view
+
+
+def team_view(db: Session, auth, settings: DashboardSettings, org: str, team: str, listing: Listing | None = None) -> MaintainerView | None:
+    """The team's page: the packages of every feedstock the config declares the team on (listed as a
+    maintainer, the feedstock's own team, a grant on its repository), whether or not anyone is listed
+    in the team, and not its members' other feedstocks (their own pages have those). Also the
+    feedstocks the last refresh recorded through the team, so the page never shows less than before."""
+    declared = teams_of(Path(settings.project_root)).get((org.lower(), team_slug(team))) if settings.project_root else None
+    if declared is not None and declared.org.lower() != channel_org(settings).lower():
+        declared = None  # another org's team holds none of this channel's packages (the refresh reads the channel's org only)
+    ref = f"{declared.org}/{declared.name}" if declared else f"{org}/{team}"
+    FM = tables.FeedstockMaintainer
+    recorded = db.execute(select(FM.org, FM.feedstock, FM.login).where(func.lower(FM.via_team) == ref.lower())).all()
+    if declared is None and not recorded:
+        return None
+    held: dict[tuple[str, str], str] = {(o, f): ref for o, f, _ in recorded}
+    held |= {(declared.org, f): how for f, how in declared.feedstocks.items()} if declared else {}
+    outputs = feedstock_outputs(db, {f for _, f in held})
+    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for key, how in held.items():
+        for package in outputs.get(key, []):
+            wanted[(settings.channel, package)].add(how)
+    members = sorted((declared.people if declared else set()) | {login for *_, login in recorded})
+    return package_page(db, auth, settings, ref, wanted, listing or Listing(), snoozer=None, team=True, members=members)

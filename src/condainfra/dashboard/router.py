@@ -89,7 +89,7 @@ def make_router(dev_mode: bool) -> APIRouter:
         return view
 
     def _team(org: str, team: str, db, auth, settings, cut: Listing) -> MaintainerView:
-        view = listing.team_view(db, auth, settings, org[:100], team[:100], cut)
+        view = orgview.team_view(db, auth, settings, org[:100], team[:100], cut)
         if view is None:
             raise _not_found(f"team {org[:100]}/{team[:100]}")
         return view
