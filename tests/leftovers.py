@@ -17,6 +17,7 @@ import pytest
 
 PR_SET_CHILD_SUBREAPER = 36
 GRACE = 5.0  # seconds a process that was told to stop gets to finish before it counts as left behind
+GRACE_VARIABLE = "LEFTOVERS_GRACE"  # another grace, in seconds (tests/test_leftovers.py's inner runs)
 
 
 def _become_subreaper() -> None:
@@ -69,7 +70,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.config.pluginmanager.hasplugin("dsession"):
         return  # pytest-xdist's controller: its children are the workers, each of which checks its own tests
     exclude = session.config.stash.get(_START, set())
-    deadline = time.monotonic() + GRACE
+    deadline = time.monotonic() + float(os.environ.get(GRACE_VARIABLE) or GRACE)
     while (left := _alive_descendants(exclude)) and time.monotonic() < deadline:
         time.sleep(0.2)
     _reap_zombies()

@@ -12,14 +12,22 @@ from pathlib import Path
 
 import psutil
 
+from tests.leftovers import GRACE_VARIABLE
+
 TESTS = Path(__file__).resolve().parent
 
 
-def _pytest(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
+def _pytest(tmp_path: Path, body: str, grace: float | None = None) -> subprocess.CompletedProcess:
+    """An inner pytest run of ``body`` with the check loaded; its temporary files stay in ``tmp_path`` (the
+    default would clean other runs' old folders), plugins the inner tests do not use are not loaded."""
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(body))
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    env.pop(GRACE_VARIABLE, None)
+    if grace is not None:
+        env[GRACE_VARIABLE] = str(grace)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "leftovers", "-c", os.devnull, "--rootdir", str(tmp_path), "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "leftovers", "-c", os.devnull, "--rootdir", str(tmp_path), "-p", "no:cacheprovider",
+         "-p", "no:xdist", "-p", "no:hypothesispytest", "--basetemp", str(tmp_path / "inner-tmp"), str(tmp_path / "test_inner.py")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
 
@@ -38,6 +46,7 @@ def _gone(pid: int) -> bool:
 
 def test_a_forgotten_server_and_an_orphan_in_its_own_session_fail_the_run(tmp_path):
     pids = tmp_path / "pids"
+    # the check waits its grace for what is still running before it calls it left behind: these never end
     result = _pytest(tmp_path, f"""
         import subprocess
         from pathlib import Path
@@ -51,7 +60,7 @@ def test_a_forgotten_server_and_an_orphan_in_its_own_session_fail_the_run(tmp_pa
             out = subprocess.run(["setsid", "sh", "-c", "sleep 301 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True).stdout
             with open({str(pids)!r}, "a") as f:
                 f.write(out)
-    """)
+    """, grace=1.0)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "2 passed" in result.stdout
     assert "2 process(es) the tests started were still alive at the end" in result.stdout
