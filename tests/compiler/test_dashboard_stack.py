@@ -127,14 +127,14 @@ def test_quetz_config_is_rendered_without_secrets(resources):
 
 def test_rendered_config_reads_github_activity_within_a_tokens_hour(resources):
     """Production reads feedstocks' PRs, issues and CI state: the rendered plugin section sets a budget,
-    the plugin's own settings parser takes it, and 4 runs an hour stay under half of a token's 5,000."""
+    the plugin's own settings parser takes it, and 4 runs an hour stay under a quarter of a token's 5,000."""
     from condainfra.dashboard.settings import parse_settings
 
     _, c = container(resources)
     [config] = [e["value"] for e in c["environment"] if e["name"] == "CONDAINFRA_QUETZ_CONFIG"]
     settings = parse_settings(tomllib.loads(config)["condainfra_dashboard"])
-    assert settings.github_requests_per_run == 600
-    assert settings.github_requests_per_run * 3600 / settings.refresh_seconds <= 5000 / 2
+    assert settings.github_requests_per_run == 300
+    assert settings.github_requests_per_run * 3600 / settings.refresh_seconds <= 5000 / 4
 
 
 def test_task_role_may_use_the_package_bucket_and_nothing_else(resources):

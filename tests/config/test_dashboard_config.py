@@ -37,7 +37,7 @@ def edit(root: Path, old: str, new: str) -> None:
         ("availability_zones: [us-east-2a, us-east-2b]", "availability_zones: [us-east-2a, eu-west-1a]", "region:", "not in region us-east-2"),
         ("  bucket: condainfra-quetz-packages", "  bucket: Not_A_Bucket", "  bucket:", "should match pattern"),
         ("region: us-east-2", "region: us-east-2\nsecret_value: hunter2", "secret_value", "unknown key 'secret_value'"),
-        ("  github_requests_per_run: 600", "  github_requests_per_run: 4000", "plugin:", "is 16,000 requests an hour, above the 12,500"),
+        ("  github_requests_per_run: 300", "  github_requests_per_run: 4000", "plugin:", "is 16,000 requests an hour, above the 12,500"),
     ],
 )
 def test_bad_dashboard_config(cli, project, tmp_path, old, new, anchor, message):
