@@ -92,15 +92,11 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     if not pairs:
         return []
 
-    versions: dict[tuple[str, str], list] = defaultdict(list)
     V = quetz.PackageVersion
     in_scope = (among(V.package_name, names), among(V.channel_name, channels))
-    # plain rows, not ORM objects, and no per-row timestamps (parsing them is most of the cost):
-    # a busy maintainer has tens of thousands of versions
-    for row in db.execute(select(V.channel_name, V.package_name, V.platform, V.version, V.build_number, V.download_count).where(*in_scope)):
-        versions[(row[0], row[1])].append(row)
+    newest, totals = _newest_builds(db, select(V.channel_name, V.package_name, V.platform, V.version, V.build_number, V.download_count).where(*in_scope))
     uploaded: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
-    for channel, package, platform, last in db.execute(
+    for channel, package, platform, last in db.connection().execute(
         select(V.channel_name, V.package_name, V.platform, func.max(V.time_created)).where(*in_scope).group_by(V.channel_name, V.package_name, V.platform)
     ):
         uploaded[(channel, package)][platform] = last
@@ -108,7 +104,7 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
     M = quetz.PackageVersionMetric
     since = (now - timedelta(days=30)).replace(tzinfo=None)
     recent = defaultdict(int)
-    for channel, package, count in db.execute(
+    for channel, package, count in db.connection().execute(
         select(V.channel_name, V.package_name, func.sum(M.count))
         .join(V, (V.channel_name == M.channel_name) & (V.filename == M.filename) & (V.platform == M.platform))
         .where(M.metric_name == "download", M.period == quetz.IntervalType.day, M.timestamp >= since, *in_scope)
@@ -140,7 +136,8 @@ def build_packages(db: Session, access: Access, settings: DashboardSettings, wan
         # built from rows already typed by the database: constructed without validating again (a refresh builds every package)
         view = construct(PackageView, channel=channel, name=name, feedstock=feedstock, org=org, feedstock_url=feedstock_url(org, feedstock),
                          roles=sorted(wanted[(channel, name)]), in_channel=(channel, name) in existing, bot=_bot(signals.get(feedstock, []), settings))
-        _versions(view, versions.get((channel, name), []), uploaded.get((channel, name), {}), now)
+        view.downloads_total = totals.get((channel, name), 0)
+        _versions(view, newest.get((channel, name), {}), uploaded.get((channel, name), {}), now)
         view.downloads_30d = recent.get((channel, name), 0)
         view.upstream_version = _upstream(view.bot, signals.get(feedstock, []))
         view.behind_upstream = bool(view.upstream_version and view.latest_version and quetz.newer(view.upstream_version, view.latest_version))
@@ -186,16 +183,26 @@ def _lagging(newest: dict[str, tuple[str, int]], top: str) -> set[str]:
     return {s for s, version in platforms.items() if quetz.newer(top, version)}
 
 
-def _versions(view: PackageView, rows: list, uploaded: dict[str, datetime], now: datetime) -> None:
-    newest: dict[str, tuple[str, int]] = {}
-    total = 0
-    for _, _, platform, version, number, downloads in rows:
-        total += downloads or 0
-        build = (version, number or 0)
-        current = newest.get(platform)
-        if current is None or quetz.newer_build(build, current):
-            newest[platform] = build
-    view.downloads_total = total
+def _newest_builds(db: Session, query) -> tuple[dict[tuple[str, str], dict[str, tuple[str, int]]], dict[tuple[str, str], int]]:
+    """(channel, package) -> subdir -> its newest (version, build number), and -> its downloads, reduced
+    as the rows arrive: plain Core rows, not ORM ones, and no per-row timestamps (parsing them is most
+    of the cost); the refresh reads about a million."""
+    newest: dict[tuple[str, str], dict[str, tuple[str, int]]] = defaultdict(dict)
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    newer_build = quetz.newer_build
+    for rows in db.connection().execute(query).partitions(10_000):  # fetchmany: a fetch per row costs as much again
+        for channel, package, platform, version, number, downloads in rows:
+            key = (channel, package)
+            totals[key] += downloads or 0
+            build = (version, number or 0)
+            subdirs = newest[key]
+            current = subdirs.get(platform)
+            if current is None or newer_build(build, current):
+                subdirs[platform] = build
+    return newest, totals
+
+
+def _versions(view: PackageView, newest: dict[str, tuple[str, int]], uploaded: dict[str, datetime], now: datetime) -> None:
     if not newest:
         return
     top = None
