@@ -221,3 +221,27 @@ def test_markdown_cells_keep_multiline_values_inside_the_table(cli):
     # inside the stack's section, every line up to its closing tag is a table row
     section = result.out.split("<summary><code>mirror</code>", 1)[1].split("</details>", 1)[0].splitlines()[1:]
     assert [line for line in section if line and not line.startswith("|")] == []
+
+
+def test_a_named_github_token_reaches_the_task_only_by_arn(minimal):
+    """Named under `secrets:`, a GitHub API token is one more Secrets Manager secret (its value a Pulumi config
+    secret), given to the container as GITHUB_TOKEN by ARN and readable by the execution role; the shipped
+    stack names none (the refresh then reads GitHub at the tokenless rate)."""
+    (minimal / "stacks" / "dashboard").mkdir()
+    text = (REPO / "stacks" / "dashboard" / "dashboard.yaml").read_text()
+    (minimal / "stacks" / "dashboard" / "dashboard.yaml").write_text(text + "secrets:\n  github_token: condainfra/dashboard/github-token\n")
+    project = Project.load(minimal)
+    resources = project.compile(project.stack("dashboard"))
+    _, c = container(resources)
+    assert {s["name"] for s in c["secrets"]} == {"DB_PASSWORD", "SESSION_SECRET", "GITHUB_CLIENT_SECRET", "GITHUB_TOKEN"}
+    [token] = [s for s in c["secrets"] if s["name"] == "GITHUB_TOKEN"]
+    urns = by_urn(resources)
+    holder = urns[token["valueFrom"][REF]]
+    assert holder.type == da.SECRET and holder.inputs["name"] == "condainfra/dashboard/github-token"
+    [version] = [v for v in of(resources, da.SECRET_VERSION) if v.inputs["secretId"][REF] == holder.urn]
+    assert "dashboardGithubToken" in json.dumps(version.inputs["secretString"])
+    assert "GITHUB_TOKEN" not in json.dumps(c["environment"])
+    policy = one(resources, "aws:iam/rolePolicy:RolePolicy", "condainfra-quetz-execution-secrets").inputs["policy"][JSON]
+    assert holder.urn in {r[REF] for r in policy["Statement"][0]["Resource"]}
+    _, shipped = container(Project.load(REPO).compile(Project.load(REPO).stack("dashboard")))
+    assert "GITHUB_TOKEN" not in {s["name"] for s in shipped["secrets"]}

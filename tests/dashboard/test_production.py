@@ -357,6 +357,16 @@ def test_quetz_reads_every_rendered_key_and_every_secret(task_container, tmp_pat
     assert sqlalchemy.make_url(seen["sqlalchemy"]["database_url"]).password == NASTY_PASSWORD
 
 
+def test_a_github_token_stays_for_the_jobs_and_is_masked(task_container, tmp_path):
+    """A token named in the stack (`secrets.github_token`) reaches the task as GITHUB_TOKEN: the start hands
+    it on to Quetz's processes, whose periodic jobs read it, and masks it in any failure it reports."""
+    token = "ghp_" + "T" * 36
+    env = task_environment(task_container, {}, "db.internal", 5432, "quetz", "quetz", NASTY_PASSWORD) | {quetz_config.GITHUB_TOKEN_ENV: token}
+    assert production.quetz_environment(env, tmp_path)[quetz_config.GITHUB_TOKEN_ENV] == token
+    assert production.masked(f"error: GitHub said no to {token}", production.secret_forms(env)) == "error: GitHub said no to [secret]"
+    assert token not in production.compose_config(env)
+
+
 def test_a_quetz_section_variable_is_refused(task_container):
     env = task_environment(task_container, {}, "db.internal", 5432, "quetz", "quetz", "pw") | {"QUETZ_GITHUB_CLIENT_ID": "x"}
     from condainfra.errors import CondainfraError

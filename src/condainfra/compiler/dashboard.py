@@ -97,9 +97,12 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
     s = cfg.secrets
     secrets = {}
     # named outside Quetz's QUETZ_ prefix: the container's start writes them into config.toml (see quetz_config)
-    for env, name, key in ((quetz_config.DATABASE_PASSWORD_ENV, s.database_password, s.database_password_config),
-                           (quetz_config.SESSION_SECRET_ENV, s.session_secret, s.session_secret_config),
-                           (quetz_config.GITHUB_CLIENT_SECRET_ENV, s.github_client_secret, s.github_client_secret_config)):
+    named = [(quetz_config.DATABASE_PASSWORD_ENV, s.database_password, s.database_password_config),
+             (quetz_config.SESSION_SECRET_ENV, s.session_secret, s.session_secret_config),
+             (quetz_config.GITHUB_CLIENT_SECRET_ENV, s.github_client_secret, s.github_client_secret_config)]
+    if s.github_token:
+        named.append((quetz_config.GITHUB_TOKEN_ENV, s.github_token, s.github_token_config))
+    for env, name, key in named:
         holder = add(SECRET, name, {"description": f"{env} of the maintainers dashboard's Quetz (managed by condainfra)", "name": name, "recoveryWindowInDays": 30}, database)
         add(SECRET_VERSION, name, {"secretId": ref(holder, "arn"), "secretString": secret(f"config:{key}")}, database, (holder,))
         secrets[env] = holder

@@ -77,6 +77,11 @@ class Secrets(Strict):
     database_password_config: str = Field(default="dashboardDatabasePassword", pattern=_CONFIG_KEY)
     session_secret_config: str = Field(default="dashboardSessionSecret", pattern=_CONFIG_KEY)
     github_client_secret_config: str = Field(default="dashboardGithubClientSecret", pattern=_CONFIG_KEY)
+    # a GitHub token (no scopes needed: the data is public) for the refresh's reads of feedstocks' PRs, issues
+    # and CI state, 5,000 requests an hour instead of 60, and sync-users' id look-ups. None unless named here,
+    # because `up` then needs its Pulumi config secret set
+    github_token: str | None = Field(default=None, pattern=_SECRET_NAME)
+    github_token_config: str = Field(default="dashboardGithubToken", pattern=_CONFIG_KEY)
 
 
 class PluginSettings(Strict):

@@ -16,6 +16,8 @@ PLUGIN_SECTION = "condainfra_dashboard"
 # of that section (QUETZ_GITHUB_CLIENT_SECRET alone loses github.client_id).
 SESSION_SECRET_ENV, GITHUB_CLIENT_SECRET_ENV = "SESSION_SECRET", "GITHUB_CLIENT_SECRET"
 SECRET_ENV = {SESSION_SECRET_ENV: ("session", "secret"), GITHUB_CLIENT_SECRET_ENV: ("github", "client_secret")}
+# the optional GitHub API token: passed on to Quetz's processes as it is (the refresh and sync-users read it)
+GITHUB_TOKEN_ENV = "GITHUB_TOKEN"
 # the database's address and credentials; the start builds sqlalchemy.database_url from them
 DATABASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER")
 DATABASE_PASSWORD_ENV = "DB_PASSWORD"

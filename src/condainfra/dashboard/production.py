@@ -8,7 +8,8 @@ password, the session secret and the GitHub client secret (names in :mod:`condai
    would replace a whole section and drop the rendered keys beside it; any such variable is refused;
 2. runs Quetz's migrations and the plugin's;
 3. schedules the periodic jobs (refresh, sync-users), idempotently;
-4. replaces itself with ``quetz start`` and its job supervisor, the secrets out of its environment.
+4. replaces itself with ``quetz start`` and its job supervisor, the secrets out of its environment but
+   the optional GitHub API token, which the periodic jobs read from it.
 
 A failure is one line on stderr with every secret (and its URL-quoted forms) masked, and exit 1.
 """
@@ -77,7 +78,7 @@ def compose_config(env: Mapping[str, str]) -> str:
 def secret_forms(env: Mapping[str, str]) -> set[str]:
     """Every form in which a secret could reach a message: as it is, URL-quoted, as it sits in the
     database URL, and with ConfigParser's doubled percent signs."""
-    values = {env.get(k, "") for k in (*quetz_config.SECRET_ENV, quetz_config.DATABASE_PASSWORD_ENV)}
+    values = {env.get(k, "") for k in (*quetz_config.SECRET_ENV, quetz_config.DATABASE_PASSWORD_ENV, quetz_config.GITHUB_TOKEN_ENV)}
     forms = set()
     for value in filter(None, values):
         forms |= {value, quote(value, safe=""), quote_plus(value)}

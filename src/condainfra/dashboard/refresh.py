@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import jsondoc
@@ -119,8 +121,7 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
         for login, via in feedstock.maintainers.items():
             rows[tables.FeedstockMaintainer].append({"org": org, "feedstock": name, "login": login, "via_team": via})
     for table, values in rows.items():
-        if values:
-            db.execute(table.__table__.insert(), values)
+        tables.replace_rows(db, table, values)
     report.counts["feedstocks"] = len(people.feedstocks)
     _record(db, report, "config", problems)
 
@@ -132,7 +133,6 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
     if status.problems and not (status.version_errors or status.queued or status.migrations):
         _record(db, report, "bot", status.problems)
         return
-    db.query(tables.BotSignal).delete()
     blank = {"migration": "", "state": "", "descendants": 0, "attempts": 0.0, "url": None, "detail": ""}
     signals = [blank | {"feedstock": name, "kind": "version-error", "attempts": error.attempts, "url": error.job_url, "detail": error.text}
                for name, error in status.version_errors.items()]

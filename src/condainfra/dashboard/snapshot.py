@@ -35,9 +35,7 @@ def record_migration_progress(db: Session, migrations: dict[str, list]) -> None:
             row = progress.setdefault(m.migration, dict.fromkeys(("total", *set(MIGRATION_COLUMNS.values())), 0))
             row["total"] += 1
             row[MIGRATION_COLUMNS[m.state]] += 1
-    db.execute(delete(tables.MigrationProgress))
-    if progress:
-        db.execute(tables.MigrationProgress.__table__.insert(), [{"migration": name, **counts} for name, counts in progress.items()])
+    tables.replace_rows(db, tables.MigrationProgress, [{"migration": name, **counts} for name, counts in progress.items()])
 
 
 def _every_package(db: Session, settings: DashboardSettings) -> dict[tuple[str, str], set[str]]:
@@ -64,9 +62,7 @@ def refresh_packages(db: Session, settings: DashboardSettings, now: datetime | N
             "last_upload": view.last_upload.replace(tzinfo=None) if view.last_upload else None,
             "score": max((i.score for i in found), default=0.0), "kinds": " ".join(sorted({i.kind for i in found})),
         })
-    db.execute(delete(tables.PackageState))
-    if states:
-        db.execute(tables.PackageState.__table__.insert(), states)
+    tables.replace_rows(db, tables.PackageState, states)
     _record_history(db, items, naive)
     db.execute(delete(tables.Snooze).where(tables.Snooze.until < naive))
     _record_summary(db, settings, len(views))

@@ -184,3 +184,36 @@ class Summary(Base):
 
     name = sa.Column(sa.String, primary_key=True)
     value = sa.Column(sa.Text, nullable=False, default="{}")
+
+
+# --- writing a refresh's rows -------------------------------------------------------------------
+
+def replace_rows(db, table, rows: list[dict]) -> int:
+    """Make ``table`` hold exactly ``rows`` (one per primary key), writing only the difference: a refresh
+    recomputes tens of thousands of rows of which few change, and rewriting them all was most of its
+    database time. Columns a row leaves out take their scalar default. Returns the rows written."""
+    t = table.__table__
+    key = [c.name for c in t.primary_key.columns]
+    columns = key + [c.name for c in t.columns if c.name not in key]
+    defaults = {c.name: c.default.arg for c in t.columns if c.default is not None and c.default.is_scalar}
+    wanted = {}
+    for row in rows:
+        values = tuple(row[c] if c in row else defaults.get(c) for c in columns)
+        wanted[values[:len(key)]] = values
+    conn = db.connection()
+    have = {values[:len(key)]: values for values in map(tuple, conn.execute(sa.select(*(t.c[c] for c in columns))))}
+    match = sa.and_(*(t.c[k] == sa.bindparam(f"key_{k}") for k in key))
+
+    def keyed(values):
+        return {f"key_{k}": v for k, v in zip(key, values)}
+
+    gone = [keyed(k) for k in have.keys() - wanted.keys()]
+    new = [dict(zip(columns, wanted[k])) for k in wanted.keys() - have.keys()]
+    changed = [keyed(k) | {f"new_{c}": value for c, value in zip(columns[len(key):], v[len(key):])} for k, v in wanted.items() if k in have and have[k] != v]
+    if gone:
+        conn.execute(sa.delete(t).where(match), gone)
+    if changed:
+        conn.execute(sa.update(t).where(match).values({c: sa.bindparam(f"new_{c}") for c in columns[len(key):]}), changed)
+    if new:
+        conn.execute(t.insert(), new)
+    return len(gone) + len(changed) + len(new)
