@@ -104,12 +104,9 @@ def refresh_config(db: Session, settings: DashboardSettings, report: RefreshRepo
     if not people.feedstocks and people.problems:
         _record(db, report, "config", problems)
         return
-    db.query(tables.FeedstockMaintainer).delete()
-    db.query(tables.FeedstockOutput).delete()
-    db.query(tables.Feedstock).delete()
     claimed: set[str] = set()
-    # plain rows, inserted in bulk: conda-forge has ~29,000 feedstocks and ~70,000 maintainer rows,
-    # which as ORM objects took most of a refresh
+    # plain rows, and only the changed ones written: conda-forge has ~29,000 feedstocks and ~70,000
+    # maintainer rows, which as ORM objects took most of a refresh
     rows: dict[type, list[dict]] = {tables.Feedstock: [], tables.FeedstockOutput: [], tables.FeedstockMaintainer: []}
     for (org, name), feedstock in people.feedstocks.items():
         packages = sorted(outputs.get(name, [name]))
@@ -145,11 +142,23 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
             count += 1
             signals.append({"feedstock": name, "kind": "migration", "migration": m.migration, "state": m.state, "descendants": m.descendants,
                             "url": m.pr_url, "detail": m.error, "attempts": 0.0})
-    if signals:  # in bulk, as plain rows: a conda-forge-sized status has tens of thousands
-        db.execute(tables.BotSignal.__table__.insert(), signals)
+    _replace_signals(db, signals)
     record_migration_progress(db, status.migrations)
     report.counts["bot signals"] = len(status.version_errors) + len(status.queued) + count
     _record(db, report, "bot", status.problems)
+
+
+def _replace_signals(db: Session, signals: list[dict]) -> None:
+    """The signals have no key of their own (a feedstock may have several of a kind): rewritten all at once,
+    in bulk, as plain rows (a conda-forge-sized status has tens of thousands), and only when they changed."""
+    table = tables.BotSignal.__table__
+    columns = [c for c in table.columns if c.name != "id"]
+    have = Counter(map(tuple, db.connection().execute(select(*columns))))
+    if have == Counter(tuple(s[c.name] for c in columns) for s in signals):
+        return
+    db.execute(delete(table))
+    if signals:
+        db.execute(table.insert(), signals)
 
 
 def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:
