@@ -32,6 +32,7 @@ log = logging.getLogger("condainfra.dashboard")
 MIGRATION_STATES = ("bot-error", "not-solvable", "in-pr", "awaiting-pr", "awaiting-parents", "done")
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
 _ATTEMPTS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+attempts?\s+-\s+")
+_LINK = re.compile(r"https?://[^\s<>\"']+")
 _HREF = re.compile(r"""href\s*=\s*["'](https?://[^"'\s<>]+)["']""", re.IGNORECASE)
 MAX_TEXT = 20_000
 # counts from upstream, bounded so that a hostile file cannot overflow a column or a float
@@ -90,15 +91,18 @@ class _Text(HTMLParser):
 
 
 def html_to_text(value: str) -> str:
+    value = value[:MAX_TEXT]
+    if "<" not in value and "&" not in value:  # no markup, no character reference: the parser would return it as is
+        return value.strip()
     parser = _Text()
-    parser.feed(value[:MAX_TEXT])
+    parser.feed(value)
     parser.close()
     return "".join(parser.parts).strip()
 
 
 def safe_link(value: object) -> str | None:
     """An http(s) URL from upstream data, or None: never javascript:, data: or relative links."""
-    if isinstance(value, str) and re.fullmatch(r"https?://[^\s<>\"']+", value) and len(value) <= 2000:
+    if isinstance(value, str) and len(value) <= 2000 and _LINK.fullmatch(value):
         return value
     return None
 
