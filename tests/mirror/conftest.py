@@ -26,6 +26,10 @@ from condainfra.mirror.localparts import (  # noqa: F401  (the tests import them
 )
 
 
+# what the tests read back from registries and servers: one client, since each new one loads the CA bundle
+HTTP = httpx.Client(timeout=60)
+
+
 @pytest.fixture
 def registry(tmp_path):
     """A real OCI registry (distribution v2) on a free loopback port, with its own storage and config."""
@@ -120,7 +124,7 @@ def proxy(registry):
     def start(answer=None, seen: list | None = None) -> str:
         handler = functools.partial(Proxy, upstream=registry.url, client=client, answer=answer, seen=seen if seen is not None else [])
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return f"127.0.0.1:{server.server_address[1]}"
 

@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 
-import httpx
 import pytest
 
 from condainfra.mirror import layout, shards
-from tests.mirror.conftest import build_channel
+from tests.mirror.conftest import HTTP, build_channel
 
 ACCEPT = {"Accept": layout.MANIFEST_MEDIA_TYPE}
 PACKAGES = [(f"pkg{i:02d}", "1.0", "0", "linux-64", ("conda",)) for i in range(14)] + [
@@ -51,16 +50,16 @@ def state(registry, prefix: str) -> dict:
     every shard index's name -> shard map."""
     base = f"http://{registry.url}/v2"
     out: dict = {}
-    for repo in httpx.get(f"{base}/_catalog?n=1000").json()["repositories"]:
+    for repo in HTTP.get(f"{base}/_catalog?n=1000").json()["repositories"]:
         if not repo.startswith(prefix + "/"):
             continue
-        tags = sorted(t for t in httpx.get(f"{base}/{repo}/tags/list").json().get("tags") or [] if not t.startswith("20"))
+        tags = sorted(t for t in HTTP.get(f"{base}/{repo}/tags/list").json().get("tags") or [] if not t.startswith("20"))
         out[repo.removeprefix(prefix + "/")] = tags
         if repo.endswith("/repodata.json") and "latest" in tags:
-            manifest = httpx.get(f"{base}/{repo}/manifests/latest", headers=ACCEPT).json()
+            manifest = HTTP.get(f"{base}/{repo}/manifests/latest", headers=ACCEPT).json()
             layers = {l["mediaType"]: l["digest"] for l in manifest["layers"]}
-            out[repo.removeprefix(prefix + "/") + ":json"] = httpx.get(f"{base}/{repo}/blobs/{layers[layout.REPODATA_JSON]}").json()
-            index = shards.read_index(httpx.get(f"{base}/{repo}/blobs/{layers[shards.INDEX_MEDIA_TYPE]}").content)
+            out[repo.removeprefix(prefix + "/") + ":json"] = HTTP.get(f"{base}/{repo}/blobs/{layers[layout.REPODATA_JSON]}").json()
+            index = shards.read_index(HTTP.get(f"{base}/{repo}/blobs/{layers[shards.INDEX_MEDIA_TYPE]}").content)
             out[repo.removeprefix(prefix + "/") + ":shards"] = index
     return out
 
@@ -74,7 +73,7 @@ def test_four_shards_at_once_then_publish_equal_one_process(cli, registry, serve
         assert job.returncode == 0, err
     # the shards publish nothing: no repodata yet, only their records
     for subdir in ("linux-64", "noarch"):
-        tags = httpx.get(f"http://{registry.url}/v2/sharded/fan/{subdir}/repodata.json/tags/list").json()["tags"]
+        tags = HTTP.get(f"http://{registry.url}/v2/sharded/fan/{subdir}/repodata.json/tags/list").json()["tags"]
         assert sorted(tags) == [f"shard-{k}-of-4" for k in range(1, 5)]
     published = cli("mirror", "publish", "--from", url, "--to", target, "--insecure", "--run", "run-1")
     assert published.code == 0, published.err
@@ -113,7 +112,7 @@ def test_a_killed_shard_publishes_nothing_and_the_next_run_completes(cli, regist
     assert "error: linux-64: nothing published: shard(s) 3/4 of run 'run-1' did not finish" in refused.err
     assert "error: noarch: nothing published: shard(s) 3/4 of run 'run-1' did not finish" in refused.err
     for subdir in ("linux-64", "noarch"):
-        tags = httpx.get(f"http://{registry.url}/v2/sharded/fan/{subdir}/repodata.json/tags/list").json()["tags"]
+        tags = HTTP.get(f"http://{registry.url}/v2/sharded/fan/{subdir}/repodata.json/tags/list").json()["tags"]
         assert "latest" not in tags
 
     # a record left by an earlier run is not this run's: publish still refuses

@@ -9,10 +9,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import httpx
 import pytest
 
 from condainfra.mirror import layout
+from tests.mirror.conftest import HTTP
 
 PREFIX = "mirrors"
 
@@ -75,13 +75,13 @@ def test_a_hostile_channel_writes_fetches_and_publishes_nothing(cli, registry, u
     assert len(rejected) == len(bad), result.err
     assert "\x00" not in result.err and "internal error" not in result.err
     assert "pushed 6, skipped 0, failed 0" in result.out and f"rejected {len(bad)}" in result.out
-    repos = httpx.get(f"http://{registry.url}/v2/_catalog").json()["repositories"]
+    repos = HTTP.get(f"http://{registry.url}/v2/_catalog").json()["repositories"]
     assert not [r for r in repos if r.rsplit("/", 1)[-1] in ("pwned", "abs", "nul", "win")]
-    manifest = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/manifests/0.3-h0_0", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
+    manifest = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/manifests/0.3-h0_0", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
     titles = {l["annotations"][layout.TITLE] for l in manifest["layers"]}
     assert titles == {"app-0.3-h0_0.conda", "app-0.3-h0_0/info.tar.gz", "app-0.3-h0_0/info/index.json"}
-    latest = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
-    published = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{latest['layers'][0]['digest']}").json()
+    latest = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
+    published = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{latest['layers'][0]['digest']}").json()
     assert not {fn for fn, _ in bad.values()} & set(published["packages.conda"])
 
 
@@ -157,12 +157,14 @@ def test_serve_errors_name_no_host(registry, cli, upstream):
     """The registry going away mid-serve: a 502 that names neither the registry nor the request."""
     from starlette.testclient import TestClient
 
+    from condainfra.fetch import FetchPolicy
     from condainfra.mirror.registry import OciTarget
     from condainfra.mirror.serve import MirrorServer
 
     _, url = upstream
     assert cli("mirror", "sync", "--from", url, "--to", f"oci://{registry.url}/{PREFIX}", "--insecure").code == 0
-    with TestClient(MirrorServer(OciTarget.parse(f"oci://{registry.url}/{PREFIX}", insecure=True), []).app()) as client:
+    no_wait = FetchPolicy(backoff=0)  # the registry is gone for good: what is asserted is the answer, not the waits
+    with TestClient(MirrorServer(OciTarget.parse(f"oci://{registry.url}/{PREFIX}", insecure=True), [], no_wait).app()) as client:
         registry.stop()
         answer = client.get("/conda-test/linux-64/repodata.json")
         assert answer.status_code == 502

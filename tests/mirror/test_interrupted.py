@@ -7,9 +7,7 @@ import signal
 import subprocess
 import sys
 
-import httpx
-
-from tests.mirror.conftest import build_channel
+from tests.mirror.conftest import HTTP, build_channel
 
 PREFIX = "mirrors"
 
@@ -18,11 +16,11 @@ def no_dangling_tags(registry) -> int:
     """Every tag in the registry points at a manifest whose blobs all exist; returns the tag count."""
     base = f"http://{registry.url}/v2"
     count = 0
-    for repo in httpx.get(f"{base}/_catalog?n=1000").json()["repositories"]:
-        for tag in httpx.get(f"{base}/{repo}/tags/list").json().get("tags") or []:
-            manifest = httpx.get(f"{base}/{repo}/manifests/{tag}", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
+    for repo in HTTP.get(f"{base}/_catalog?n=1000").json()["repositories"]:
+        for tag in HTTP.get(f"{base}/{repo}/tags/list").json().get("tags") or []:
+            manifest = HTTP.get(f"{base}/{repo}/manifests/{tag}", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
             for blob in [manifest["config"], *manifest["layers"]]:
-                assert httpx.head(f"{base}/{repo}/blobs/{blob['digest']}").status_code == 200, f"{repo}:{tag} -> {blob['digest']}"
+                assert HTTP.head(f"{base}/{repo}/blobs/{blob['digest']}").status_code == 200, f"{repo}:{tag} -> {blob['digest']}"
             count += 1
     return count
 
@@ -52,7 +50,7 @@ def test_killed_sync_then_rerun(cli, registry, tmp_path, serve_dir):
     tags = no_dangling_tags(registry)
     assert 5 <= tags < 40  # killed part way
     # the repodata was not published: it would list builds that are not there yet
-    assert httpx.get(f"http://{registry.url}/v2/{PREFIX}/big/linux-64/repodata.json/tags/list").status_code == 404
+    assert HTTP.get(f"http://{registry.url}/v2/{PREFIX}/big/linux-64/repodata.json/tags/list").status_code == 404
 
     again = cli("mirror", "sync", "--from", url, "--to", target, "--insecure", "--subdir", "linux-64")
     assert again.code == 0, again.err
@@ -60,5 +58,5 @@ def test_killed_sync_then_rerun(cli, registry, tmp_path, serve_dir):
     assert no_dangling_tags(registry) == 40 + 40 + 2  # 40 builds, their 40 CEP-16 shards, repodata latest + timestamp
     verified = cli("mirror", "verify", "--to", target, "--channel", "big", "--insecure", "--subdir", "linux-64")
     assert verified.code == 0 and "OK: 40 artifact(s)" in verified.out
-    listed = json.loads(httpx.get(f"http://{registry.url}/v2/{PREFIX}/big/linux-64/repodata.json/manifests/latest", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).content)
+    listed = json.loads(HTTP.get(f"http://{registry.url}/v2/{PREFIX}/big/linux-64/repodata.json/manifests/latest", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).content)
     assert listed["layers"][0]["mediaType"] == "application/vnd.conda.repodata.v1+json"

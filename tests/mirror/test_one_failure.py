@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
+
+from tests.mirror.conftest import HTTP
 
 PREFIX = "mirrors"
 
@@ -17,8 +18,8 @@ def repodata_of(folder, subdir):
 
 def published(registry, subdir) -> dict:
     base = f"http://{registry.url}/v2/{PREFIX}/conda-test/{subdir}/repodata.json"
-    manifest = httpx.get(f"{base}/manifests/latest", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
-    return httpx.get(f"{base}/blobs/{manifest['layers'][0]['digest']}").json()
+    manifest = HTTP.get(f"{base}/manifests/latest", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
+    return HTTP.get(f"{base}/blobs/{manifest['layers'][0]['digest']}").json()
 
 
 @pytest.mark.parametrize("sha256", ["", None, "ABC", "0" * 63, "g" * 64])
@@ -34,7 +35,7 @@ def test_a_record_without_a_well_formed_sha256_is_rejected_and_never_pushed(cli,
     assert result.code == 1
     assert "error: rejected repodata entry linux-64/'app-0.3-h0_0.conda': its record has no well-formed sha256" in result.err
     assert "pushed 5, skipped 0, failed 0, rejected 1" in result.out  # the others, noarch included
-    assert httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/tags/list").status_code == 404
+    assert HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/tags/list").status_code == 404
     assert "app-0.3-h0_0.conda" not in published(registry, "linux-64")["packages.conda"]
     assert "libbar-2.1-h5678_1.conda" in published(registry, "linux-64")["packages.conda"]
     # the next run does not abort either

@@ -4,51 +4,62 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 
-import httpx
 import pytest
 
-from tests.mirror.conftest import free_port, wait_for
+from condainfra.cli.main import main
+from tests.mirror.conftest import HTTP, RegistryProcess, free_port, serve_folder, wait_for
 
 PREFIX = "mirrors"
 
 
-@pytest.fixture
-def served(cli, registry, upstream):
-    folder, url = upstream
-    assert cli("mirror", "sync", "--from", url, "--to", f"oci://{registry.url}/{PREFIX}", "--insecure").code == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "condainfra", "mirror", "serve", "--from", f"oci://{registry.url}/{PREFIX}", "--insecure", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, built_channel):
+    """One mirror and one `mirror serve` process for the module: its tests only read from them."""
+    root = tmp_path_factory.mktemp("served")
+    folder = root / "channels" / "conda-test"
+    shutil.copytree(built_channel, folder)
+    url, channel_server = serve_folder(folder.parent)
+    registry = RegistryProcess(root / "registry").start()
     try:
-        wait_for(f"http://127.0.0.1:{port}/")
-        yield folder, f"http://127.0.0.1:{port}"
+        assert main(["mirror", "sync", "--from", f"{url}/conda-test", "--to", f"oci://{registry.url}/{PREFIX}", "--insecure"]) == 0
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "condainfra", "mirror", "serve", "--from", f"oci://{registry.url}/{PREFIX}", "--insecure", "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/")
+            yield folder, f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        registry.stop()
+        channel_server.shutdown()
+        channel_server.server_close()
 
 
 def test_plain_http_clients_get_repodata_and_packages(served):
     folder, base = served
-    repodata = httpx.get(f"{base}/conda-test/linux-64/repodata.json")
+    repodata = HTTP.get(f"{base}/conda-test/linux-64/repodata.json")
     assert repodata.status_code == 200
     upstream = json.loads((folder / "linux-64" / "repodata.json").read_text())
     assert repodata.json()["packages.conda"] == upstream["packages.conda"]
-    zst = httpx.get(f"{base}/conda-test/linux-64/repodata.json.zst")
+    zst = HTTP.get(f"{base}/conda-test/linux-64/repodata.json.zst")
     import zstandard
 
     assert json.loads(zstandard.ZstdDecompressor().stream_reader(zst.content).read()) == repodata.json()
-    package = httpx.get(f"{base}/conda-test/linux-64/libbar-2.1-h5678_1.tar.bz2")
+    package = HTTP.get(f"{base}/conda-test/linux-64/libbar-2.1-h5678_1.tar.bz2")
     assert package.content == (folder / "linux-64" / "libbar-2.1-h5678_1.tar.bz2").read_bytes()
     etag = repodata.headers["etag"]
-    assert httpx.get(f"{base}/conda-test/linux-64/repodata.json", headers={"If-None-Match": etag}).status_code == 304
-    assert httpx.get(f"{base}/conda-test/linux-64/nothing-1-0.conda").status_code == 404
-    assert httpx.get(f"{base}/other-channel/linux-64/repodata.json").status_code == 404
-    assert httpx.get(f"{base}/").json()["channels"] == ["conda-test"]
+    assert HTTP.get(f"{base}/conda-test/linux-64/repodata.json", headers={"If-None-Match": etag}).status_code == 304
+    assert HTTP.get(f"{base}/conda-test/linux-64/nothing-1-0.conda").status_code == 404
+    assert HTTP.get(f"{base}/other-channel/linux-64/repodata.json").status_code == 404
+    assert HTTP.get(f"{base}/").json()["channels"] == ["conda-test"]
 
 
 def test_py_rattler_installs_from_the_served_mirror(served, tmp_path):

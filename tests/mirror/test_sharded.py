@@ -8,12 +8,11 @@ import shutil
 import threading
 import time
 
-import httpx
 import msgpack
 import pytest
 
 from condainfra.mirror import layout, shards
-from tests.mirror.conftest import free_port
+from tests.mirror.conftest import HTTP, free_port
 
 PREFIX = "mirrors"
 ACCEPT = {"Accept": layout.MANIFEST_MEDIA_TYPE}
@@ -22,12 +21,12 @@ ACCEPT = {"Accept": layout.MANIFEST_MEDIA_TYPE}
 def read_shards(registry, subdir: str) -> dict[str, dict]:
     """name -> decoded shard, as the mirror publishes them."""
     base = f"http://{registry.url}/v2/{PREFIX}/conda-test/{subdir}/repodata.json"
-    manifest = httpx.get(f"{base}/manifests/latest", headers=ACCEPT).json()
+    manifest = HTTP.get(f"{base}/manifests/latest", headers=ACCEPT).json()
     index_layer = next(l for l in manifest["layers"] if l["mediaType"] == shards.INDEX_MEDIA_TYPE)
-    index = shards.read_index(httpx.get(f"{base}/blobs/{index_layer['digest']}").content)
+    index = shards.read_index(HTTP.get(f"{base}/blobs/{index_layer['digest']}").content)
     out = {}
     for name, digest in index.items():
-        blob = httpx.get(f"{base}/shards/blobs/sha256:{digest.hex()}").content
+        blob = HTTP.get(f"{base}/shards/blobs/sha256:{digest.hex()}").content
         assert shards.digest(blob) == digest  # content-addressed: the name is the sha256 of the file
         out[name] = msgpack.unpackb(shards.decompress(blob))
     return out
@@ -128,12 +127,12 @@ def test_rattler_solves_and_installs_from_shards_through_serve(served_in_process
 
 def test_serve_answers_only_shards_it_has(served_in_process):
     base, _ = served_in_process
-    index = httpx.get(f"{base}/conda-test/linux-64/repodata_shards.msgpack.zst")
+    index = HTTP.get(f"{base}/conda-test/linux-64/repodata_shards.msgpack.zst")
     assert index.status_code == 200
     digest = shards.read_index(index.content)["app"].hex()
-    shard = httpx.get(f"{base}/conda-test/linux-64/shards/{digest}.msgpack.zst")
+    shard = HTTP.get(f"{base}/conda-test/linux-64/shards/{digest}.msgpack.zst")
     assert shard.status_code == 200 and shards.digest(shard.content).hex() == digest
     assert "immutable" in shard.headers["cache-control"]
     for path in (f"/conda-test/linux-64/shards/{'0' * 64}.msgpack.zst", "/conda-test/linux-64/shards/..%2Frepodata.json",
                  f"/conda-test/linux-64/shards/{digest.upper()}.msgpack.zst", f"/conda-test/linux-64/shards/{digest}.json"):
-        assert httpx.get(base + path).status_code in (404, 502) and httpx.get(base + path).status_code != 200
+        assert HTTP.get(base + path).status_code in (404, 502) and HTTP.get(base + path).status_code != 200

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from condainfra.mirror import layout, shards
-from tests.mirror.conftest import build_channel
+from tests.mirror.conftest import HTTP, build_channel
 
 PREFIX = "mirrors"
 
@@ -62,18 +62,18 @@ def test_first_sync_follows_the_layout(cli, registry, upstream):
         record = upstream_rd["packages" if filename.endswith("bz2") else "packages.conda"][filename]
         assert layers[filename]["digest"] == f"sha256:{record['sha256']}"
         assert layers[filename]["annotations"]["org.conda.md5"] == record["md5"]
-        blob = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/libbar/blobs/sha256:{record['sha256']}")
+        blob = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/libbar/blobs/sha256:{record['sha256']}")
         assert blob.content == (folder / "linux-64" / filename).read_bytes()
-    index = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/libbar/blobs/{layers['libbar-2.1-h5678_1/info/index.json']['digest']}").json()
+    index = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/libbar/blobs/{layers['libbar-2.1-h5678_1/info/index.json']['digest']}").json()
     assert index["name"] == "libbar" and index["version"] == "2.1"
 
     # repodata: latest and a timestamp tag; json and zst layers, listing what upstream lists; the CEP-16 index
     # and the map of which shards changed
-    tags = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/tags/list").json()["tags"]
+    tags = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/tags/list").json()["tags"]
     assert "latest" in tags and len(tags) == 2
     m = skopeo_manifest(registry, f"{PREFIX}/conda-test/linux-64/repodata.json", "latest")
     assert [l["mediaType"] for l in m["layers"]] == [layout.REPODATA_JSON, layout.REPODATA_ZST, shards.INDEX_MEDIA_TYPE, shards.SOURCES_MEDIA_TYPE]
-    mirrored = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{m['layers'][0]['digest']}").json()
+    mirrored = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{m['layers'][0]['digest']}").json()
     assert mirrored["packages"] == upstream_rd["packages"] and mirrored["packages.conda"] == upstream_rd["packages.conda"]
 
     verified = cli("mirror", "verify", "--to", oci(registry), "--channel", "conda-test", "--insecure")
@@ -101,8 +101,8 @@ def test_resync_compares_repodata_when_upstream_changed(cli, registry, upstream)
     again = sync(cli, registry, url)
     assert again.code == 0 and "pushed 0, skipped 6, failed 0" in again.out
     # noarch: manifest only; linux-64: manifest and repodata blob, then the republished repodata
-    mirrored = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
-    blob = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{mirrored['layers'][0]['digest']}").json()
+    mirrored = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/manifests/latest", headers={"Accept": layout.MANIFEST_MEDIA_TYPE}).json()
+    blob = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{mirrored['layers'][0]['digest']}").json()
     assert blob["info"]["note"] == "touched"
     assert "2 registry requests" in sync(cli, registry, url).out
 
@@ -135,7 +135,7 @@ def test_checksum_mismatch_is_not_pushed_and_fails_the_run(cli, registry, upstre
     assert result.code == 1
     assert "error: linux-64/app-0.3-h0_0.conda:" in result.err and "sha256" in result.err
     assert "pushed 5, skipped 0, failed 1" in result.out
-    tags = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/tags/list")
+    tags = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/app/tags/list")
     assert tags.status_code == 404 or not tags.json().get("tags")
     verified = cli("mirror", "verify", "--to", oci(registry), "--channel", "conda-test", "--insecure")
     assert verified.code == 0 and "5 artifact(s)" in verified.out  # the mirror lists only what it has
@@ -146,14 +146,14 @@ def test_dry_run_pushes_nothing(cli, registry, upstream):
     result = sync(cli, registry, url, "--dry-run")
     assert result.code == 0
     assert "would push linux-64/libbar-2.1-h5678_1.conda" in result.out
-    assert httpx.get(f"http://{registry.url}/v2/_catalog").json()["repositories"] == []
+    assert HTTP.get(f"http://{registry.url}/v2/_catalog").json()["repositories"] == []
 
 
 def test_package_and_subdir_filters(cli, registry, upstream):
     _, url = upstream
     result = sync(cli, registry, url, "--subdir", "linux-64", "--package", "lib*")
     assert result.code == 0 and "pushed 2, skipped 0" in result.out
-    repos = httpx.get(f"http://{registry.url}/v2/_catalog").json()["repositories"]
+    repos = HTTP.get(f"http://{registry.url}/v2/_catalog").json()["repositories"]
     assert sorted(repos) == [f"{PREFIX}/conda-test/linux-64/libbar", f"{PREFIX}/conda-test/linux-64/repodata.json", f"{PREFIX}/conda-test/linux-64/repodata.json/shards"]
 
 
@@ -161,7 +161,7 @@ def test_a_local_channel_folder_works_too(cli, registry, upstream):
     folder, _ = upstream
     result = cli("mirror", "sync", "--from", str(folder), "--to", oci(registry), "--insecure")
     assert result.code == 0 and "pushed 6" in result.out
-    assert "conda-test" in httpx.get(f"http://{registry.url}/v2/_catalog").json()["repositories"][0]
+    assert "conda-test" in HTTP.get(f"http://{registry.url}/v2/_catalog").json()["repositories"][0]
 
 
 def test_builds_without_a_valid_tag_are_skipped_and_reported(cli, registry, upstream):
@@ -188,14 +188,14 @@ def test_verify_finds_a_missing_blob(cli, registry, upstream):
 
 def test_registry_down_is_one_clear_error(cli, upstream):
     _, url = upstream
-    result = cli("mirror", "sync", "--from", url, "--to", "oci://127.0.0.1:9/mirrors", "--insecure")
+    result = cli("mirror", "sync", "--from", url, "--to", "oci://127.0.0.1:9/mirrors", "--insecure", "--limit", "backoff=0")
     assert result.code == 1
-    assert "registry 127.0.0.1:9 is not reachable" in result.err
+    assert "registry 127.0.0.1:9 is not reachable after 5 attempts" in result.err
     assert "Traceback" not in result.err and result.err.count("\n") == 1
 
 
 def test_source_down_is_one_clear_error(cli, registry):
-    result = cli("mirror", "sync", "--from", "http://127.0.0.1:9/conda-test", "--to", oci(registry), "--insecure")
+    result = cli("mirror", "sync", "--from", "http://127.0.0.1:9/conda-test", "--to", oci(registry), "--insecure", "--limit", "backoff=0")
     assert result.code == 1 and "source http://127.0.0.1:9/conda-test is not reachable" in result.err
 
 
@@ -243,9 +243,9 @@ def test_verify_checks_tags_the_repodata_does_not_list(cli, registry, upstream):
     base = f"http://{registry.url}/v2/{repo}"
     # a stray tag whose manifest has only a config layer (as a hand-pushed artifact might)
     config = layout.EMPTY_CONFIG
-    start = httpx.post(f"{base}/blobs/uploads/")
-    httpx.put(f"{start.headers['location']}&digest={layout.sha256_digest(config)}", content=config)
-    assert httpx.put(f"{base}/manifests/9.9-stray", content=layout.manifest([]), headers={"Content-Type": layout.MANIFEST_MEDIA_TYPE}).status_code == 201
+    start = HTTP.post(f"{base}/blobs/uploads/")
+    HTTP.put(f"{start.headers['location']}&digest={layout.sha256_digest(config)}", content=config)
+    assert HTTP.put(f"{base}/manifests/9.9-stray", content=layout.manifest([]), headers={"Content-Type": layout.MANIFEST_MEDIA_TYPE}).status_code == 201
     result = cli("mirror", "verify", "--to", oci(registry), "--channel", "conda-test", "--insecure")
     assert result.code == 1
     assert "linux-64/libbar:9.9-stray: layers [] do not follow the layout" in result.err
@@ -313,5 +313,5 @@ def test_a_subdir_run_does_not_narrow_later_full_syncs(cli, registry, upstream):
     assert full.code == 0, full.err
     tags = {t for t in ("epochal", "libbar", "app")}
     for name in tags:
-        listed = httpx.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/{name}/tags/list").json()
+        listed = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/{name}/tags/list").json()
         assert listed.get("tags"), f"linux-64/{name} was never mirrored after a --subdir noarch run"

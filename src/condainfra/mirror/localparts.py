@@ -30,13 +30,14 @@ def free_port() -> int:
 
 def wait_for(url: str, timeout: float = 20.0, verify=True) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1, verify=verify).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    with httpx.Client(timeout=1, verify=verify) as client:  # one client: each new one loads the CA bundle
+        while time.monotonic() < deadline:
+            try:
+                if client.get(url).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
     raise RuntimeError(f"{url} did not come up")
 
 
@@ -78,7 +79,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def serve_folder(folder: Path, handler: type[http.server.BaseHTTPRequestHandler] = QuietHandler) -> tuple[str, http.server.ThreadingHTTPServer]:
     """(base URL, server) of ``folder`` served over loopback HTTP on a free port; shut it down when done."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the serving loop to look again: by default every 0.5 s, at every test's teardown
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
 
 
