@@ -10,6 +10,7 @@ loopback port when a test needs neither)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import threading
 import tomllib
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -48,11 +50,23 @@ STAND_IN_KEYS = {"AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "tes
 
 
 @pytest.fixture(scope="module")
-def task_container():
+def compiled():
     project = Project.load(REPO)
-    [task] = [r for r in project.compile(project.stack("dashboard")) if r.type == da.TASK_DEFINITION]
+    return project.compile(project.stack("dashboard"))
+
+
+@pytest.fixture(scope="module")
+def task_container(compiled):
+    [task] = [r for r in compiled if r.type == da.TASK_DEFINITION]
     [container] = task.inputs["containerDefinitions"][JSON]
     return container
+
+
+@pytest.fixture(scope="module")
+def task_role_policy(compiled) -> dict:
+    """The policy the stack gives the task role on the package bucket (compiler/dashboard.py)."""
+    [policy] = [r for r in compiled if r.type == "aws:iam/rolePolicy:RolePolicy" and r.name == f"{da.NAME}-task-packages"]
+    return policy.inputs["policy"][JSON]
 
 
 def task_environment(container, sources: dict, host: str, port: int, database: str, user: str, password: str,
@@ -89,29 +103,41 @@ def local_sources(folder: Path, github_api: str = CLOSED_PORT) -> dict:
 
 class S3StandIn:
     """A stand-in for AWS S3: moto's server (the `test` extra), a process of its own on loopback, with
-    the stack's bucket created in the stack's region. Stopped with its whole process group."""
+    the stack's bucket created in the stack's region, and IAM enforced: after the set-up's own requests,
+    only the credentials of a user holding the task role's policy are accepted, and only for what that
+    policy allows. Stopped with its whole process group."""
 
-    def __init__(self, folder: Path, bucket: str, region: str):
+    SETUP_ACTIONS = 4  # create the bucket, the user, its policy, its access key: moto checks every later request
+
+    def __init__(self, folder: Path, bucket: str, region: str, policy: dict):
         import boto3
 
         port = free_port()
         self.url, self.bucket, self.log = f"http://127.0.0.1:{port}", bucket, folder / "s3-stand-in.log"
-        env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **STAND_IN_KEYS}
+        env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **STAND_IN_KEYS,
+               "INITIAL_NO_AUTH_ACTION_COUNT": str(self.SETUP_ACTIONS)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             up = wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60, every=0.2)
             assert up and self.proc.poll() is None, self.log.read_text()[-2000:]
-            self.client = boto3.client("s3", endpoint_url=self.url, region_name=region, **{k.lower(): v for k, v in STAND_IN_KEYS.items()})
-            self.client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            setup = {"endpoint_url": self.url, "region_name": region, **{k.lower(): v for k, v in STAND_IN_KEYS.items()}}
+            boto3.client("s3", **setup).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            iam = boto3.client("iam", **setup)
+            iam.create_user(UserName="quetz-task")
+            iam.put_user_policy(UserName="quetz-task", PolicyName="package-store", PolicyDocument=json.dumps(policy))
+            key = iam.create_access_key(UserName="quetz-task")["AccessKey"]
+            # the task role's credentials, as ECS would hand them to the container
+            self.task_keys = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+            self.client = boto3.client("s3", endpoint_url=self.url, region_name=region, **{k.lower(): v for k, v in self.task_keys.items()})
         except BaseException:
             stop_group(self.proc)
             raise
 
     def _answers(self) -> bool:
-        try:
-            return httpx.get(self.url, timeout=2).status_code == 200
+        try:  # moto's own API: not an S3 or IAM action, so not one of the set-up's
+            return httpx.get(f"{self.url}/moto-api/", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -121,9 +147,9 @@ class S3StandIn:
 
 
 @pytest.fixture
-def s3_stand_in(task_container, tmp_path):
+def s3_stand_in(task_container, task_role_policy, tmp_path):
     config = tomllib.loads(next(e["value"] for e in task_container["environment"] if e["name"] == quetz_config.CONFIG_ENV))
-    stand_in = S3StandIn(tmp_path, config["s3"]["bucket_name"], config["s3"]["region"])
+    stand_in = S3StandIn(tmp_path, config["s3"]["bucket_name"], config["s3"]["region"], task_role_policy)
     try:
         yield stand_in
     finally:
@@ -215,11 +241,16 @@ def upload_through_quetz(base: str, deployment: Path, built: Path) -> tuple[str,
 
 
 def download(base: str, path: str, s3: S3StandIn) -> bytes:
-    """Quetz's S3 store answers a download with a redirect to a presigned URL of the store's endpoint."""
-    got = httpx.get(f"{base}/get/{path}", timeout=60, follow_redirects=True)
-    assert got.status_code == 200, got.text[:300]
-    assert [str(r.url).split("/")[2] for r in got.history[1:]] + [str(got.url).split("/")[2]] == [s3.url.split("/")[2]]
-    return got.content
+    """Quetz answers a download from its S3 store with a redirect to a URL of the store's endpoint for that
+    object, presigned with the task's credentials; the object there, read with those credentials. (moto's
+    IAM mode cannot check a presigned URL's query signature, so the last hop signs a header instead.)"""
+    answer = httpx.get(f"{base}/get/{path}", timeout=60)
+    assert answer.status_code in (302, 303, 307), answer.text[:300]
+    target = urlsplit(answer.headers["location"])
+    assert f"{target.scheme}://{target.netloc}" == s3.url and target.path == f"/{s3.bucket}/{path}"
+    signed = parse_qs(target.query)
+    assert signed["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and signed["X-Amz-Credential"][0].startswith(s3.task_keys["AWS_ACCESS_KEY_ID"] + "/")
+    return s3.client.get_object(Bucket=s3.bucket, Key=path)["Body"].read()
 
 
 def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_container, s3_stand_in, github_stand_in, tmp_path):
@@ -227,6 +258,7 @@ def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_conta
     port = free_port()
     env = base_env(tmp_path, port) | task_environment(task_container, local_sources(tmp_path / "sources", github_stand_in), pg_cluster.host,
                                                       pg_cluster.port, "quetz", "quetz", NASTY_PASSWORD, s3_url=s3_stand_in.url)
+    env |= s3_stand_in.task_keys  # Quetz's store may do only what the task role's policy allows
     assert "GITHUB_TOKEN" not in env  # the task has no token: GitHub's activity is read at the tokenless rate
     log = tmp_path / "container.log"
     base = f"http://127.0.0.1:{port}"
@@ -280,6 +312,11 @@ def test_the_image_entry_point_starts_quetz_on_postgresql(pg_cluster, task_conta
                 # Quetz's S3 package store: a package uploaded through Quetz lands in the bucket and downloads back
                 stored, data = upload_through_quetz(base, config.parent, tmp_path / "built")
                 assert s3_stand_in.objects().get(stored) == data
+                # the stand-in does enforce the policy: what the task role is not given is refused
+                from botocore.exceptions import ClientError
+
+                with pytest.raises(ClientError, match="AccessDenied"):
+                    s3_stand_in.client.create_bucket(Bucket="another-bucket", CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
                 assert download(base, stored, s3_stand_in) == data
             else:
                 # a restarted task serves what the first one stored: the bucket, not the container's disk
@@ -346,8 +383,6 @@ def test_quetz_reads_every_rendered_key_and_every_secret(task_container, tmp_pat
     result = subprocess.run([sys.executable, "-c", code, str(deployment / "config.toml")], env=quetz_env | {"PATH": os.environ["PATH"]},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    import json
-
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     rendered = tomllib.loads(env[quetz_config.CONFIG_ENV])
     for section, values in rendered.items():
