@@ -12,12 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import tomllib
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +32,7 @@ from condainfra.dashboard.deployment import free_port
 from condainfra.project import Project
 
 from .conftest import new_database, wait_until, write_sources
+from .standins import STAND_IN_KEYS, S3StandIn, github_stand_in, stop_group  # noqa: F401 (github_stand_in: a fixture)
 from .test_github_activity import FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +44,6 @@ NASTY_PASSWORD = "p%3D@:/#?&+ %(here)s'\"$`;\\" + base64.b64encode(bytes(range(2
 SESSION_SECRET = "session%secret=/+" + "S" * 20
 CLIENT_SECRET = "client#secret@" + "C" * 20
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a test that needs no S3 or GitHub never leaves loopback
-STAND_IN_KEYS = {"AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only"}
 
 
 @pytest.fixture(scope="module")
@@ -101,51 +98,6 @@ def local_sources(folder: Path, github_api: str = CLOSED_PORT) -> dict:
     }
 
 
-class S3StandIn:
-    """A stand-in for AWS S3: moto's server (the `test` extra), a process of its own on loopback, with
-    the stack's bucket created in the stack's region, and IAM enforced: after the set-up's own requests,
-    only the credentials of a user holding the task role's policy are accepted, and only for what that
-    policy allows. Stopped with its whole process group."""
-
-    SETUP_ACTIONS = 4  # create the bucket, the user, its policy, its access key: moto checks every later request
-
-    def __init__(self, folder: Path, bucket: str, region: str, policy: dict):
-        import boto3
-
-        port = free_port()
-        self.url, self.bucket, self.log = f"http://127.0.0.1:{port}", bucket, folder / "s3-stand-in.log"
-        env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **STAND_IN_KEYS,
-               "INITIAL_NO_AUTH_ACTION_COUNT": str(self.SETUP_ACTIONS)}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            up = wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60, every=0.2)
-            assert up and self.proc.poll() is None, self.log.read_text()[-2000:]
-            setup = {"endpoint_url": self.url, "region_name": region, **{k.lower(): v for k, v in STAND_IN_KEYS.items()}}
-            boto3.client("s3", **setup).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-            iam = boto3.client("iam", **setup)
-            iam.create_user(UserName="quetz-task")
-            iam.put_user_policy(UserName="quetz-task", PolicyName="package-store", PolicyDocument=json.dumps(policy))
-            key = iam.create_access_key(UserName="quetz-task")["AccessKey"]
-            # the task role's credentials, as ECS would hand them to the container
-            self.task_keys = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-            self.client = boto3.client("s3", endpoint_url=self.url, region_name=region, **{k.lower(): v for k, v in self.task_keys.items()})
-        except BaseException:
-            stop_group(self.proc)
-            raise
-
-    def _answers(self) -> bool:
-        try:  # moto's own API: not an S3 or IAM action, so not one of the set-up's
-            return httpx.get(f"{self.url}/moto-api/", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def objects(self) -> dict[str, bytes]:
-        listed = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
-        return {o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listed}
-
-
 @pytest.fixture
 def s3_stand_in(task_container, task_role_policy, tmp_path):
     config = tomllib.loads(next(e["value"] for e in task_container["environment"] if e["name"] == quetz_config.CONFIG_ENV))
@@ -156,41 +108,9 @@ def s3_stand_in(task_container, task_role_policy, tmp_path):
         stop_group(stand_in.proc)
 
 
-@pytest.fixture
-def github_stand_in():
-    """GitHub's REST API cannot be reached here: the activity tests' stand-in, answering in its shapes."""
-    FakeGitHub.seen, FakeGitHub.budget = [], 1000
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def start_entrypoint(env: dict, log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """The whole process group: Quetz's supervisor forks children."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def base_env(tmp_path: Path, port: int) -> dict[str, str]:
