@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ...compiler.sharding import shard_of, shard_stack_name
 from ...config.checks import feedstock_repo, team_slug
+from ...config.declaration import OrgDeclaration
 from ...config.loader import FEEDSTOCK_DIR, ORG_FILE, load_org
 from ...config.models import TEAM_REFERENCE
 from ...errors import CondainfraError
@@ -51,28 +52,29 @@ class OrgPeople:
     feedstocks: dict[tuple[str, str], DeclaredFeedstock] = field(default_factory=dict)
     owners: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    # (org, team slug) -> the team as declared
-    teams: dict[tuple[str, str], DeclaredTeam] = field(default_factory=dict)
 
 
-def load_org_people(root: Path) -> OrgPeople:
-    people = OrgPeople()
+def _declarations(root: Path, problems: list[str]) -> dict[str, OrgDeclaration]:
     stacks = root / "stacks"
     if not stacks.is_dir():
-        people.problems.append(f"{stacks}: no stacks folder")
-        return people
+        problems.append(f"{stacks}: no stacks folder")
+        return {}
     declarations = {}
     for org_dir in sorted(p for p in stacks.iterdir() if (p / ORG_FILE).is_file()):
         try:
             declaration, issues = load_org(org_dir, root)
         except CondainfraError as exc:
-            people.problems.append(str(exc))
+            problems.append(str(exc))
             continue
-        people.problems += [str(i) for i in issues]
+        problems += [str(i) for i in issues]
         if declaration is not None:
             declarations[declaration.name] = declaration
-    for decl in declarations.values():
-        people.teams.update(declared_teams(decl))
+    return declarations
+
+
+def load_org_people(root: Path) -> OrgPeople:
+    people = OrgPeople()
+    declarations = _declarations(root, people.problems)
     for org, decl in declarations.items():
         people.owners[org] = list(decl.config.owners)
         if decl.config.feedstocks is None:
@@ -105,7 +107,7 @@ def load_org_people(root: Path) -> OrgPeople:
     return people
 
 
-def declared_teams(decl) -> dict[tuple[str, str], DeclaredTeam]:
+def declared_teams(decl: OrgDeclaration) -> dict[tuple[str, str], DeclaredTeam]:
     """The org's teams with the feedstocks each holds by declaration (see the module's note)."""
     org, teams = decl.name, {}
     for name, spec in decl.config.teams.items():
@@ -161,5 +163,8 @@ def teams_of(root: Path) -> dict[tuple[str, str], DeclaredTeam]:
         signature = _signature(root)
         cached = _cache.get(root)
         if cached is None or cached[0] != signature:
-            cached = _cache[root] = (signature, load_org_people(root).teams)
+            teams: dict[tuple[str, str], DeclaredTeam] = {}
+            for decl in _declarations(root, []).values():  # problems: the refresh reports them
+                teams.update(declared_teams(decl))
+            cached = _cache[root] = (signature, teams)
         return cached[1]
