@@ -96,6 +96,52 @@ def test_team_page_and_feed(dashboard):
     assert dashboard.get("/api/dashboard/teams/other/core").status_code == 404
 
 
+def test_team_pages_list_the_feedstocks_the_team_is_declared_on(dashboard):
+    """A team holds a feedstock by declaration, whoever its members are: listed as a maintainer
+    (`conda-forge/r`, a team that lists nobody), the feedstock's own team (named after it or by its
+    `team:` key), or granted the feedstock's repository in org.yaml. Not its members' other feedstocks.
+    The session's dashboard, its config changed for this test only: whatever a refresh reads meanwhile, the
+    change adds no maintainer row (`r` lists nobody; `team:` names no one)."""
+    stacks = dashboard.sources / "project" / "stacks" / "conda-forge"
+    org, feedstocks = stacks / "org.yaml", stacks / "feedstocks" / "main.yaml"
+    before = {path: path.read_text() for path in (org, feedstocks)}
+    org.write_text(before[org].replace("teams:\n", "teams:\n  r:\n    description: R packages\n"
+                                       "  libs:\n    members: [carol]\n    repositories:\n      bazlib-feedstock: push\n"))
+    feedstocks.write_text(before[feedstocks].replace("libfoo: [alice, bob]\n", "libfoo:\n  maintainers: [alice, bob]\n  team: libs\n")
+                          .replace("bazlib: [bob]\n", "bazlib: [bob, conda-forge/r]\n"))
+    try:
+        # nobody is listed in `r`: a page of its declared feedstock all the same, with no member line
+        r = dashboard.get("/api/dashboard/teams/conda-forge/r").json()
+        assert r["team"] is True and _names(r) == ["bazlib"] and r["members"] == []
+        assert r["packages"][0]["roles"] == ["listed as maintainer"]
+        # `libs`: libfoo's own team by its `team:` key, and bazlib's repository grant; carol's own feedstocks are not in it
+        libs = dashboard.get("/api/dashboard/teams/conda-forge/libs", params={"sort": "name"}).json()
+        assert _names(libs) == ["bazlib", "libfoo"] and libs["members"] == ["carol"]
+        assert {p["name"]: p["roles"] for p in libs["packages"]} == {"bazlib": ["granted push on its repository"], "libfoo": ["the feedstock's team"]}
+        # the same queue as a maintainer page of those packages
+        assert {(i["package"], i["kind"]) for i in libs["attention"]} >= {("libfoo", "version-update-failed"), ("libfoo", "subdir-lagging")}
+        assert {i["package"] for i in libs["attention"]} <= {"libfoo", "bazlib"}
+        # a feedstock's own team, named after it: its direct maintainers, not the teams it lists
+        barpy = dashboard.get("/api/dashboard/teams/conda-forge/barpy").json()
+        assert _names(barpy) == ["barpy"] and barpy["members"] == ["alice"]
+        # the team it lists still holds it, with its members
+        core = dashboard.get("/api/dashboard/teams/conda-forge/core").json()
+        assert _names(core) == ["barpy"] and core["members"] == ["carol", "owner-one"]
+        page = dashboard.get("/dashboard/teams/conda-forge/libs")
+        assert page.status_code == 200 and "Team conda-forge/libs" in page.text and 'href="/dashboard/maintainers/carol"' in page.text
+        feed = ET.fromstring(dashboard.get("/dashboard/teams/conda-forge/libs/feed.atom").content)
+        assert {e.findtext("a:title", namespaces=ATOM).split(":")[0] for e in feed.findall("a:entry", ATOM)} == {i["package"] for i in libs["attention"]}
+        # undeclared teams, another org's teams and hostile names: not found, as JSON (never HTML that echoes the name)
+        for path in ("/dashboard/teams/conda-forge/no-such-team", "/api/dashboard/teams/other-org/libfoo", "/dashboard/teams/conda-forge/%3Cscript%3E"):
+            answer = dashboard.get(path)
+            assert answer.status_code == 404 and answer.headers["content-type"] == "application/json", path
+    finally:
+        for path, text in before.items():
+            path.write_text(text)
+    # the files changed back: the next page read sees it
+    assert dashboard.get("/api/dashboard/teams/conda-forge/r").status_code == 404
+
+
 def test_overview_is_the_orgs_status(dashboard):
     view = dashboard.get("/api/dashboard/maintainers").json()
     assert view["counts"]["feedstocks"] == 4 and view["counts"]["packages"] >= 4
@@ -273,47 +319,3 @@ def test_output_names_that_are_not_package_names_never_become_links(board, tmp_p
         server.shutdown()
         server.server_close()
         refresh(board.deployment)
-
-
-def test_team_pages_list_the_feedstocks_the_team_is_declared_on(board):
-    """A team holds a feedstock by declaration, whoever its members are: listed as a maintainer
-    (`conda-forge/r`, a team that lists nobody), the feedstock's own team (named after it or by its
-    `team:` key), or granted the feedstock's repository in org.yaml. Not its members' other feedstocks."""
-    stacks = board.sources / "project" / "stacks" / "conda-forge"
-    org, feedstocks = stacks / "org.yaml", stacks / "feedstocks" / "main.yaml"
-    before = {path: path.read_text() for path in (org, feedstocks)}
-    org.write_text(before[org].replace("teams:\n", "teams:\n  r:\n    description: R packages\n"
-                                       "  libs:\n    members: [carol]\n    repositories:\n      bazlib-feedstock: push\n"))
-    feedstocks.write_text(before[feedstocks].replace("libfoo: [alice, bob]\n", "libfoo:\n  maintainers: [alice, bob]\n  team: libs\n")
-                          .replace("bazlib: [bob]\n", "bazlib: [bob, conda-forge/r]\n"))
-    try:
-        # nobody is listed in `r`: a page of its declared feedstock all the same, with no member line
-        r = board.get("/api/dashboard/teams/conda-forge/r").json()
-        assert r["team"] is True and _names(r) == ["bazlib"] and r["members"] == []
-        assert r["packages"][0]["roles"] == ["listed as maintainer"]
-        # `libs`: libfoo's own team by its `team:` key, and bazlib's repository grant; carol's own feedstocks are not in it
-        libs = board.get("/api/dashboard/teams/conda-forge/libs", params={"sort": "name"}).json()
-        assert _names(libs) == ["bazlib", "libfoo"] and libs["members"] == ["carol"]
-        assert {p["name"]: p["roles"] for p in libs["packages"]} == {"bazlib": ["granted push on its repository"], "libfoo": ["the feedstock's team"]}
-        # the same queue as a maintainer page of those packages
-        assert {(i["package"], i["kind"]) for i in libs["attention"]} >= {("libfoo", "version-update-failed"), ("libfoo", "subdir-lagging")}
-        assert {i["package"] for i in libs["attention"]} <= {"libfoo", "bazlib"}
-        # a feedstock's own team, named after it: its direct maintainers, not the teams it lists
-        barpy = board.get("/api/dashboard/teams/conda-forge/barpy").json()
-        assert _names(barpy) == ["barpy"] and barpy["members"] == ["alice"]
-        # the team it lists still holds it, with its members
-        core = board.get("/api/dashboard/teams/conda-forge/core").json()
-        assert _names(core) == ["barpy"] and core["members"] == ["carol", "owner-one"]
-        page = board.get("/dashboard/teams/conda-forge/libs")
-        assert page.status_code == 200 and "Team conda-forge/libs" in page.text and 'href="/dashboard/maintainers/carol"' in page.text
-        feed = ET.fromstring(board.get("/dashboard/teams/conda-forge/libs/feed.atom").content)
-        assert {e.findtext("a:title", namespaces=ATOM).split(":")[0] for e in feed.findall("a:entry", ATOM)} == {i["package"] for i in libs["attention"]}
-        # undeclared teams, another org's teams and hostile names: not found, as JSON (never HTML that echoes the name)
-        for path in ("/dashboard/teams/conda-forge/no-such-team", "/api/dashboard/teams/other-org/libfoo", "/dashboard/teams/conda-forge/%3Cscript%3E"):
-            answer = board.get(path)
-            assert answer.status_code == 404 and answer.headers["content-type"] == "application/json", path
-    finally:
-        for path, text in before.items():
-            path.write_text(text)
-    # the files changed back: the next page read sees it
-    assert board.get("/api/dashboard/teams/conda-forge/r").status_code == 404
