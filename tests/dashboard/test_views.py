@@ -105,14 +105,15 @@ def test_team_pages_list_the_feedstocks_the_team_is_declared_on(dashboard):
     stacks = dashboard.sources / "project" / "stacks" / "conda-forge"
     org, feedstocks = stacks / "org.yaml", stacks / "feedstocks" / "main.yaml"
     before = {path: path.read_text() for path in (org, feedstocks)}
-    org.write_text(before[org].replace("teams:\n", "teams:\n  r:\n    description: R packages\n"
+    org.write_text(before[org].replace("teams:\n", "teams:\n  r:\n    description: 'R packages <b>&</b>'\n"
                                        "  libs:\n    members: [carol]\n    repositories:\n      bazlib-feedstock: push\n"))
     feedstocks.write_text(before[feedstocks].replace("libfoo: [alice, bob]\n", "libfoo:\n  maintainers: [alice, bob]\n  team: libs\n")
                           .replace("bazlib: [bob]\n", "bazlib: [bob, conda-forge/r]\n"))
     try:
         # nobody is listed in `r`: a page of its declared feedstock all the same, with no member line
         r = dashboard.get("/api/dashboard/teams/conda-forge/r").json()
-        assert r["team"] is True and _names(r) == ["bazlib"] and r["members"] == []
+        assert r["team"] is True and _names(r) == ["bazlib"] and r["members"] == [] and r["description"] == "R packages <b>&</b>"
+        assert "<p>R packages &lt;b&gt;&amp;&lt;/b&gt;</p>" in dashboard.get("/dashboard/teams/conda-forge/r").text  # escaped
         assert r["packages"][0]["roles"] == ["listed as maintainer"]
         # `libs`: libfoo's own team by its `team:` key, and bazlib's repository grant; carol's own feedstocks are not in it
         libs = dashboard.get("/api/dashboard/teams/conda-forge/libs", params={"sort": "name"}).json()

@@ -109,4 +109,6 @@ def team_view(db: Session, auth, settings: DashboardSettings, org: str, team: st
         for package in outputs.get(key, []):
             wanted[(settings.channel, package)].add(how)
     members = sorted((declared.people if declared else set()) | {login for *_, login in recorded})
-    return package_page(db, auth, settings, ref, wanted, listing or Listing(), snoozer=None, team=True, members=members)
+    view = package_page(db, auth, settings, ref, wanted, listing or Listing(), snoozer=None, team=True, members=members)
+    view.description = declared.description if declared else ""
+    return view

@@ -115,6 +115,7 @@ class MaintainerView(BaseModel):
     login: str = Field(description="the maintainer's login, or org/team for a team page")
     team: bool = False
     members: list[str] = Field(default=[], description="a team page's members")
+    description: str = Field(default="", description="a team page's team, as org.yaml describes it")
     generated_at: datetime
     refreshed_at: datetime | None = Field(default=None, description="the last refresh of the signals")
     package_count: int = Field(default=0, description="every package, before filtering and paging")
