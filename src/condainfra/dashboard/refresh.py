@@ -153,6 +153,7 @@ def _replace_signals(db: Session, signals: list[dict]) -> None:
     in bulk, as plain rows (a conda-forge-sized status has tens of thousands), and only when they changed."""
     table = tables.BotSignal.__table__
     columns = [c for c in table.columns if c.name != "id"]
+    db.flush()
     have = Counter(map(tuple, db.connection().execute(select(*columns))))
     if have == Counter(tuple(s[c.name] for c in columns) for s in signals):
         return

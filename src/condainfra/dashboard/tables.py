@@ -200,6 +200,7 @@ def replace_rows(db, table, rows: list[dict]) -> int:
     for row in rows:
         values = tuple(row[c] if c in row else defaults.get(c) for c in columns)
         wanted[values[:len(key)]] = values
+    db.flush()  # the session's pending changes first, as its own execute() would: the rows are read on its connection
     conn = db.connection()
     have = {values[:len(key)]: values for values in map(tuple, conn.execute(sa.select(*(t.c[c] for c in columns))))}
     match = sa.and_(*(t.c[k] == sa.bindparam(f"key_{k}") for k in key))
