@@ -49,6 +49,16 @@ def test_package_bucket_is_private_versioned_encrypted_with_lifecycle(resources)
     assert any(r.get("noncurrentVersionExpiration", {}).get("noncurrentDays") == 30 for r in rules)
 
 
+def test_package_bucket_accepts_the_acl_quetz_writes_with(resources):
+    # Quetz's S3 store writes with acl="private"; ACLs off (BucketOwnerEnforced) would refuse every upload,
+    # and a write naming an ACL needs s3:PutObjectAcl
+    ownership = one(resources, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert ownership["rule"] == {"objectOwnership": "BucketOwnerPreferred"}
+    policy = one(resources, "aws:iam/rolePolicy:RolePolicy", "condainfra-quetz-task-packages").inputs["policy"][JSON]
+    on_objects = next(s for s in policy["Statement"] if s["Resource"].endswith("/*"))
+    assert {"s3:PutObject", "s3:PutObjectAcl"} <= set(on_objects["Action"])
+
+
 def test_database_is_private_encrypted_backed_up_and_protected(resources):
     db = one(resources, da.DB_INSTANCE)
     i = db.inputs
@@ -142,7 +152,7 @@ def test_task_role_may_use_the_package_bucket_and_nothing_else(resources):
     resources_named = {s["Resource"] for s in policy["Statement"]}
     assert resources_named == {"arn:aws:s3:::condainfra-quetz-packages", "arn:aws:s3:::condainfra-quetz-packages/*"}
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert actions <= {"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+    assert actions <= {"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject"}
     assert not any("*" in a for a in actions)
     task_role = [r for r in of(resources, "aws:iam/role:Role") if r.name.endswith("-task")]
     attachments = [a for a in of(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.inputs["role"][REF] == task_role[0].urn]
@@ -217,7 +227,7 @@ def test_markdown_cells_keep_multiline_values_inside_the_table(cli):
     # the mirror stack's workflow file is a many-line input: it must not break the table
     result = cli("plan", "--stack", "mirror", "--from-scratch")
     rows = [line for line in result.out.splitlines() if line.startswith("| + |")]
-    assert len(rows) == 48 and any("mirror-sync" in row for row in rows)  # the mirror stack with its read-only registry
+    assert len(rows) == 49 and any("mirror-sync" in row for row in rows)  # the mirror stack with its read-only registry
     # inside the stack's section, every line up to its closing tag is a table row
     section = result.out.split("<summary><code>mirror</code>", 1)[1].split("</details>", 1)[0].splitlines()[1:]
     assert [line for line in section if line and not line.startswith("|")] == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from condainfra.compiler import mirror as mi
+from condainfra.compiler.aws import OWNERSHIP
 from condainfra.compiler.resources import JSON
 from condainfra.project import Project
 
@@ -29,6 +30,15 @@ def test_bucket_is_private_versioned_encrypted_and_protected():
     assert r[mi.ENCRYPTION].inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
     block = r[mi.PUBLIC_ACCESS_BLOCK].inputs
     assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+
+
+def test_acls_are_off_and_the_sync_registry_writes_the_one_acl_such_a_bucket_accepts():
+    # a bucket with ACLs off refuses distribution's default x-amz-acl "private" (AccessControlListNotSupported)
+    r = compiled()
+    assert r[OWNERSHIP].inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    workflow = yaml.safe_load(r[mi.REPOSITORY_FILE].inputs["content"])
+    setup = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
+    assert setup.count("objectacl: bucket-owner-full-control") == setup.count("storage: {s3:") > 0
 
 
 def test_lifecycle_expires_timestamped_repodata_tags_but_never_latest():

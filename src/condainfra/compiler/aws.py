@@ -10,6 +10,7 @@ VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -20,9 +21,14 @@ def provider(builder: StackBuilder, region: str, parent: Resource) -> Resource:
     return builder.add(PROVIDER, "aws", {"region": region, "skipCredentialsValidation": False, "skipRegionValidation": True}, parent=parent)
 
 
-def private_bucket(builder: StackBuilder, name: str, parent: Resource, aws: Resource, lifecycle_rules: list[dict], kms_key_arn: str | None = None) -> Resource:
+def private_bucket(builder: StackBuilder, name: str, parent: Resource, aws: Resource, lifecycle_rules: list[dict], kms_key_arn: str | None = None,
+                   object_ownership: str = "BucketOwnerEnforced") -> Resource:
     """A bucket nobody outside the account reads: public access blocked, versioned, encrypted,
-    with the given lifecycle; protected, and never force-destroyed with its objects."""
+    with the given lifecycle; protected, and never force-destroyed with its objects.
+
+    Object ownership is declared, not left to the account's default, because it decides whether a
+    write that names an ACL is accepted: with ``BucketOwnerEnforced`` (ACLs off) S3 refuses any
+    ``x-amz-acl`` but ``bucket-owner-full-control`` with AccessControlListNotSupported."""
 
     def add(type_, inputs, depends_on=(), protect=False):
         return builder.add(type_, name, inputs, parent=parent, depends_on=depends_on, provider=aws, protect=protect)
@@ -31,6 +37,7 @@ def private_bucket(builder: StackBuilder, name: str, parent: Resource, aws: Reso
     add(VERSIONING, {"bucket": name, "versioningConfiguration": {"status": "Enabled"}}, (bucket,))
     default = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": kms_key_arn} if kms_key_arn else {"sseAlgorithm": "AES256"}
     add(ENCRYPTION, {"bucket": name, "rules": [{"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": True}]}, (bucket,))
+    add(OWNERSHIP, {"bucket": name, "rule": {"objectOwnership": object_ownership}}, (bucket,))
     add(PUBLIC_ACCESS_BLOCK, {"blockPublicAcls": True, "blockPublicPolicy": True, "bucket": name, "ignorePublicAcls": True, "restrictPublicBuckets": True}, (bucket,))
     add(LIFECYCLE, {"bucket": name, "rules": lifecycle_rules}, (bucket,))
     return bucket

@@ -90,7 +90,10 @@ def compile_dashboard(cfg: DashboardStackConfig, builder: StackBuilder) -> None:
 
     # --- package store ---
     store = builder.add(PACKAGE_STORE, cfg.storage.bucket, parent=root, custom=False)
-    bucket = a.private_bucket(builder, cfg.storage.bucket, store, aws, a.noncurrent_rules(cfg.storage.noncurrent_version_days))
+    # Quetz's S3 store (through s3fs) writes every object with the canned ACL "private", which a bucket
+    # with ACLs off refuses: ACLs stay on, owned by the bucket, and public ACLs stay blocked
+    bucket = a.private_bucket(builder, cfg.storage.bucket, store, aws, a.noncurrent_rules(cfg.storage.noncurrent_version_days),
+                              object_ownership="BucketOwnerPreferred")
 
     # --- secrets and database ---
     database = builder.add(DATABASE, NAME, parent=root, custom=False)
@@ -163,5 +166,6 @@ def package_store_policy(cfg: DashboardStackConfig) -> dict:
     arn = f"arn:aws:s3:::{cfg.storage.bucket}"
     return a.policy(
         {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": arn},
-        {"Effect": "Allow", "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], "Resource": f"{arn}/*"},
+        # PutObjectAcl: a write that names an ACL (Quetz's always do) needs it besides PutObject
+        {"Effect": "Allow", "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectAcl"], "Resource": f"{arn}/*"},
     )

@@ -38,7 +38,9 @@ def _setup(cfg: MirrorConfig) -> list[str]:
     registry_config = (
         "version: 0.1\\n"
         "log: {level: warn}\\n"
-        "storage: {s3: {region: %s, bucket: %s}, delete: {enabled: true}}\\n"
+        # distribution names the ACL "private" on every write unless told; the bucket has ACLs off
+        # (BucketOwnerEnforced), which accepts no ACL but this one
+        "storage: {s3: {region: %s, bucket: %s, objectacl: bucket-owner-full-control}, delete: {enabled: true}}\\n"
         "http: {addr: 127.0.0.1:5000}\\n"
     )
     return [

@@ -167,6 +167,7 @@ RULES: dict[str, Rule] = {
     "aws:s3/bucketVersioning:BucketVersioning": _input("bucket", "bucket"),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _input("bucket", "bucket"),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _input("bucket", "bucket"),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _input("bucket", "bucket"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _input("bucket", "bucket"),
     "aws:iam/role:Role": _input("name"),
     "aws:iam/rolePolicy:RolePolicy": _joined(":", _input("role", "name"), _input("name")),  # role_name:role_policy_name
