@@ -1,6 +1,6 @@
 """First sync of N small packages into a loopback registry: condainfra, conda-oci-mirror and a raw push.
 
-    python benchmarks/mirror_push.py --packages 300 [--jobs 16] [--repeat 3]
+    python benchmarks/mirror_push.py --packages 300 [--jobs 16] [--repeat 3] [--size 4MiB]
 
 The packages are noarch and linux-64, .conda and .tar.bz2. Each round runs the three on a fresh registry
 each, interleaved, with the same concurrency. conda-oci-mirror (0.3.0, from PyPI) is installed into a
@@ -14,7 +14,11 @@ package file, info tar.gz, index.json, config) straight from memory, with no
 download, no existence checks and no layer building: the registry's own
 ceiling for this layout. "Sync" is `condainfra mirror sync` from a channel
 served over loopback HTTP: download, sha256 check, info layers, blob checks,
-push, and the repodata at the end. Target: sync at least 75% of raw.
+push, and the repodata at the end.
+
+The default packages are a few hundred bytes each, so the figure is the per-artifact cost (requests,
+process start, checks); ``--size`` gives each package an incompressible payload of that size, so that
+MB/s is the byte rate of the same path.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -132,29 +137,39 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds, each on fresh registries; medians are printed")
+    parser.add_argument("--size", default="0", help="incompressible payload of each package, like 4MiB (default: a few bytes)")
     args = parser.parse_args()
+    from condainfra.fetch import parse_size
+
+    size = parse_size(args.size) or 0
+    payload = random.Random(0).randbytes(size) if size else b"hello\n"
 
     with tempfile.TemporaryDirectory(prefix="condainfra-push-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
         specs = [(f"bench{i:04d}", "1.0", "0", "noarch" if i % 3 == 0 else "linux-64", ("conda",) if i % 2 else ("tar.bz2",))
                  for i in range(args.packages)]
-        channel = build_channel(root / "build", specs)
+        channel = build_channel(root / "build", specs, payload=payload)
+        shutil.rmtree(root / "build" / "files")
         (root / "served").mkdir()
         shutil.move(str(channel), root / "served" / "bench")
         channel = root / "served" / "bench"
-        print(f"built and indexed {args.packages} packages (noarch and linux-64, .conda and .tar.bz2) in {time.perf_counter() - t0:.1f} s")
+        total = sum(p.stat().st_size for p in channel.glob("*/*") if p.name.endswith((".conda", ".tar.bz2")))
+        print(f"built and indexed {args.packages} packages (noarch and linux-64, .conda and .tar.bz2; {total / 1e6:.1f} MB of "
+              f"package files) in {time.perf_counter() - t0:.1f} s")
         coim = install_conda_oci_mirror(root)
         url, server = serve_folder(root / "served")
+        # seconds of each round; a round's registry storage is removed once it is measured
         rates: dict[str, list[float]] = {"raw push": [], "condainfra mirror sync": [], "conda-oci-mirror 0.3.0": []}
         last = ""
         try:
             for run in range(args.repeat):
                 registry = RegistryProcess(root / f"registry-raw-{run}").start()
                 try:
-                    rates["raw push"].append(args.packages / asyncio.run(raw_push(registry.url, channel, args.jobs)))
+                    rates["raw push"].append(asyncio.run(raw_push(registry.url, channel, args.jobs)))
                 finally:
                     registry.stop()
+                    shutil.rmtree(registry.root)
                 registry = RegistryProcess(root / f"registry-sync-{run}").start()
                 try:
                     start = time.perf_counter()
@@ -166,33 +181,37 @@ def main() -> None:
                     seconds = time.perf_counter() - start
                     if proc.returncode != 0:
                         raise SystemExit(f"sync failed: {proc.stderr[-2000:]}")
-                    rates["condainfra mirror sync"].append(args.packages / seconds)
+                    rates["condainfra mirror sync"].append(seconds)
                     last = proc.stdout.strip().splitlines()[-1]
                 finally:
                     registry.stop()
+                    shutil.rmtree(registry.root)
                 if coim is not None:
                     registry = RegistryProcess(root / f"registry-coim-{run}").start()
                     try:
                         seconds = run_conda_oci_mirror(coim, root, f"{url}", registry.url, args.jobs)
                     finally:
                         registry.stop()
+                        shutil.rmtree(registry.root)
                     if seconds is None:
                         coim = None
                     else:
-                        rates["conda-oci-mirror 0.3.0"].append(args.packages / seconds)
+                        rates["conda-oci-mirror 0.3.0"].append(seconds)
         finally:
             server.shutdown()
-        anchor = statistics.median(rates["conda-oci-mirror 0.3.0"]) if rates["conda-oci-mirror 0.3.0"] else None
-        raw = statistics.median(rates["raw push"])
-        print(f"| {'':24s} | packages/s (median of {args.repeat}) | vs conda-oci-mirror | vs raw push |")
-        print("|---|---|---|---|")
+        medians = {name: statistics.median(values) for name, values in rates.items() if values}
+        anchor, raw = medians.get("conda-oci-mirror 0.3.0"), medians["raw push"]
+        print(f"| {args.packages} packages, {total / 1e6:.1f} MB, --jobs {args.jobs} | seconds (median of {args.repeat}; each round) "
+              f"| packages/s | MB/s | vs conda-oci-mirror | vs raw push |")
+        print("|---|---|---|---|---|---|")
         for name, values in rates.items():
             if not values:
-                print(f"| {name:24s} | skipped | | |")
+                print(f"| {name} | skipped | | | | |")
                 continue
-            median = statistics.median(values)
-            versus = f"{median / anchor:.2f}x" if anchor else "-"
-            print(f"| {name:24s} | {median:6.1f} ({', '.join(f'{v:.1f}' for v in values)}) | {versus} | {median / raw:.2f}x |")
+            seconds = medians[name]
+            versus = f"{anchor / seconds:.2f}x" if anchor else "-"
+            print(f"| {name} | {seconds:.1f} ({', '.join(f'{v:.1f}' for v in values)}) | {args.packages / seconds:.1f} | "
+                  f"{total / 1e6 / seconds:.2f} | {versus} | {raw / seconds:.2f}x |")
         print(f"goal: condainfra >= 1.5x conda-oci-mirror and >= 0.95x raw push; last sync: {last}")
 
 
