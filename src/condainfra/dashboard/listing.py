@@ -49,18 +49,6 @@ def maintainer_packages(db: Session, settings: DashboardSettings, login: str) ->
     return wanted, known or quetz.user_id_of(db, login) is not None
 
 
-def team_packages(db: Session, settings: DashboardSettings, team: str) -> tuple[dict[tuple[str, str], set[str]], list[str]]:
-    """The packages of the feedstocks that list ``org/team``, and the team's people as the config has them."""
-    FM = tables.FeedstockMaintainer
-    rows = db.execute(select(FM.org, FM.feedstock, FM.login).where(FM.via_team == team)).all()
-    outputs = feedstock_outputs(db, {f for _, f, _ in rows}) if rows else {}
-    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for org, feedstock, _ in rows:
-        for package in outputs.get((org, feedstock), []):
-            wanted[(settings.channel, package)].add(team)
-    return wanted, sorted({login for _, _, login in rows})
-
-
 def _readable(db: Session, access: Access, wanted: dict) -> list[tuple[str, str]]:
     channels = {c for c, _ in wanted}
     private = dict(db.execute(select(quetz.Channel.name, quetz.Channel.private).where(quetz.Channel.name.in_(channels))).all())
@@ -166,13 +154,6 @@ def maintainer_view(db: Session, auth, settings: DashboardSettings, login: str, 
     if not wanted and not known:
         return None
     return package_page(db, auth, settings, login, wanted, listing or Listing(), snoozer=login)
-
-
-def team_view(db: Session, auth, settings: DashboardSettings, org: str, team: str, listing: Listing | None = None) -> MaintainerView | None:
-    wanted, members = team_packages(db, settings, f"{org}/{team}")
-    if not members:
-        return None
-    return package_page(db, auth, settings, f"{org}/{team}", wanted, listing or Listing(), snoozer=None, team=True, members=members)
 
 
 def snooze(db: Session, auth, settings: DashboardSettings, login: str, key: tuple[str, str, str, str], days: int) -> bool:
