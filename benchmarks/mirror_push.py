@@ -2,19 +2,20 @@
 
     python benchmarks/mirror_push.py --packages 300 [--jobs 16] [--repeat 3] [--size 4MiB]
 
-The packages are noarch and linux-64, .conda and .tar.bz2. Each round runs the three on a fresh registry
-each, interleaved, with the same concurrency. conda-oci-mirror (0.3.0, from PyPI) is installed into a
-virtual environment of its own; when that fails, the harness says so and skips its row. It has its
+The packages are noarch and linux-64, .conda and .tar.bz2. Each round runs the four rows on a fresh
+registry each, interleaved, with the same concurrency. conda-oci-mirror (0.3.0, from PyPI) is installed
+into a virtual environment of its own; when that fails, the harness says so and skips its row. It has its
 upstream host built in (https://conda.anaconda.org), so a sitecustomize on its PYTHONPATH rewrites those
 URLs to the local channel served over loopback.
 
-Both figures come from the same run, the same registry process and the same
-concurrency. "Raw" pushes every build's final artifact (the same layers:
-package file, info tar.gz, index.json, config) straight from memory, with no
-download, no existence checks and no layer building: the registry's own
-ceiling for this layout. "Sync" is `condainfra mirror sync` from a channel
-served over loopback HTTP: download, sha256 check, info layers, blob checks,
-push, and the repodata at the end.
+The two raw rows push straight from memory, one POST and one PUT per blob, with no download, no existence
+check and no layer building (the layers are built before the clock starts): the registry's own ceiling.
+"artifacts only" pushes each build's manifest and its blobs (package file, info tar.gz, index.json,
+config); "everything sync writes" also pushes what sync publishes: each name's CEP-16 shard (blob and tag)
+and each subdir's repodata (json, zst, shard index, shard sources; timestamp tag and latest), so it is the
+ceiling sync is measured against. "Sync" is the whole `condainfra mirror sync` command from a channel
+served over loopback HTTP: process start, downloads, sha256 checks, info layers, pushes, shards and
+repodata.
 
 The default packages are a few hundred bytes each, so the figure is the per-artifact cost (requests,
 process start, checks); ``--size`` gives each package an incompressible payload of that size, so that
@@ -39,50 +40,102 @@ from pathlib import Path
 from condainfra.mirror.localparts import RegistryProcess, build_channel, serve_folder
 
 
-async def raw_push(registry_url: str, channel: Path, jobs: int) -> float:
-    """Push each build's artifact with nothing but POST/PUT per blob and PUT of the manifest."""
-    import httpx
-
-    import condainfra.fetch  # noqa: F401  (its httpcore fix-up: the ceiling gets every client-side saving sync gets)
+def _artifacts(channel: Path) -> list[tuple]:
+    """(subdir, name, tag, [(blob, media type, title)]) of every build, its layers built here, off the clock."""
     from condainfra.mirror import layout
     from condainfra.mirror.layers import info_layers
 
-    artifacts = []
+    builds = []
     for subdir in ("noarch", "linux-64"):
         repodata = json.loads((channel / subdir / "repodata.json").read_text())
         for key in ("packages", "packages.conda"):
             for filename, record in repodata.get(key, {}).items():
                 path = channel / subdir / filename
-                data = path.read_bytes()
                 info, index = info_layers(path)
-                artifacts.append((f"raw/{subdir}/{record['name']}", record, data, info, index, filename))
+                stem = layout.stem_of(filename)
+                layers = [(path.read_bytes(), layout.package_media_type(filename), filename),
+                          (info, layout.INFO_LAYER, f"{stem}/info.tar.gz"), (index, layout.INDEX_LAYER, f"{stem}/info/index.json")]
+                builds.append((subdir, record["name"], layout.tag_for(record["version"], record["build"]), layers, filename, record))
+    return builds
 
-    async def push(client, repo, blob: bytes):
+
+def _publication(channel: Path, builds: list[tuple]) -> list[tuple]:
+    """What sync publishes per subdir, built here off the clock: (subdir, {name: shard}, repodata layers)."""
+    from condainfra.mirror import layout, shards
+
+    out = []
+    for subdir in ("noarch", "linux-64"):
+        document = (channel / subdir / "repodata.json").read_bytes()
+        named = {name: shards.shard([(fn, json.dumps(rec).encode())], subdir) for s, name, _, _, fn, rec in builds if s == subdir}
+        digests = {name: shards.digest(data) for name, data in named.items()}
+        layers = [(document, layout.REPODATA_JSON, "repodata.json"), (shards.compress(document), layout.REPODATA_ZST, "repodata.json.zst"),
+                  (shards.index(subdir, digests), shards.INDEX_MEDIA_TYPE, shards.INDEX_FILE),
+                  (shards.sources(digests), shards.SOURCES_MEDIA_TYPE, "shard-sources.msgpack.zst")]
+        out.append((subdir, named, layers))
+    return out
+
+
+async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> float:
+    """Every blob with one POST and one PUT, then its manifest: no existence checks, no downloads, layers
+    built before the clock starts. Without ``full``, each build's own artifact only (package file, info
+    tar.gz, index.json, config); with it, also everything sync publishes: each name's CEP-16 shard (blob
+    and tag, with the shard repository's config) and each subdir's repodata (json, zst, shard index, shard
+    sources, config; a timestamp tag and latest)."""
+    import httpx
+
+    import condainfra.fetch  # noqa: F401  (whatever it sets up for httpx, the ceiling gets too)
+    from condainfra.mirror import layout, shards
+
+    builds = _artifacts(channel)
+    published = _publication(channel, builds) if full else []
+    prefix = "full/bench" if full else "raw/bench"
+
+    async def blob(client, repo, data: bytes, media: str = layout.CONFIG_MEDIA_TYPE, title: str = "") -> layout.Blob:
+        digest = layout.sha256_digest(data)
         started = await client.post(f"/v2/{repo}/blobs/uploads/")
         location = started.headers["location"]
-        sep = "&" if "?" in location else "?"
-        done = await client.put(f"{location}{sep}digest={layout.sha256_digest(blob)}", content=blob, headers={"Content-Type": "application/octet-stream"})
+        done = await client.put(f"{location}{'&' if '?' in location else '?'}digest={digest}", content=data, headers={"Content-Type": "application/octet-stream"})
         assert done.status_code == 201, done.text
-        return layout.sha256_digest(blob)
+        return layout.Blob(digest, len(data), media, {layout.TITLE: title} if title else {})
+
+    async def tag(client, repo, reference, layers):
+        done = await client.put(f"/v2/{repo}/manifests/{reference}", content=layout.manifest(layers), headers={"Content-Type": layout.MANIFEST_MEDIA_TYPE})
+        assert done.status_code == 201, done.text
 
     gate = asyncio.Semaphore(jobs)
     async with httpx.AsyncClient(base_url=f"http://{registry_url}", limits=httpx.Limits(max_connections=jobs * 2)) as client:
 
-        async def one(repo, record, data, info, index, filename):
+        async def build(subdir, name, reference, layers, *_):
             async with gate:
-                layers = []
-                for blob, media in ((data, layout.package_media_type(filename)), (info, layout.INFO_LAYER), (index, layout.INDEX_LAYER)):
-                    digest = await push(client, repo, blob)
-                    layers.append(layout.Blob(digest, len(blob), media, {layout.TITLE: filename}))
-                await push(client, repo, layout.EMPTY_CONFIG)
-                tag = layout.tag_for(record["version"], record["build"])
-                done = await client.put(f"/v2/{repo}/manifests/{tag}", content=layout.manifest(layers), headers={"Content-Type": layout.MANIFEST_MEDIA_TYPE})
-                assert done.status_code == 201, done.text
+                repo = f"{prefix}/{subdir}/{layout.package_repository_name(name)}"
+                pushed = [await blob(client, repo, *layer) for layer in layers]
+                await blob(client, repo, layout.EMPTY_CONFIG)
+                await tag(client, repo, reference, pushed)
+
+        async def shard(repo, name, data):
+            async with gate:
+                pushed = await blob(client, repo, data, shards.SHARD_MEDIA_TYPE, f"{name}.msgpack.zst")
+                await tag(client, repo, layout.shard_tag(name), [pushed])
+
+        async def repodata(subdir, named, layers):
+            repo = f"{prefix}/{subdir}/repodata.json"
+            await blob(client, f"{repo}/shards", layout.EMPTY_CONFIG)
+            await asyncio.gather(*(shard(f"{repo}/shards", name, data) for name, data in named.items()))
+            pushed = [await blob(client, repo, *layer) for layer in layers]
+            await blob(client, repo, layout.EMPTY_CONFIG)
+            for reference in (time.strftime("%Y.%m.%d.%H.%M.%S", time.gmtime()), "latest"):
+                await tag(client, repo, reference, pushed)
 
         start = time.perf_counter()
-        await asyncio.gather(*(one(*a) for a in artifacts))
+        await asyncio.gather(*(build(*b) for b in builds))
+        await asyncio.gather(*(repodata(*p) for p in published))
         return time.perf_counter() - start
 
+
+RAW = "raw push, package artifacts only"
+FULL = "raw push, everything sync writes"
+SYNC = "condainfra mirror sync"
+COIM = "conda-oci-mirror 0.3.0"
 
 PATCH = """
 import requests.sessions
@@ -160,16 +213,17 @@ def main() -> None:
         coim = install_conda_oci_mirror(root)
         url, server = serve_folder(root / "served")
         # seconds of each round; a round's registry storage is removed once it is measured
-        rates: dict[str, list[float]] = {"raw push": [], "condainfra mirror sync": [], "conda-oci-mirror 0.3.0": []}
+        rates: dict[str, list[float]] = {RAW: [], FULL: [], SYNC: [], COIM: []}
         last = ""
         try:
             for run in range(args.repeat):
-                registry = RegistryProcess(root / f"registry-raw-{run}").start()
-                try:
-                    rates["raw push"].append(asyncio.run(raw_push(registry.url, channel, args.jobs)))
-                finally:
-                    registry.stop()
-                    shutil.rmtree(registry.root)
+                for row, full in ((RAW, False), (FULL, True)):
+                    registry = RegistryProcess(root / f"registry-raw-{run}-{full}").start()
+                    try:
+                        rates[row].append(asyncio.run(raw_push(registry.url, channel, args.jobs, full)))
+                    finally:
+                        registry.stop()
+                        shutil.rmtree(registry.root)
                 registry = RegistryProcess(root / f"registry-sync-{run}").start()
                 try:
                     start = time.perf_counter()
@@ -181,7 +235,7 @@ def main() -> None:
                     seconds = time.perf_counter() - start
                     if proc.returncode != 0:
                         raise SystemExit(f"sync failed: {proc.stderr[-2000:]}")
-                    rates["condainfra mirror sync"].append(seconds)
+                    rates[SYNC].append(seconds)
                     last = proc.stdout.strip().splitlines()[-1]
                 finally:
                     registry.stop()
@@ -196,24 +250,23 @@ def main() -> None:
                     if seconds is None:
                         coim = None
                     else:
-                        rates["conda-oci-mirror 0.3.0"].append(seconds)
+                        rates[COIM].append(seconds)
         finally:
             server.shutdown()
         medians = {name: statistics.median(values) for name, values in rates.items() if values}
-        anchor, raw = medians.get("conda-oci-mirror 0.3.0"), medians["raw push"]
+        anchor = medians.get(COIM)
         print(f"| {args.packages} packages, {total / 1e6:.1f} MB, --jobs {args.jobs} | seconds (median of {args.repeat}; each round) "
-              f"| packages/s | MB/s | vs conda-oci-mirror | vs raw push |")
-        print("|---|---|---|---|---|---|")
+              f"| packages/s | MB/s | vs conda-oci-mirror | vs raw, artifacts only | vs raw, everything sync writes |")
+        print("|---|---|---|---|---|---|---|")
         for name, values in rates.items():
             if not values:
-                print(f"| {name} | skipped | | | | |")
+                print(f"| {name} | skipped | | | | | |")
                 continue
             seconds = medians[name]
             versus = f"{anchor / seconds:.2f}x" if anchor else "-"
             print(f"| {name} | {seconds:.1f} ({', '.join(f'{v:.1f}' for v in values)}) | {args.packages / seconds:.1f} | "
-                  f"{total / 1e6 / seconds:.2f} | {versus} | {raw / seconds:.2f}x |")
-        print(f"goal: condainfra >= 1.5x conda-oci-mirror and >= 0.95x raw push; last sync: {last}")
-
+                  f"{total / 1e6 / seconds:.2f} | {versus} | {medians[RAW] / seconds:.2f}x | {medians[FULL] / seconds:.2f}x |")
+        print(f"goal: condainfra >= 1.5x conda-oci-mirror and >= 0.95x the raw push of everything it writes; last sync: {last}")
 
 if __name__ == "__main__":
     main()
