@@ -83,7 +83,6 @@ async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> f
     sources, config; a timestamp tag and latest)."""
     import httpx
 
-    import condainfra.fetch  # noqa: F401  (whatever it sets up for httpx, the ceiling gets too)
     from condainfra.mirror import layout, shards
 
     builds = _artifacts(channel)

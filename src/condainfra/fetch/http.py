@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import importlib.util
 import re
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,11 +20,6 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from ..urls import public_url
 from .decode import Chain, Sink
 from .limits import ERROR_BODY, MAX_BACKOFF, FetchError, FetchPolicy, LimitExceeded, Unreachable, too_large
-
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore tries `import sniffio` several times per request; a failed import is not remembered, so each
-    # one searched sys.path again: a third of a sync's CPU. None here makes it fail at once ("asyncio", as before).
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 # only what decode.py decodes with bounded output; an answer in another encoding is refused
 ACCEPT_ENCODING = "gzip, deflate, zstd"
