@@ -70,7 +70,7 @@ def test_first_sync_follows_the_layout(cli, registry, upstream):
     # repodata: latest and a timestamp tag; json and zst layers, listing what upstream lists; the CEP-16 index
     # and the map of which shards changed
     tags = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/tags/list").json()["tags"]
-    assert "latest" in tags and len(tags) == 2
+    assert "latest" in tags and "started-1-of-1" in tags and len(tags) == 3  # and a timestamp
     m = skopeo_manifest(registry, f"{PREFIX}/conda-test/linux-64/repodata.json", "latest")
     assert [l["mediaType"] for l in m["layers"]] == [layout.REPODATA_JSON, layout.REPODATA_ZST, shards.INDEX_MEDIA_TYPE, shards.SOURCES_MEDIA_TYPE]
     mirrored = HTTP.get(f"http://{registry.url}/v2/{PREFIX}/conda-test/linux-64/repodata.json/blobs/{m['layers'][0]['digest']}").json()

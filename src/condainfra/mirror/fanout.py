@@ -6,6 +6,11 @@ A shard's record is the tag ``shard-K-of-N`` of the subdir's repodata repository
 run, its one layer lists the files the shard put in place (file name -> sha256, msgpack + zstd). A shard
 killed part way writes no record, so publish finds a gap and publishes nothing for that subdir; its
 builds already pushed are found by the next run (tags only ever follow their blobs).
+
+Before a run pushes the first build of a subdir the mirror has never published, it tags
+``started-K-of-N`` there (``started-1-of-1`` unsharded). So when that repository holds no tag, or only
+tags of the other shards of the same count (their names are not ours), no earlier run can have pushed
+any of this run's builds, and no package's tags need listing to find them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from .run import Run
 RUN = "org.condainfra.run"
 RECORD_MEDIA_TYPE = "application/vnd.condainfra.shard-record.v1+msgpack+zst"
 _RECORD_TAG = re.compile(r"shard-(\d{1,4})-of-(\d{1,4})")
+_STARTED_TAG = re.compile(r"started-(\d{1,4})-of-(\d{1,4})")
+STARTED_MEDIA_TYPE = "application/vnd.condainfra.run-started.v1+json"
 MAX_RECORD_BYTES = 512 << 20  # a first sync of conda-forge's linux-64 in one shard: ~60 MB
 
 
@@ -48,6 +55,25 @@ async def write_record(run: Run, subdir: str, placed: dict[str, str]) -> None:
     await run.registry.push_blob(repo, blob.digest, blob.size, data=data)
     await push_config(run.registry, repo)
     await run.registry.put_manifest(repo, record_tag(k, n), layout.manifest([blob], {RUN: run.options.run_id}))
+
+
+async def first_pushes(run: Run, subdir: str) -> bool:
+    """Whether no earlier run can have pushed a build of this run's names in a subdir never published
+    (one tag listing); this run's start is tagged before it pushes any."""
+    k, n = run.options.shard or (1, 1)
+    repo = layout.repodata_repository(run.prefix, run.channel, subdir)
+    tags = await run.registry.tags(repo)
+    if f"started-{k}-of-{n}" not in tags:
+        await push_config(run.registry, repo, new_repository=not tags)
+        config = layout.config_blob()
+        marker = layout.Blob(config.digest, config.size, STARTED_MEDIA_TYPE, {})
+        await run.registry.put_manifest(repo, f"started-{k}-of-{n}", layout.manifest([marker], {RUN: run.options.run_id}))
+    return all(_another_shard(tag, k, n) for tag in tags)
+
+
+def _another_shard(tag: str, k: int, n: int) -> bool:
+    match = _RECORD_TAG.fullmatch(tag) or _STARTED_TAG.fullmatch(tag)
+    return bool(match) and int(match[2]) == n and int(match[1]) != k
 
 
 async def read_records(run: Run, subdir: str) -> tuple[dict[str, bytes] | None, str]:

@@ -21,8 +21,9 @@ from .source import ChecksumError
 BUILD_ERRORS = (ChecksumError, PackageError, CondainfraError, OSError, httpx.HTTPError, ValueError)
 
 
-async def push_builds(run: Run, subdir: str, missing: dict[tuple[str, str], list[str]], wanted: dict[str, Lean], have: dict[str, bytes]) -> set[str]:
-    """Push the missing builds, --jobs at once; the files now in place."""
+async def push_builds(run: Run, subdir: str, missing: dict[tuple[str, str], list[str]], wanted: dict[str, Lean], have: dict[str, bytes], listed: bool = True) -> set[str]:
+    """Push the missing builds, --jobs at once; the files now in place. ``listed``: whether an earlier run
+    may have pushed some (each package's tags are listed first), else every repository is new."""
     done: set[str] = set()
     if not missing:
         return done
@@ -31,7 +32,7 @@ async def push_builds(run: Run, subdir: str, missing: dict[tuple[str, str], list
 
     async def one(key: tuple[str, str], files: list[str]) -> None:
         async with gate:
-            ok = await push_build(run, subdir, key, files, wanted, have)
+            ok = await push_build(run, subdir, key, files, wanted, have, listed)
         if ok:
             done.update(files)
         run.reporter.advance(subdir, f"{key[0]}:{key[1]}", ok)
@@ -40,13 +41,13 @@ async def push_builds(run: Run, subdir: str, missing: dict[tuple[str, str], list
     return done
 
 
-async def push_build(run: Run, subdir: str, key: tuple[str, str], files: list[str], wanted: dict[str, Lean], have: dict[str, bytes]) -> bool:
+async def push_build(run: Run, subdir: str, key: tuple[str, str], files: list[str], wanted: dict[str, Lean], have: dict[str, bytes], listed: bool = True) -> bool:
     registry, report = run.registry, run.report
     name, tag = key
     local: dict[str, Path] = {}
     try:
         repo = layout.repository(run.prefix, run.channel, subdir, name)
-        existing, known_repository = await registry.find_manifest(repo, tag)
+        existing, known_repository = await registry.find_manifest(repo, tag) if listed else (None, False)
         if _already_tagged(existing, files, wanted):
             # an interrupted run pushed this tag (tags only ever follow their blobs): nothing to fetch
             report.resumed += len(files)

@@ -196,7 +196,9 @@ async def _sync_subdir(run: Run, subdir: str, subdirs: list[str]) -> bool:
     if options.dry_run:
         report.planned += [f"{subdir}/{fn}" for files in found.missing.values() for fn in files]
         return True
-    pushed = await push_builds(run, subdir, found.missing, found.wanted, have)
+    # a subdir never published: its builds' tags need listing only when an earlier run may have pushed some
+    first = bool(found.missing) and manifest is None and await fanout.first_pushes(run, subdir)
+    pushed = await push_builds(run, subdir, found.missing, found.wanted, have, listed=not first)
     if options.shard:
         await fanout.write_record(run, subdir, {fn: found.wanted[fn].sha256 for fn in pushed})
         return True
