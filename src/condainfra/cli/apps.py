@@ -11,7 +11,7 @@ from typer.core import TyperArgument, TyperCommand
 LimitOption = Annotated[Optional[list[str]], typer.Option(
     "--limit", metavar="NAME=VALUE",
     help="A fetch limit (repeatable): KIND=SIZE (repodata, channeldata, artifact, status, api, registry), "
-         "KIND.deadline=TIME, run=TIME, attempts=N, redirects=N, pages=N; e.g. repodata=1GiB run=2h (docs/operations.md).",
+         "KIND.deadline=TIME, run=TIME, attempts=N, backoff=TIME, redirects=N, pages=N; e.g. repodata=1GiB run=2h (docs/operations.md).",
 )]
 
 
