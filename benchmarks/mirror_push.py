@@ -102,10 +102,16 @@ async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> f
         assert done.status_code == 201, done.text
 
     gate = asyncio.Semaphore(jobs)
-    async with httpx.AsyncClient(base_url=f"http://{registry_url}", limits=httpx.Limits(max_connections=jobs * 2)) as client:
+    # small pools, a task keeping to one, as sync's registry client does (httpcore scans a pool's connections
+    # on every request: one pool of 32 cost the raw push more CPU than the uploads)
+    lanes = [httpx.AsyncClient(base_url=f"http://{registry_url}", limits=httpx.Limits(max_connections=LANE, max_keepalive_connections=LANE))
+             for _ in range(max(1, jobs // LANE))]
+    try:
+        lane = lambda: lanes[hash(asyncio.current_task()) % len(lanes)]  # noqa: E731
 
         async def build(subdir, name, reference, layers, *_):
             async with gate:
+                client = lane()
                 repo = f"{prefix}/{subdir}/{layout.package_repository_name(name)}"
                 pushed = [await blob(client, repo, *layer) for layer in layers]
                 await blob(client, repo, layout.EMPTY_CONFIG)
@@ -113,10 +119,12 @@ async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> f
 
         async def shard(repo, name, data):
             async with gate:
+                client = lane()
                 pushed = await blob(client, repo, data, shards.SHARD_MEDIA_TYPE, f"{name}.msgpack.zst")
                 await tag(client, repo, layout.shard_tag(name), [pushed])
 
         async def repodata(subdir, named, layers):
+            client = lane()
             repo = f"{prefix}/{subdir}/repodata.json"
             await blob(client, f"{repo}/shards", layout.EMPTY_CONFIG)
             await asyncio.gather(*(shard(f"{repo}/shards", name, data) for name, data in named.items()))
@@ -129,8 +137,12 @@ async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> f
         await asyncio.gather(*(build(*b) for b in builds))
         await asyncio.gather(*(repodata(*p) for p in published))
         return time.perf_counter() - start
+    finally:
+        for client in lanes:
+            await client.aclose()
 
 
+LANE = 2  # connections per pool, as condainfra.mirror.registry.LANE_SIZE
 RAW = "raw push, package artifacts only"
 FULL = "raw push, everything sync writes"
 SYNC = "condainfra mirror sync"
