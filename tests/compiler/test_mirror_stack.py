@@ -81,7 +81,7 @@ def test_the_workflow_is_valid_yaml_that_runs_mirror_sync_on_schedule():
     # fan-out over (channel, subdir, shard), with each subdir's shard count from mirror.yaml
     jobs = workflow["jobs"]["sync"]["strategy"]["matrix"]["include"]
     linux = [j["shard"] for j in jobs if (j["channel"], j["subdir"]) == ("conda-forge", "linux-64")]
-    assert linux == [f"{k}/12" for k in range(1, 13)]
+    assert linux == [f"{k}/21" for k in range(1, 22)]
     assert [j["shard"] for j in jobs if (j["channel"], j["subdir"]) == ("bioconda", "osx-64")] == ["1/1"]
     # fan-in: one publish per channel after every shard, even when one failed
     publish = workflow["jobs"]["publish"]
