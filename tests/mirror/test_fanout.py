@@ -107,8 +107,8 @@ def test_a_killed_shard_publishes_nothing_and_the_next_run_completes(cli, regist
     victim.wait(30)
     assert victim.returncode == -signal.SIGKILL
     for job in others:
-        job.communicate(timeout=300)
-        assert job.returncode == 0
+        _, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err
 
     refused = cli("mirror", "publish", "--from", url, "--to", target, "--insecure", "--run", "run-1")
     assert refused.code == 1

@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +101,25 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+@contextmanager
+def _stop_signals_held():
+    """A Ctrl-C (or SIGTERM, SIGHUP) that lands while Quetz is being forked is acted on once its Popen
+    exists: raised inside Popen, it would leave a child in its own session that nothing knows to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread, where the signals are delivered anyway
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda number, _frame: caught.append(number)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in caught:
+            signal.raise_signal(sig)  # now to the handler that was in place: it stops the server
+
+
 class QuetzServer:
     """``quetz start`` in its own process group (its job supervisor forks children), stopped as a group."""
 
@@ -120,9 +141,10 @@ class QuetzServer:
         args = [sys.executable, "-m", "quetz.cli", "start", str(self.deployment.path), "--host", self.host, "--port", str(self.port),
                 "--no-proxy-headers", "--log-level", "warning", "--supervisor" if self.supervisor else "--no-supervisor"]
         log = (self.deployment.path / "server.log").open("ab")
-        self.proc = subprocess.Popen(args, cwd=self.deployment.path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
         try:
+            with _stop_signals_held():
+                self.proc = subprocess.Popen(args, cwd=self.deployment.path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            log.close()
             self._wait_ready(timeout)
         except BaseException:
             # its own session does not get the terminal's Ctrl-C: whatever stops us here stops it too
