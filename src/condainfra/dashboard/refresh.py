@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import jsondoc
@@ -142,24 +140,11 @@ def refresh_bot(db: Session, settings: DashboardSettings, report: RefreshReport)
             count += 1
             signals.append({"feedstock": name, "kind": "migration", "migration": m.migration, "state": m.state, "descendants": m.descendants,
                             "url": m.pr_url, "detail": m.error, "attempts": 0.0})
-    _replace_signals(db, signals)
+    # no key of their own (a feedstock may have several of a kind): rewritten all at once, only when changed
+    tables.replace_all_if_changed(db, tables.BotSignal, signals)
     record_migration_progress(db, status.migrations)
     report.counts["bot signals"] = len(status.version_errors) + len(status.queued) + count
     _record(db, report, "bot", status.problems)
-
-
-def _replace_signals(db: Session, signals: list[dict]) -> None:
-    """The signals have no key of their own (a feedstock may have several of a kind): rewritten all at once,
-    in bulk, as plain rows (a conda-forge-sized status has tens of thousands), and only when they changed."""
-    table = tables.BotSignal.__table__
-    columns = [c for c in table.columns if c.name != "id"]
-    db.flush()
-    have = Counter(map(tuple, db.connection().execute(select(*columns))))
-    if have == Counter(tuple(s[c.name] for c in columns) for s in signals):
-        return
-    db.execute(delete(table))
-    if signals:
-        db.execute(table.insert(), signals)
 
 
 def refresh_mirror(db: Session, settings: DashboardSettings, report: RefreshReport) -> None:

@@ -4,6 +4,8 @@ Created by the alembic migration in ``migrations/versions``."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import sqlalchemy as sa
 
 from .quetz_adapter import Base
@@ -218,3 +220,18 @@ def replace_rows(db, table, rows: list[dict]) -> int:
     if new:
         conn.execute(t.insert(), new)
     return len(gone) + len(changed) + len(new)
+
+
+def replace_all_if_changed(db, table, rows: list[dict]) -> bool:
+    """``replace_rows`` for a table whose rows have no key but a generated id: compared as a whole
+    (a multiset of rows, the id aside) and, when it differs, rewritten in bulk. Returns whether it was."""
+    t = table.__table__
+    columns = [c for c in t.columns if c.name != "id"]
+    db.flush()  # as in replace_rows: read on the session's connection
+    have = Counter(map(tuple, db.connection().execute(sa.select(*columns))))
+    if have == Counter(tuple(row[c.name] for c in columns) for row in rows):
+        return False
+    db.execute(sa.delete(t))
+    if rows:
+        db.execute(t.insert(), rows)
+    return True
