@@ -120,3 +120,52 @@ def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream, p
     assert lost and result.code == 0, result.err
     assert "pushed 6, skipped 0, failed 0" in result.out
     assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+
+
+# what distribution answered in CI while four shards pushed the same empty config into one repository
+UNLINKED = (
+    b'{"errors": [{"code": "DIGEST_INVALID", "message": "provided digest did not match uploaded content"},'
+    b' {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]}'
+)
+
+
+def _manifests(on_put):
+    def answer(handler, body) -> bool:
+        return handler.command == "PUT" and "/manifests/" in handler.path and on_put(handler, body)
+
+    return answer
+
+
+def test_a_manifest_whose_fresh_blob_reads_unknown_for_a_moment_is_asked_again(cli, registry, upstream, proxy):
+    refused: list[str] = []
+
+    def once(handler, body):
+        if refused:
+            return False
+        refused.append(handler.path)
+        _answer(handler, 400, UNLINKED)
+        return True
+
+    _, url = upstream
+    host = proxy(_manifests(once))
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
+    assert refused and result.code == 0, result.err
+    assert "pushed 6, skipped 0, failed 0" in result.out
+    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+
+
+def test_a_manifest_whose_blob_stays_unknown_fails_alone_after_the_policys_attempts(cli, upstream, proxy):
+    refused: list[str] = []
+
+    def always(handler, body):
+        refused.append(handler.path)
+        _answer(handler, 400, UNLINKED)
+        return True
+
+    _, url = upstream
+    host = proxy(_manifests(always))
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT, "--limit", "attempts=3")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "pushing the manifest answered HTTP 400: DIGEST_INVALID" in result.err and "MANIFEST_BLOB_UNKNOWN" in result.err
+    # each manifest is asked three times, no more
+    assert all(refused.count(path) == 3 for path in set(refused)), refused

@@ -260,13 +260,24 @@ class Registry:
         raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status}: {_reason(done)}")
 
     async def put_manifest(self, repo: str, reference: str, body: bytes) -> str:
-        response = await self.request(
-            "PUT",
-            f"/v2/{repo}/manifests/{reference}",
-            scope=self.push(repo),
-            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
-            content=body,
-        )
+        """Tag a manifest whose blobs this run has pushed.
+
+        A blob pushed a moment ago can still be answered MANIFEST_BLOB_UNKNOWN: distribution's
+        filesystem driver rewrites a repository's link to a blob in place, so while another writer
+        pushes the same blob (every shard of a run pushes the empty config) the link reads empty for
+        a moment. Such an answer is asked again with the policy's attempts and backoff; a blob that
+        is really missing still fails, with the registry's reason."""
+        url = f"/v2/{repo}/manifests/{reference}"
+        response: Answer | None = None
+        try:
+            async for attempt in retrying(self.policy):
+                with attempt:
+                    response = await self.request("PUT", url, scope=self.push(repo), headers={"Content-Type": MANIFEST_MEDIA_TYPE}, content=body)
+                    if response.status == 400 and "MANIFEST_BLOB_UNKNOWN" in _reason(response):
+                        raise RetryableStatus("PUT", url, response.status)
+        except RetryableStatus:
+            pass
+        assert response is not None
         if response.status != 201:
             raise RegistryError(f"{repo}:{reference}: pushing the manifest answered HTTP {response.status}: {_reason(response)}")
         return response.headers.get("docker-content-digest", "")
