@@ -16,7 +16,7 @@ PACKAGE = "condainfra"
 
 # Lowest first. A room imports rooms of its own rank or below, never above.
 RANKS = [
-    {"errors", "urls", "jsondoc", "output", "inputfile", "fetch", "devtools"},  # helpers everything may use
+    {"errors", "urls", "jsondoc", "output", "inputfile", "fetch", "devtools", "subdirs"},  # helpers everything may use
     {"config"},  # the config models and their loading
     {"compiler", "redact"},  # config -> resources; the scrubber knows the compiled secret markers
     {"project"},  # a checkout: its orgs and stacks

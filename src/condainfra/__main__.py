@@ -1,3 +1,3 @@
-from condainfra.cli.main import entry
+from condainfra.cli.entry import entry
 
 entry()

@@ -101,7 +101,7 @@ def test_serve_demo_answers_and_ctrl_c_stops_everything(demo_server):
 
 def test_serve_without_the_extra_says_what_to_install(tmp_path):
     # Quetz made unimportable, as on a core-only install
-    code = "import sys; sys.modules['quetz'] = None; from condainfra.cli.main import entry; sys.argv = ['condainfra', 'dashboard', 'serve', '--dir', sys.argv[1]]; entry()"
+    code = "import sys; sys.modules['quetz'] = None; from condainfra.cli.entry import entry; sys.argv = ['condainfra', 'dashboard', 'serve', '--dir', sys.argv[1]]; entry()"
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: the dashboard needs Quetz: pip install 'condainfra[dashboard]'"

@@ -1,11 +1,8 @@
-"""The `condainfra` command line: parse arguments, call the core, map errors to exit codes."""
+"""The whole `condainfra` command line: every command group, and the commands of its own (plan, validate, ...)."""
 
 from __future__ import annotations
 
-import gc
 import json
-import os
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -16,7 +13,7 @@ from ..config.schema import SCHEMAS
 from ..errors import ConfigError, CondainfraError
 from ..output import write_atomic
 from .adopt import register as _register_adopt_command
-from .apps import new_app
+from .apps import new_app, run
 from .dashboard import app as dashboard_app
 from .engine import register as _register_engine_commands
 from .imports import app as imports_app
@@ -61,6 +58,7 @@ def _root(
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(imports_app, name="import")
+
 
 @app.command()
 def validate(root: RootOption = None) -> None:
@@ -185,36 +183,6 @@ _register_adopt_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error becomes one message and exit code 1 (validate: 2), never a traceback."""
-    # A plan holds a few hundred thousand small dicts that all live to the end; CPython's default
-    # thresholds rescan them over and over (half of a 30,000-feedstock plan's time). Cycles are rare here.
-    gc.set_threshold(200_000, 50, 1000)
-    try:
-        result = app(args=argv, prog_name="condainfra", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 1
-    except typer.TyperException as exc:  # usage errors: exit 1, never 2, which `plan` reserves for "changes"
-        typer.echo(f"error: {exc.format_message()}", err=True)
-        return 1
-    except ConfigError as exc:
-        typer.echo(f"error: invalid configuration ({len(exc.issues)} problem(s)):\n{exc}", err=True)
-        return 1
-    except CondainfraError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return 1
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
-    except Exception as exc:  # a bug: say so plainly; the traceback only on request
-        if os.environ.get("CONDAINFRA_DEBUG"):
-            raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set CONDAINFRA_DEBUG=1 for a traceback)", err=True)
-        return 1
-    return result if isinstance(result, int) else 0
+    """Run the CLI (all of it): one message and exit code 1 for any error, never a traceback."""
+    return run(app, argv, "condainfra")
 
-
-def entry() -> None:
-    sys.exit(main())

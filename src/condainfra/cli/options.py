@@ -9,13 +9,15 @@ import inspect
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Optional, get_type_hints
 
 import typer
 
 from ..errors import CondainfraError
 from ..output import write_atomic
-from ..project import Project, find_root
+
+if TYPE_CHECKING:  # the project (config, compiler) loads when a command needs it: `mirror ...` jobs never do
+    from ..project import Project
 
 # The safety rails' allowances, in Allowances' field order: declared once, for plan, preview and up.
 ALLOWANCE_OPTIONS = {
@@ -65,6 +67,8 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def load_project(root: Path | None) -> Project:
+    from ..project import Project, find_root
+
     return Project.load(find_root() if root is None else _checked_root(root))
 
 

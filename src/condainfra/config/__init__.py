@@ -1,6 +1,4 @@
-"""Configuration: pydantic models and the loaders that read them from ``stacks/``."""
+"""Configuration: pydantic models and the loaders that read them from ``stacks/``.
 
-from .loader import OrgDeclaration, load_orgs
-from .models import OrgConfig
-
-__all__ = ["OrgConfig", "OrgDeclaration", "load_orgs"]
+Import what you need from its module (``config.loader``, ``config.models``, ...): importing the
+package alone loads nothing, so that a command that needs one model does not load them all."""

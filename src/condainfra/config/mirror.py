@@ -12,11 +12,10 @@ from ..errors import ConfigError
 from .dashboard import _DOMAIN as DOMAIN
 from .dashboard import FARGATE_SIZES, Network
 from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, SUBDIR, Login, Strict, matching
+from ..subdirs import KNOWN_SUBDIRS  # noqa: F401 (the compiler reads it from here)
 from .stackfile import load_stack_model
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"
-# the subdirs a channel is mirrored in when its config names none (the stack's sync job, the mirror's reads)
-KNOWN_SUBDIRS = ("noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64", "win-arm64")
 # Every value here ends up in the generated mirror-sync.yml, which holds the AWS role: each has a grammar
 # that leaves no room for shell or YAML syntax, and the workflow still passes them through env: quoted.
 # Five cron fields, single spaces: no quote or newline to break out of the workflow's `cron: "..."`.

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..subdirs import SUBDIR  # noqa: F401 (config.mirror reads it from here)
+
 # Python's `$` also matches before a trailing newline: every regex here is applied with fullmatch.
 # GitHub's rule for new accounts: 1-39 alphanumerics or single inner hyphens.
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -28,8 +30,6 @@ _PACKAGE_CHARS = "A-Za-z0-9._-"
 FEEDSTOCK_NAME = re.compile(rf"^[A-Za-z0-9_][{_PACKAGE_CHARS}]{{0,89}}$")
 # `mirror sync --package`: an fnmatch glob over package-name characters. Never starts like a flag.
 PACKAGE_GLOB = re.compile(rf"^[A-Za-z0-9_*?][*?{_PACKAGE_CHARS}]{{0,99}}$")
-# a conda subdir: noarch or <platform>-<arch> (linux-64, osx-arm64, emscripten-wasm32, ...)
-SUBDIR = re.compile(r"^(?:noarch|[a-z0-9]+-[a-z0-9_]+)$")
 # An http(s) channel: a host name, IPv4 or [IPv6], a port, a path of unreserved characters and %-escapes.
 # No userinfo (credentials stay out of git), no query or fragment, nothing a shell or YAML reads specially.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"

@@ -124,8 +124,13 @@ class _Enough(Exception):
 
 def _full(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.URL:
     # parsed once and handed to httpx as it is: a registry's upload URLs carry long state tokens that
-    # httpx checks character by character on every parse
-    return client.base_url.join(url) if str(client.base_url) else httpx.URL(url)
+    # httpx checks character by character on every parse, and URL.join parses three times
+    if isinstance(url, httpx.URL) or not str(client.base_url) or url.startswith(("http://", "https://")):
+        return httpx.URL(url)
+    base = client.base_url
+    if url.startswith("/") and not url.startswith("//") and base.raw_path == b"/" and not base.query and not base.userinfo:
+        return httpx.URL(f"{base.scheme}://{base.netloc.decode('ascii')}{url}")
+    return base.join(url)
 
 
 def _checked_url(url: str) -> str:

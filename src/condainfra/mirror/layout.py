@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..config.mirror import KNOWN_SUBDIRS  # noqa: F401 (the mirror's modules read it as layout.KNOWN_SUBDIRS)
+from ..subdirs import KNOWN_SUBDIRS, valid_subdir  # noqa: F401 (the mirror's modules read them from layout)
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_MEDIA_TYPE = "application/vnd.unknown.config.v1+json"
@@ -93,18 +93,12 @@ def valid_repository(name: str) -> bool:
     return 0 < len(name) <= 255 and all(_COMPONENT.fullmatch(part) for part in name.split("/"))
 
 
-# conda's subdirs (noarch, linux-64, osx-arm64, emscripten-wasm32, ...) and file names,
-# `<name>-<version>-<build>.conda|.tar.bz2`, where version and build never hold a "-"
-_SUBDIR = re.compile(r"[a-z0-9]+(?:-[a-z0-9_]+)*")
+# conda's file names, `<name>-<version>-<build>.conda|.tar.bz2`, where version and build never hold a "-"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _VERSION = re.compile(r"[A-Za-z0-9_.+!]+")
 _BUILD = re.compile(r"[A-Za-z0-9_.+=]+")
 SUFFIX_OF_KEY = {"packages": ".tar.bz2", "packages.conda": ".conda"}
 REPODATA_NAME = "repodata.json"
-
-
-def valid_subdir(subdir: object) -> bool:
-    return isinstance(subdir, str) and len(subdir) <= 64 and bool(_SUBDIR.fullmatch(subdir))
 
 
 def shown(text: object, limit: int = 120) -> str:
