@@ -83,6 +83,28 @@ def _answer(handler, status: int, body: bytes) -> None:
     handler.reply(status, body, Content_Type="application/json")
 
 
+def _first_only(status: int, body: bytes, seen: list[str]):
+    """An answer hook that answers the first request it is given itself (noted in ``seen``), then no more."""
+
+    def answer(handler, _body) -> bool:
+        if seen:
+            return False
+        seen.append(handler.path)
+        _answer(handler, status, body)
+        return True
+
+    return answer
+
+
+def _synced_and_verified(cli, registry, upstream, host: str, seen: list[str]) -> None:
+    """A sync through ``host`` met what ``seen`` records, completed, and left a mirror that verifies."""
+    _, url = upstream
+    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
+    assert seen and result.code == 0, result.err
+    assert "pushed 6, skipped 0, failed 0" in result.out
+    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+
+
 def test_a_write_that_landed_but_answered_500_is_not_a_failure(cli, registry, upstream, proxy):
     """Before: the retried PUT met BLOB_UPLOAD_UNKNOWN and the whole sync aborted."""
     answered: list[str] = []
@@ -96,30 +118,13 @@ def test_a_write_that_landed_but_answered_500_is_not_a_failure(cli, registry, up
         _answer(handler, 500, b'{"errors": [{"code": "UNKNOWN", "message": "lost the answer"}]}')
         return True
 
-    _, url = upstream
-    host = proxy(_uploads(land_then_fail))
-    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
-    assert answered and result.code == 0, result.err
-    assert "pushed 6, skipped 0, failed 0" in result.out
-    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+    _synced_and_verified(cli, registry, upstream, proxy(_uploads(land_then_fail)), answered)
 
 
 def test_an_upload_the_registry_lost_is_started_again(cli, registry, upstream, proxy):
     lost: list[str] = []
-
-    def lose_once(handler, body):
-        if lost:
-            return False
-        lost.append(handler.path)
-        _answer(handler, 404, b'{"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "blob upload unknown to registry"}]}')
-        return True
-
-    _, url = upstream
-    host = proxy(_uploads(lose_once))
-    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
-    assert lost and result.code == 0, result.err
-    assert "pushed 6, skipped 0, failed 0" in result.out
-    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+    gone = b'{"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "blob upload unknown to registry"}]}'
+    _synced_and_verified(cli, registry, upstream, proxy(_uploads(_first_only(404, gone, lost))), lost)
 
 
 # what distribution answered in CI while four shards pushed the same empty config into one repository
@@ -138,20 +143,7 @@ def _manifests(on_put):
 
 def test_a_manifest_whose_fresh_blob_reads_unknown_for_a_moment_is_asked_again(cli, registry, upstream, proxy):
     refused: list[str] = []
-
-    def once(handler, body):
-        if refused:
-            return False
-        refused.append(handler.path)
-        _answer(handler, 400, UNLINKED)
-        return True
-
-    _, url = upstream
-    host = proxy(_manifests(once))
-    result = cli("mirror", "sync", "--from", url, "--to", f"oci://{host}/mirrors", "--insecure", "--jobs", "1", *NO_WAIT)
-    assert refused and result.code == 0, result.err
-    assert "pushed 6, skipped 0, failed 0" in result.out
-    assert cli("mirror", "verify", "--to", f"oci://{registry.url}/mirrors", "--channel", "conda-test", "--insecure").code == 0
+    _synced_and_verified(cli, registry, upstream, proxy(_manifests(_first_only(400, UNLINKED, refused))), refused)
 
 
 def test_a_manifest_whose_blob_stays_unknown_fails_alone_after_the_policys_attempts(cli, upstream, proxy):
