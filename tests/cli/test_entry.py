@@ -42,10 +42,13 @@ def test_mirror_usage_errors_and_help_name_the_whole_command():
     assert bad.returncode == 1 and "error: No such option: --no-such-flag" in bad.stderr and "Traceback" not in bad.stderr
     shown = _run("mirror", "sync", "--help")
     assert shown.returncode == 0 and shown.stdout.lstrip().startswith("Usage: condainfra mirror sync [OPTIONS]")
-    # the same text the whole CLI prints for it
-    whole = subprocess.run([sys.executable, "-c", "import sys; from condainfra.cli.main import main; sys.exit(main(['mirror', 'sync', '--help']))"],
-                           capture_output=True, text=True, timeout=120)
-    assert whole.returncode == 0 and whole.stdout == shown.stdout
+    # the same text and exit code as the whole CLI, for a command and for the bare group
+    for args in (["mirror", "sync", "--help"], ["mirror"]):
+        whole = subprocess.run([sys.executable, "-c", f"import sys; from condainfra.cli.main import main; sys.exit(main({args!r}))"],
+                               capture_output=True, text=True, timeout=120)
+        alone = _run(*args)
+        assert (alone.returncode, alone.stdout) == (whole.returncode, whole.stdout), args
+        assert alone.stderr.split("LOADED ")[0] == whole.stderr, args
 
 
 def test_a_mirror_command_that_needs_the_project_still_loads_it(workdir):

@@ -69,7 +69,8 @@ class App(typer.Typer):
 def new_app(**settings: Any) -> typer.Typer:
     """A Typer app whose help is printed as written: with Rich markup on, text such as
     ``{output: [feedstocks]}`` or ``[secret]`` would be read as style tags and vanish."""
-    return App(rich_markup_mode=None, **settings)
+    # no shell-completion options: the root app has none, and `condainfra mirror` runs its group as the root
+    return App(rich_markup_mode=None, **{"add_completion": False, **settings})
 
 
 def run(app: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
