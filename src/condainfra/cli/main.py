@@ -185,4 +185,3 @@ _register_adopt_command(app)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI (all of it): one message and exit code 1 for any error, never a traceback."""
     return run(app, argv, "condainfra")
-
