@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..subdirs import KNOWN_SUBDIRS  # noqa: F401 (the compiler reads it from here)
+from ..subdirs import KNOWN_SUBDIRS, SUBDIR  # noqa: F401 (the compiler reads KNOWN_SUBDIRS from here)
 from .dashboard import _DOMAIN as DOMAIN
 from .dashboard import FARGATE_SIZES, Network
-from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, SUBDIR, Login, Strict, matching
+from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, Login, Strict, matching
 from .stackfile import load_stack_model
 
 MIRROR_FILE = Path("stacks") / "mirror" / "mirror.yaml"

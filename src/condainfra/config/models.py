@@ -12,8 +12,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..subdirs import SUBDIR  # noqa: F401 (config.mirror reads it from here)
-
 # Python's `$` also matches before a trailing newline: every regex here is applied with fullmatch.
 # GitHub's rule for new accounts: 1-39 alphanumerics or single inner hyphens.
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
