@@ -9,6 +9,7 @@ can be pointed at it (``http://HOST/trickle`` as a channel, a bot-status folder 
 * ``/pages/...``: endless ``Link: rel="next"`` pages of a list (an object for a path without ``per_page``);
 * ``/429/...``: always 429 with ``Retry-After: 0``;
 * ``/loop/...``: a redirect to itself, forever;
+* ``/elsewhere/...``: a redirect to a ``file:`` URL (a scheme no reader may follow);
 * ``/huge/...``: a plain body of ``huge_size`` spaces (a ``.zst`` name is 404);
 * ``/bad-etag/...``: an ordinary JSON answer whose ETag holds a non-ASCII character (a ``.zst`` name is 404).
 
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 import zstandard
 
 BLOCK = 1 << 20
-MODES = ("trickle", "gzip-bomb", "zstd-bomb", "file-bomb", "pages", "429", "loop", "huge", "bad-etag")
+MODES = ("trickle", "gzip-bomb", "zstd-bomb", "file-bomb", "pages", "429", "loop", "elsewhere", "huge", "bad-etag")
 
 
 def spaces_compressed(kind: str, size: int):
@@ -147,6 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _loop(self, parts):
         self._send(302, b"", Location=parts.path)
+
+    def _elsewhere(self, parts):
+        self._send(302, b"", Location="file:///etc/passwd")
 
     def _bad_etag(self, parts):
         if parts.path.endswith(".zst"):

@@ -169,6 +169,7 @@ def test_the_registry_client_reads_under_the_same_limits(hostile, mode, expected
     ("huge", "larger than the artifact limit of 4 MiB (decompressed; limit artifact)"),
     ("429", "HTTP 429 after 3 attempts (limit attempts)"),
     ("loop", "more than 5 redirects (a redirect loop?; limit redirects)"),
+    ("elsewhere", "UnsupportedProtocol: Request URL has an unsupported protocol 'file://'."),
 ])
 def test_a_blob_streamed_on_is_read_under_the_same_limits(hostile, mode, expected):
     """`mirror serve` passes blobs on as they come: the deadline runs to the last byte (a registry that
@@ -191,6 +192,8 @@ def test_a_blob_streamed_on_is_read_under_the_same_limits(hostile, mode, expecte
     assert "/v2/mirrors/conda-forge/linux-64/x/blobs/sha256:" in message and "\n" not in message and time.monotonic() - started < 5
     if mode == "429":
         assert hostile.hits["429"] == 3
+    if mode == "elsewhere":  # no passing fault: asked once, not the policy's attempts
+        assert hostile.hits["elsewhere"] == 1
 
 
 def test_sync_stops_a_hostile_channel_with_one_line(cli, registry, hostile):

@@ -5,6 +5,7 @@ number of times, header values parsed strictly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import re
 import time
@@ -167,16 +168,10 @@ async def fetch_once(
     then ``file_format``) into memory, or into ``dest``, capped at the kind's size (or ``max_bytes``,
     which ``tripped`` then reports); of any other answer, its first bytes are kept to quote. A status
     in ``retry_statuses`` waits what its ``Retry-After`` asks (bounded) and raises :class:`RetryableStatus`."""
-    try:
-        full = _full(client, url)
-    except (httpx.InvalidURL, ValueError, OverflowError) as exc:
-        shown = _checked_url(str(url))
-        raise FetchError(f"{shown}: not a valid URL ({str(exc)[:200]})") from None
-    shown = _checked_url(str(full))
-    window, deadline_text = policy.request_window(kind, shown)
+    full, shown, window, deadline_text = _opened(client, url, policy, kind)
     limit = policy.limit(kind)
     later: float | None = None
-    try:
+    with _mapped(shown, deadline_text, policy):
         async with asyncio.timeout(window):
             request = client.build_request(method, full, headers=headers, content=content)
             response = await client.send(request, stream=True, follow_redirects=follow_redirects)
@@ -191,6 +186,27 @@ async def fetch_once(
                                          tripped if max_bytes is not None and max_bytes < limit.max_bytes else None, digest)
             finally:
                 await response.aclose()
+    if later is not None:
+        await _wait_then_retry(method, shown, answer.status, later, policy)
+    return answer
+
+
+def _opened(client: httpx.AsyncClient, url: str, policy: FetchPolicy, kind: str) -> tuple[httpx.URL, str, float, str]:
+    """(the full URL, how it is shown, the request's deadline in seconds and in words) of a request to make."""
+    try:
+        full = _full(client, url)
+    except (httpx.InvalidURL, ValueError, OverflowError) as exc:
+        raise FetchError(f"{_checked_url(str(url))}: not a valid URL ({str(exc)[:200]})") from None
+    shown = _checked_url(str(full))
+    return (full, shown, *policy.request_window(kind, shown))
+
+
+@contextlib.contextmanager
+def _mapped(shown: str, deadline_text: str, policy: FetchPolicy):
+    """What goes wrong while a request is sent or its answer read, as one FetchError naming the source.
+    Not retried: a redirect to another scheme (``ftp:``, ``file:``) or a malformed URL is no passing fault."""
+    try:
+        yield
     except TimeoutError:
         raise LimitExceeded(f"{shown}: no complete answer within {deadline_text}") from None
     except httpx.TooManyRedirects:
@@ -199,9 +215,6 @@ async def fetch_once(
         raise FetchError(f"{shown}: {type(exc).__name__}: {str(exc)[:200]}") from None
     except OverflowError:
         raise FetchError(f"{shown}: not a valid URL (the port must be a number from 1 to 65535)") from None
-    if later is not None:
-        await _wait_then_retry(method, shown, answer.status, later, policy)
-    return answer
 
 
 async def _wait_then_retry(method: str, shown: str, status: int, later: float, policy: FetchPolicy):
@@ -240,19 +253,22 @@ async def fetch(client: httpx.AsyncClient, method: str, url: str, *, policy: Fet
     """:func:`fetch_once` retried (bounded attempts) on "later" answers and dropped connections;
     when they run out, one :class:`FetchError` naming the source."""
     attempts = attempts or policy.attempts
-    try:
-        shown = public_url(str(_full(client, url)))
-    except (httpx.InvalidURL, ValueError, OverflowError):
-        shown = public_url(str(url))
+
+    def shown() -> str:  # only when it failed: the URL was parsed and checked by each attempt already
+        try:
+            return public_url(str(_full(client, url)))
+        except (httpx.InvalidURL, ValueError, OverflowError):
+            return public_url(str(url))
+
     try:
         async for attempt in retrying(policy, attempts):
             with attempt:
                 return await fetch_once(client, method, url, policy=policy, kind=kind, **kwargs)
     except RetryableStatus as exc:
-        raise FetchError(f"{shown}: HTTP {exc.status} after {attempts} attempts (limit attempts)") from None
+        raise FetchError(f"{shown()}: HTTP {exc.status} after {attempts} attempts (limit attempts)") from None
     except httpx.TransportError as exc:
         cause = f"{type(exc).__name__}: {str(exc)[:200] or 'no answer'}"
-        raise Unreachable(f"{shown}: not reachable after {attempts} attempts ({cause})", cause) from None
+        raise Unreachable(f"{shown()}: not reachable after {attempts} attempts ({cause})", cause) from None
     raise AssertionError("unreachable")
 
 
@@ -274,22 +290,13 @@ async def open_stream(client: httpx.AsyncClient, url: str, *, policy: FetchPolic
     """One GET, redirects followed (at most the policy's), left open for the body to be streamed. The
     body is asked for as it is stored (no Content-Encoding): what is counted is what is passed on.
     A "later" answer waits what it asks (bounded) and raises :class:`RetryableStatus`, as fetch_once."""
-    try:
-        full = _full(client, url)
-    except (httpx.InvalidURL, ValueError, OverflowError) as exc:
-        raise FetchError(f"{_checked_url(str(url))}: not a valid URL ({str(exc)[:200]})") from None
-    shown = _checked_url(str(full))
-    window, deadline_text = policy.request_window(kind, shown)
+    full, shown, window, deadline_text = _opened(client, url, policy, kind)
     deadline = asyncio.get_running_loop().time() + window
     cap = policy.limit(kind).max_bytes
-    try:
+    with _mapped(shown, deadline_text, policy):
         async with asyncio.timeout_at(deadline):
             request = client.build_request("GET", full, headers={**(headers or {}), "Accept-Encoding": "identity"})
             response = await client.send(request, stream=True, follow_redirects=True)
-    except TimeoutError:
-        raise LimitExceeded(f"{shown}: no complete answer within {deadline_text}") from None
-    except httpx.TooManyRedirects:
-        raise FetchError(f"{shown}: more than {policy.redirects} redirects (a redirect loop?; limit redirects)") from None
     if response.status_code in RETRY_STATUSES:
         await response.aclose()
         await _wait_then_retry("GET", shown, response.status_code, parse_retry_after(response.headers.get("retry-after")) or 0.0, policy)
