@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from condainfra.mirror.localparts import RegistryProcess, build_channel, serve_folder
+from condainfra.mirror.registry import LANE_SIZE as LANE  # connections per pool, as sync's client keeps
 
 
 def _artifacts(channel: Path) -> list[tuple]:
@@ -143,7 +144,6 @@ async def raw_push(registry_url: str, channel: Path, jobs: int, full: bool) -> f
             await client.aclose()
 
 
-LANE = 2  # connections per pool, as condainfra.mirror.registry.LANE_SIZE
 RAW = "raw push, package artifacts only"
 FULL = "raw push, everything sync writes"
 SYNC = "condainfra mirror sync"
@@ -222,7 +222,9 @@ def main() -> None:
     args = parser.parse_args()
     from condainfra.fetch import parse_size
 
-    size = parse_size(args.size) or 0
+    size = 0 if args.size.strip() == "0" else parse_size(args.size)
+    if size is None:
+        parser.error(f"--size {args.size!r}: expected a size like 4MiB")
     payload = random.Random(0).randbytes(size) if size else b"hello\n"
 
     with tempfile.TemporaryDirectory(prefix="condainfra-push-") as tmp:

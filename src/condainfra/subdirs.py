@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 
-# noarch, linux-64, osx-arm64, emscripten-wasm32, ...: a platform and an architecture
-SUBDIR = re.compile(r"^(?:noarch|[a-z0-9]+-[a-z0-9_]+)$")
-MAX_LENGTH = 64
+# noarch, linux-64, osx-arm64, emscripten-wasm32, ...: a platform and an architecture, at most 64 characters
+SUBDIR = re.compile(r"^(?=.{1,64}$)(?:noarch|[a-z0-9]+-[a-z0-9_]+)$")
 # the subdirs a channel is mirrored in when its config names none (the stack's sync job, the mirror's reads)
 KNOWN_SUBDIRS = ("noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64", "win-arm64")
 
 
 def valid_subdir(subdir: object) -> bool:
-    return isinstance(subdir, str) and len(subdir) <= MAX_LENGTH and bool(SUBDIR.fullmatch(subdir))
+    return isinstance(subdir, str) and bool(SUBDIR.fullmatch(subdir))

@@ -35,7 +35,6 @@ app = new_app(
     name="condainfra",
     help="Infrastructure as code for conda-forge and bioconda.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 

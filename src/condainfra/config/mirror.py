@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..subdirs import KNOWN_SUBDIRS, SUBDIR  # noqa: F401 (the compiler reads KNOWN_SUBDIRS from here)
+from ..subdirs import KNOWN_SUBDIRS, SUBDIR
 from .dashboard import _DOMAIN as DOMAIN
 from .dashboard import FARGATE_SIZES, Network
 from .models import AWS_REGION, CHANNEL_URL, PACKAGE_GLOB, S3_BUCKET, Login, Strict, matching

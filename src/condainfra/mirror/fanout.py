@@ -38,6 +38,10 @@ def record_tag(k: int, n: int) -> str:
     return f"shard-{k}-of-{n}"
 
 
+def started_tag(k: int, n: int) -> str:
+    return f"started-{k}-of-{n}"
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``K/N`` with 1 <= K <= N <= 1000."""
     match = re.fullmatch(r"(\d{1,4})/(\d{1,4})", text.strip())
@@ -63,11 +67,11 @@ async def first_pushes(run: Run, subdir: str) -> bool:
     k, n = run.options.shard or (1, 1)
     repo = layout.repodata_repository(run.prefix, run.channel, subdir)
     tags = await run.registry.tags(repo)
-    if f"started-{k}-of-{n}" not in tags:
+    if started_tag(k, n) not in tags:
         await push_config(run.registry, repo, new_repository=not tags)
         config = layout.config_blob()
         marker = layout.Blob(config.digest, config.size, STARTED_MEDIA_TYPE, {})
-        await run.registry.put_manifest(repo, f"started-{k}-of-{n}", layout.manifest([marker], {RUN: run.options.run_id}))
+        await run.registry.put_manifest(repo, started_tag(k, n), layout.manifest([marker], {RUN: run.options.run_id}))
     return all(_another_shard(tag, k, n) for tag in tags)
 
 
