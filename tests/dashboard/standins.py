@@ -46,13 +46,18 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 class S3StandIn:
     """A stand-in for AWS S3: moto's server (the `test` extra), a process of its own on loopback, with
-    the stack's bucket created in the stack's region, and IAM enforced: after the set-up's own requests,
-    only the credentials of a user holding the task role's policy are accepted, and only for what that
-    policy allows. Stopped with its whole process group."""
+    the stack's bucket created in the stack's region with the stack's object-ownership rule, and IAM
+    enforced: after the set-up's own requests, only the credentials of a user holding the task role's
+    policy are accepted, and only for what that policy allows. Stopped with its whole process group.
 
-    SETUP_ACTIONS = 4  # create the bucket, the user, its policy, its access key: moto checks every later request
+    What moto does not check: it enforces no object ownership (a bucket with ACLs off accepts an object
+    written with an ACL), and it authorises a PUT carrying ``x-amz-acl`` as ``s3:PutObject`` alone. So the
+    two that Quetz's ACL'd writes need (BucketOwnerPreferred, ``s3:PutObjectAcl``) are asserted on the
+    compiled resources (tests/compiler/test_dashboard_stack.py), not proved by an upload here."""
 
-    def __init__(self, folder: Path, bucket: str, region: str, policy: dict):
+    SETUP_ACTIONS = 5  # create the bucket, set its ownership, create the user, its policy, its access key
+
+    def __init__(self, folder: Path, bucket: str, region: str, policy: dict, ownership: str):
         import boto3
 
         port = free_port()
@@ -66,7 +71,9 @@ class S3StandIn:
             up = wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout=60, every=0.2)
             assert up and self.proc.poll() is None, self.log.read_text()[-2000:]
             setup = {"endpoint_url": self.url, "region_name": region, **{k.lower(): v for k, v in STAND_IN_KEYS.items()}}
-            boto3.client("s3", **setup).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            s3 = boto3.client("s3", **setup)
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
             iam = boto3.client("iam", **setup)
             iam.create_user(UserName="quetz-task")
             iam.put_user_policy(UserName="quetz-task", PolicyName="package-store", PolicyDocument=json.dumps(policy))

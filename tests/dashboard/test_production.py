@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy
 import tomli_w
 
+from condainfra.compiler import aws
 from condainfra.compiler import dashboard as da
 from condainfra.compiler.resources import JSON
 from condainfra.config import quetz as quetz_config
@@ -99,9 +100,10 @@ def local_sources(folder: Path, github_api: str = CLOSED_PORT) -> dict:
 
 
 @pytest.fixture
-def s3_stand_in(task_container, task_role_policy, tmp_path):
+def s3_stand_in(compiled, task_container, task_role_policy, tmp_path):
     config = tomllib.loads(next(e["value"] for e in task_container["environment"] if e["name"] == quetz_config.CONFIG_ENV))
-    stand_in = S3StandIn(tmp_path, config["s3"]["bucket_name"], config["s3"]["region"], task_role_policy)
+    [ownership] = [r.inputs["rule"]["objectOwnership"] for r in compiled if r.type == aws.OWNERSHIP and r.name.startswith(f"{da.NAME}-")]
+    stand_in = S3StandIn(tmp_path, config["s3"]["bucket_name"], config["s3"]["region"], task_role_policy, ownership)
     try:
         yield stand_in
     finally:

@@ -140,11 +140,9 @@ class QuetzServer:
         env = {**os.environ, "QUETZ_CONFIG_FILE": str(self.deployment.config_file.resolve())}
         args = [sys.executable, "-m", "quetz.cli", "start", str(self.deployment.path), "--host", self.host, "--port", str(self.port),
                 "--no-proxy-headers", "--log-level", "warning", "--supervisor" if self.supervisor else "--no-supervisor"]
-        log = (self.deployment.path / "server.log").open("ab")
         try:
-            with _stop_signals_held():
+            with (self.deployment.path / "server.log").open("ab") as log, _stop_signals_held():
                 self.proc = subprocess.Popen(args, cwd=self.deployment.path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            log.close()
             self._wait_ready(timeout)
         except BaseException:
             # its own session does not get the terminal's Ctrl-C: whatever stops us here stops it too

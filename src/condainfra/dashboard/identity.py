@@ -18,14 +18,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
+from ..config.quetz import GITHUB_TOKEN_ENV as TOKEN_ENV
 from ..output import write_atomic
 from . import quetz_adapter as quetz
 from . import tables
 from .service import feedstock_outputs
 from .settings import DashboardSettings, channel_org
 from .sources.orgconfig import load_org_people
-
-TOKEN_ENV = "GITHUB_TOKEN"
 
 
 @dataclass

@@ -198,6 +198,11 @@ def replace_rows(db, table, rows: list[dict]) -> int:
     key = [c.name for c in t.primary_key.columns]
     columns = key + [c.name for c in t.columns if c.name not in key]
     defaults = {c.name: c.default.arg for c in t.columns if c.default is not None and c.default.is_scalar}
+    # rows are written as whole tuples: a column whose default is computed, left out, would be written NULL
+    computed = [c.name for c in t.columns if (c.default is not None and not c.default.is_scalar) or c.server_default is not None]
+    left_out = sorted({c for c in computed for row in rows if c not in row})
+    if left_out:
+        raise TypeError(f"replace_rows({t.name}): a row leaves out {left_out}, whose default is computed; give it in every row")
     wanted = {}
     for row in rows:
         values = tuple(row[c] if c in row else defaults.get(c) for c in columns)
@@ -226,7 +231,7 @@ def replace_all_if_changed(db, table, rows: list[dict]) -> bool:
     """``replace_rows`` for a table whose rows have no key but a generated id: compared as a whole
     (a multiset of rows, the id aside) and, when it differs, rewritten in bulk. Returns whether it was."""
     t = table.__table__
-    columns = [c for c in t.columns if c.name != "id"]
+    columns = [c for c in t.columns if not c.primary_key]
     db.flush()  # as in replace_rows: read on the session's connection
     have = Counter(map(tuple, db.connection().execute(sa.select(*columns))))
     if have == Counter(tuple(row[c.name] for c in columns) for row in rows):

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...config.models import FEEDSTOCK_NAME, REPO_NAME
+from ...config.quetz import GITHUB_TOKEN_ENV as TOKEN_ENV
 from ...fetch.http import fetch_once, new_client, parse_etag
 from ...fetch.limits import FetchError, FetchPolicy, LimitExceeded
 from ...jsondoc import JsonDocumentError, loads
@@ -34,7 +35,6 @@ from ...urls import public_url
 from .. import tables
 from ..settings import DashboardSettings
 
-TOKEN_ENV = "GITHUB_TOKEN"
 REQUESTS_PER_FEEDSTOCK = 3
 FAILED = {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
 _LAST_PAGE = re.compile(r'[?&]page=(\d{1,9})[^>]*>;\s*rel="last"')
