@@ -37,12 +37,16 @@ def work_unit(nodeid: str, rootdir: Path) -> str:
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     if config.getvalue("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    return scheduler_class(Path(config.rootpath))(config, log)
 
-    rootdir = Path(config.rootpath)
+
+def scheduler_class(rootdir: Path):
+    """xdist's loadfile scheduling with our units. It overrides xdist's private ``_split_scope``: a test
+    checks that xdist still has it, so that a renamed method fails loudly instead of slowing the run."""
+    from xdist.scheduler import LoadFileScheduling
 
     class SharedDashboardsScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid, rootdir)
 
-    return SharedDashboardsScheduling(config, log)
+    return SharedDashboardsScheduling

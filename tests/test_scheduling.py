@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scheduling import SHARED_UNIT, work_unit
+from tests.scheduling import SHARED_UNIT, scheduler_class, work_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +24,12 @@ def test_files_taking_the_session_dashboards_share_one_worker(tmp_path):
 def test_the_dashboard_server_tests_are_in_the_shared_unit():
     assert work_unit("tests/dashboard/test_server.py::test_package_api[sqlite]", ROOT) == SHARED_UNIT
     assert work_unit("tests/dashboard/test_identity.py::test_x", ROOT) == "tests/dashboard/test_identity.py"
+
+
+def test_the_scheduler_overrides_a_method_xdist_still_calls():
+    from xdist.scheduler import LoadFileScheduling
+
+    assert callable(vars(LoadFileScheduling).get("_split_scope")), "xdist renamed _split_scope: tests/scheduling.py no longer applies"
+    split = scheduler_class(ROOT)._split_scope
+    assert split(None, "tests/dashboard/test_server.py::test_package_api[sqlite]") == SHARED_UNIT
+    assert split(None, "tests/dashboard/test_identity.py::test_x") == "tests/dashboard/test_identity.py"

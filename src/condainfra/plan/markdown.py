@@ -15,8 +15,7 @@ from . import markup
 from .diff import ACTIONS, ResourceChange, StackDiff
 from .report import (
     RENDERERS, CREATE_DETAILS_UP_TO, SYMBOL, _short_type, _value, change_view, config_line, counts_phrase, diff_count, lines_of,
-    old_name,
-    released_text,
+    old_name, released_text,
 )
 from .valuediff import fence
 from .warnings import config_warnings
