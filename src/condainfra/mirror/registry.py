@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ USER_ENV = "CONDAINFRA_OCI_USERNAME"
 TOKEN_ENV = "CONDAINFRA_OCI_TOKEN"
 LANE_SIZE = 2
 UPLOAD_SESSIONS = 2  # a lost upload is started again once
+TAGS_PAGE = 1000  # tags asked for per page; a registry may answer fewer and link the next page
 ACCEPT_MANIFEST = f"{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -260,24 +262,20 @@ class Registry:
         raise RegistryError(f"{repo}: uploading {digest} answered HTTP {done.status}: {_reason(done)}")
 
     async def put_manifest(self, repo: str, reference: str, body: bytes) -> str:
-        """Tag a manifest whose blobs this run has pushed.
-
-        A blob pushed a moment ago can still be answered MANIFEST_BLOB_UNKNOWN: distribution's
-        filesystem driver rewrites a repository's link to a blob in place, so while another writer
-        pushes the same blob (every shard of a run pushes the empty config) the link reads empty for
-        a moment. Such an answer is asked again with the policy's attempts and backoff; a blob that
-        is really missing still fails, with the registry's reason."""
+        """Tag a manifest whose blobs this run has pushed. A blob pushed a moment ago can still be answered
+        MANIFEST_BLOB_UNKNOWN: distribution's filesystem driver rewrites a repository's link to a blob in
+        place, so while another writer pushes the same blob (every shard pushes the empty config) the link
+        reads empty for a moment. Asked again with the policy's attempts and backoff; a blob really missing
+        still fails, with the registry's reason."""
         url = f"/v2/{repo}/manifests/{reference}"
-        response: Answer | None = None
-        try:
+        answers: list[Answer] = []
+        with contextlib.suppress(RetryableStatus):  # attempts spent: the last answer is reported below
             async for attempt in retrying(self.policy):
                 with attempt:
-                    response = await self.request("PUT", url, scope=self.push(repo), headers={"Content-Type": MANIFEST_MEDIA_TYPE}, content=body)
-                    if response.status == 400 and "MANIFEST_BLOB_UNKNOWN" in _reason(response):
-                        raise RetryableStatus("PUT", url, response.status)
-        except RetryableStatus:
-            pass
-        assert response is not None
+                    answers.append(await self.request("PUT", url, scope=self.push(repo), headers={"Content-Type": MANIFEST_MEDIA_TYPE}, content=body))
+                    if answers[-1].status == 400 and "MANIFEST_BLOB_UNKNOWN" in _reason(answers[-1]):
+                        raise RetryableStatus("PUT", url, 400)
+        response = answers[-1]
         if response.status != 201:
             raise RegistryError(f"{repo}:{reference}: pushing the manifest answered HTTP {response.status}: {_reason(response)}")
         return response.headers.get("docker-content-digest", "")
@@ -302,7 +300,9 @@ class Registry:
         if response.status != 200:
             raise RegistryError(f"{repo}: listing tags answered HTTP {response.status}: {_reason(response)}")
         if reference not in self._tag_list(response, repo):
-            return None, True
+            if self._next_page(response, f"{repo}: tag list") is None:
+                return None, True
+            # more pages: asking for the tag itself is one request, where reading them all may be many
         return await self.get_manifest(repo, reference), True
 
     async def get_manifest(self, repo: str, reference: str) -> bytes | None:
@@ -341,12 +341,31 @@ class Registry:
             await chunks.aclose()
 
     async def tags(self, repo: str) -> list[str]:
-        response = await self.request("GET", f"/v2/{repo}/tags/list", scope=self.pull(repo))
-        if response.status == 404:
-            return []
-        if response.status != 200:
-            raise RegistryError(f"{repo}: listing tags answered HTTP {response.status}")
-        return self._tag_list(response, repo)
+        """Every tag, page by page: a registry may list a page at a time (ghcr.io does), and a repodata
+        repository gathers a timestamp tag per publication beside the shards' records and starts."""
+        listed: list[str] = []
+        url: str | None = f"/v2/{repo}/tags/list?n={TAGS_PAGE}"
+        for _ in range(self.policy.pages):
+            response = await self.request("GET", url, scope=self.pull(repo))
+            if response.status == 404 and not listed:
+                return []
+            if response.status != 200:
+                raise RegistryError(f"{repo}: listing tags answered HTTP {response.status}")
+            listed += self._tag_list(response, repo)
+            url = self._next_page(response, f"{repo}: tag list")
+            if url is None:
+                return listed
+        raise RegistryError(f"{repo}: the tag list has more than {self.policy.pages} pages (limit pages)")
+
+    def _next_page(self, response: Answer, what: str) -> str | None:
+        """A list's next page from its Link header, on this registry only."""
+        try:
+            url = next_link(response.headers.get("link"), f"registry {self.target.host}: {what}")
+        except FetchError as exc:
+            raise RegistryError(str(exc)) from None
+        if url is not None and not url.startswith("/v2/") and not url.startswith(self.target.base_url + "/v2/"):
+            raise RegistryError(f"registry {self.target.host}: {what}: the next page is on another host: refused")
+        return url
 
     async def catalog(self) -> list[str]:
         names: list[str] = []
@@ -357,14 +376,9 @@ class Registry:
                 raise RegistryError(f"registry {self.target.host} does not list its repositories (HTTP {response.status}); name the channels")
             listed = self._json(response, "catalog").get("repositories") or []
             names += [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
-            try:
-                url = next_link(response.headers.get("link"), f"registry {self.target.host}: catalog")
-            except FetchError as exc:
-                raise RegistryError(str(exc)) from None
+            url = self._next_page(response, "catalog")
             if url is None:
                 return names
-            if not url.startswith("/v2/") and not url.startswith(self.target.base_url + "/v2/"):
-                raise RegistryError(f"registry {self.target.host}: the catalog's next page is on another host: refused")
         raise RegistryError(f"registry {self.target.host}: the catalog has more than {self.policy.pages} pages (limit pages)")
 
 
